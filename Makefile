@@ -1,0 +1,65 @@
+# The project's interface: `make help` lists the targets. Every target creates the environment it needs.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-from-lock
+MODEL := models/penguin-species.json
+export PYTHONPATH := $(CURDIR)
+
+# Server settings, read by both services (see README, "Settings").
+HOST ?= 127.0.0.1
+WORKERS ?= 1
+export HOST WORKERS
+
+.PHONY: help venv model run-flask run-fastapi test test-fast lint format lock clean
+
+help: ## List the targets and their knobs
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo
+	@echo "Knobs (make VAR=value): WORKERS=$(WORKERS) HOST=$(HOST); services also read MAX_BODY_BYTES,"
+	@echo "MAX_BATCH_SIZE, MODEL_DIR, UPSTREAM_URL, UPSTREAM_TIMEOUT_S, DOCS_ENABLED, ACCESS_LOG."
+
+venv: $(STAMP) ## Create .venv from requirements.lock (hash-checked)
+
+$(STAMP): requirements.lock
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11 or newer is needed (found $$($(PYTHON) --version)); set PYTHON=python3.x"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	@touch $@
+
+model: $(MODEL) ## Train the model (deterministic; rebuilt when the code or environment changes)
+
+$(MODEL): $(STAMP) shared/train.py shared/features.py shared/limits.py
+	$(BIN)/python -m shared.train
+
+run-flask: $(MODEL) ## Serve the Flask app with gunicorn on 127.0.0.1:8001
+	$(BIN)/python -m flask_service.server
+
+run-fastapi: $(MODEL) ## Serve the FastAPI app with uvicorn on 127.0.0.1:8002
+	$(BIN)/python -m fastapi_service.server
+
+test: $(MODEL) lint ## Lint, then run every test (behaviour, specs, live servers)
+	$(BIN)/python -m pytest
+
+test-fast: $(MODEL) ## Run the tests that start no server
+	$(BIN)/python -m pytest -m "not live"
+
+lint: $(STAMP) ## ruff format --check, ruff check, mypy
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy .
+
+format: $(STAMP) ## Format and fix what ruff can
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+lock: ## Re-resolve requirements.lock from pyproject.toml (needs uv: pip install uv)
+	uv pip compile pyproject.toml --all-extras --universal --python-version 3.11 \
+		--generate-hashes --no-header -o requirements.lock
+
+clean: ## Remove the environment, the model and the results
+	rm -rf $(VENV) models results .mypy_cache .ruff_cache .pytest_cache

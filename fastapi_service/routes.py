@@ -1,0 +1,67 @@
+"""The API's operations. Prediction is CPU-bound, so those views are plain `def`: FastAPI runs them in its
+thread pool and the event loop stays free; the trivial ones are `async def` and skip that hop."""
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from fastapi_service.errors import JSONBodyRoute
+from fastapi_service.schemas import (
+    Batch,
+    BatchPrediction,
+    ErrorBody,
+    Health,
+    ModelCard,
+    Penguin,
+    Prediction,
+    ValidationErrorBody,
+)
+from shared.model import PenguinModel
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    413: {"description": "Body larger than MAX_BODY_BYTES", "model": ErrorBody},
+    415: {"description": "Body is not application/json", "model": ErrorBody},
+    422: {"description": "Validation error", "model": ValidationErrorBody},
+}
+
+router = APIRouter(route_class=JSONBodyRoute, tags=["penguins"])
+
+
+def penguin_model_of_app(request: Request) -> PenguinModel:
+    model: PenguinModel = request.app.state.penguin_model
+    return model
+
+
+@router.get("/health", response_model=Health)
+async def health() -> dict[str, str]:
+    """Liveness: the service is up and its model is loaded."""
+    return {"status": "ok"}
+
+
+@router.get("/model", response_model=ModelCard)
+async def model_card(request: Request) -> dict[str, object]:
+    """The model's name, version, classes, input features and held-out metrics."""
+    return penguin_model_of_app(request).card
+
+
+@router.post("/predict", response_model=Prediction, responses=ERRORS)
+def predict(penguin: Penguin, request: Request) -> dict[str, object]:
+    """Predict the species of one penguin."""
+    model = penguin_model_of_app(request)
+    result = model.predict_one(penguin.model_dump())
+    return {
+        "species": result.species,
+        "probabilities": result.probabilities,
+        "model_version": model.version,
+    }
+
+
+@router.post("/predict/batch", response_model=BatchPrediction, responses=ERRORS)
+def predict_batch(batch: Batch, request: Request) -> dict[str, object]:
+    """Predict the species of up to MAX_BATCH_SIZE penguins, in item order, in one model call."""
+    model = penguin_model_of_app(request)
+    results = model.predict_many([penguin.model_dump() for penguin in batch.items])
+    return {
+        "model_version": model.version,
+        "predictions": [{"species": r.species, "probabilities": r.probabilities} for r in results],
+    }

@@ -1,0 +1,46 @@
+"""The Flask application factory."""
+
+from flask import Flask
+from flask_restx import Api
+
+from flask_service.docs import add_docs
+from flask_service.errors import register_error_handlers
+from flask_service.routes import ns
+from shared.docs import API_DESCRIPTION, API_TITLE, STATIC_URL, docs_assets_dir
+from shared.model import load_model
+from shared.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+
+    app = Flask(__name__, static_folder=docs_assets_dir(), static_url_path=STATIC_URL)
+    # Once per worker process: gunicorn imports the app in each worker (no --preload).
+    app.extensions["penguin_model"] = load_model(settings.model_dir)
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        # OPTIONS and HEAD answer 405, as on the FastAPI service, which has neither.
+        PROVIDE_AUTOMATIC_OPTIONS=False,
+    )
+    app.extensions["settings"] = settings
+    api = Api(
+        app,
+        title=API_TITLE,
+        description=API_DESCRIPTION,
+        version="1.0.0",
+        doc="/docs" if settings.docs_enabled else False,
+        add_specs=settings.docs_enabled,
+        # Errors on every URL, not only on the API's routes, get the contract's JSON body.
+        catch_all_404s=True,
+    )
+    register_error_handlers(app, api)
+    api.add_namespace(ns)
+    if settings.docs_enabled:
+        add_docs(app)
+    for rule in app.url_map.iter_rules():
+        if rule.methods is not None and rule.endpoint != "static":
+            rule.methods.discard("HEAD")
+    return app
+
+
+app = create_app()

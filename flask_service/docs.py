@@ -1,0 +1,33 @@
+"""Swagger UI at /docs (flask-restx's own, which ships its files) and ReDoc at /redoc, both offline.
+
+flask-restx has no ReDoc page; this one is the page ReDoc's docs give, loading the script from local files.
+"""
+
+from flask import Flask, Response
+
+from shared.docs import API_TITLE, STATIC_URL
+
+FAVICON_URL = f"{STATIC_URL}/favicon.png"
+
+REDOC_PAGE = f"""<!DOCTYPE html>
+<html>
+<head>
+<title>{API_TITLE} - ReDoc</title>
+<meta charset="utf-8"/>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="shortcut icon" href="{FAVICON_URL}">
+<style>body {{ margin: 0; padding: 0; }}</style>
+</head>
+<body>
+<noscript>ReDoc requires Javascript to function. Please enable it to browse the documentation.</noscript>
+<redoc spec-url="/swagger.json"></redoc>
+<script src="{STATIC_URL}/redoc.standalone.js"></script>
+</body>
+</html>
+"""
+
+
+def add_docs(app: Flask) -> None:
+    @app.get("/redoc")
+    def redoc() -> Response:
+        return Response(REDOC_PAGE, mimetype="text/html")

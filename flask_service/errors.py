@@ -1,0 +1,92 @@
+"""The contract's error bodies, and the body guard that refuses non-JSON (415) and oversized (413) bodies.
+
+Flask has no request-validation error of its own: `RequestValidationError` plays the part of FastAPI's, and
+`load_json_body` does what FastAPI does before calling a view (parse JSON, validate, collect every error).
+"""
+
+import json
+from typing import Any
+
+from flask import Flask, current_app, request
+from flask_restx import Api
+from marshmallow import Schema, ValidationError
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, UnsupportedMediaType
+
+from shared.errors import (
+    INTERNAL_SERVER_ERROR,
+    METHOD_NOT_ALLOWED,
+    NOT_FOUND,
+    UNSUPPORTED_MEDIA_TYPE,
+    error_item,
+    is_json_media_type,
+    payload_too_large,
+)
+
+Body = dict[str, Any]
+
+
+class RequestValidationError(Exception):
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+def flatten(messages: Any, loc: list[str | int]) -> list[dict[str, Any]]:
+    """marshmallow's nested {field: [error, ...]} into the contract's flat list, in field order."""
+    if isinstance(messages, list):
+        return [{"loc": loc, **error} for error in messages]
+    errors = []
+    for key, nested in messages.items():
+        errors.extend(flatten(nested, loc if key == "_schema" else [*loc, key]))
+    return errors
+
+
+def load_json_body(schema: Schema) -> dict[str, Any]:
+    """The request body, parsed and validated, or a 415, 413 or 422 with every problem at once."""
+    if not is_json_media_type(request.content_type):
+        raise UnsupportedMediaType(UNSUPPORTED_MEDIA_TYPE)
+    raw = request.get_data(cache=False)  # werkzeug raises 413 past a declared MAX_CONTENT_LENGTH
+    if request.content_length is None and len(raw) >= current_app.config["MAX_CONTENT_LENGTH"]:
+        # A chunked body is cut at the limit without an error; a body of exactly the limit is refused too.
+        raise RequestEntityTooLarge()
+    if not raw:
+        raise RequestValidationError([error_item(["body"], "missing")])
+    try:
+        payload = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise RequestValidationError([error_item(["body", exc.pos], "json_invalid")]) from None
+    try:
+        loaded: dict[str, Any] = schema.load(payload)
+    except ValidationError as exc:
+        raise RequestValidationError(flatten(exc.messages, ["body"])) from None
+    return loaded
+
+
+def validation_error(exc: RequestValidationError) -> tuple[Body, int]:
+    """422 with loc, msg and type only: never the rejected input."""
+    return {"detail": exc.errors}, 422
+
+
+def http_error(exc: HTTPException) -> tuple[Body, int, dict[str, str]]:
+    """404, 405, 413, 415: `{"detail": str}`, with the exception's headers (Allow, for a 405)."""
+    code = exc.code or 500
+    details = {
+        404: NOT_FOUND,
+        405: METHOD_NOT_ALLOWED,
+        413: payload_too_large(current_app.config["MAX_CONTENT_LENGTH"]),
+    }
+    headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+    return {"detail": details.get(code, exc.description)}, code, headers
+
+
+def server_error(exc: Exception) -> tuple[Body, int]:
+    """500 without a traceback, path or exception text; Flask still logs the exception."""
+    return {"detail": INTERNAL_SERVER_ERROR}, 500
+
+
+def register_error_handlers(app: Flask, api: Api) -> None:
+    # restx answers errors as {"message": ...} and adds hints to 404s; the contract says {"detail": ...}.
+    app.config.update(ERROR_INCLUDE_MESSAGE=False, RESTX_ERROR_404_HELP=False, RESTX_MASK_SWAGGER=False)
+    api.errorhandler(RequestValidationError)(validation_error)
+    api.errorhandler(HTTPException)(http_error)
+    api.errorhandler(Exception)(server_error)

@@ -1,0 +1,21 @@
+"""Where the docs pages' scripts and styles live on disk, so no page loads anything from a CDN.
+
+The files come from the `fastapi-offline` package (Swagger UI, ReDoc and a favicon). It is located
+without being imported, so `shared/` stays free of any web framework.
+"""
+
+import importlib.util
+from pathlib import Path
+
+API_TITLE = "Penguin species API"
+API_DESCRIPTION = (
+    "Predicts the species of a Palmer penguin (Adelie, Chinstrap or Gentoo) from its measurements."
+)
+STATIC_URL = "/static"
+
+
+def docs_assets_dir() -> Path:
+    spec = importlib.util.find_spec("fastapi_offline")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("fastapi-offline is not installed; run `make venv`")
+    return Path(spec.origin).parent / "static"

@@ -1,0 +1,48 @@
+"""The contract's vocabulary: what a Penguin is, and how big a request may be.
+
+Both services build their validation from these constants, so a bound changes in one place.
+"""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from shared.settings import positive_int_from_env
+
+
+class Island(StrEnum):
+    BISCOE = "Biscoe"
+    DREAM = "Dream"
+    TORGERSEN = "Torgersen"
+
+
+class Sex(StrEnum):
+    FEMALE = "female"
+    MALE = "male"
+
+
+SPECIES = ("Adelie", "Chinstrap", "Gentoo")
+
+
+@dataclass(frozen=True)
+class Bound:
+    """An open lower bound and a closed upper bound: gt < x <= le."""
+
+    gt: float
+    le: float
+    description: str
+
+
+MEASUREMENTS: dict[str, Bound] = {
+    "bill_length_mm": Bound(0, 100, "Bill length in millimetres"),
+    "bill_depth_mm": Bound(0, 50, "Bill depth in millimetres"),
+    "flipper_length_mm": Bound(0, 300, "Flipper length in millimetres"),
+    "body_mass_g": Bound(0, 10_000, "Body mass in grams"),
+}
+
+# The field order of a Penguin, as the schemas declare it and as errors are reported.
+PENGUIN_FIELDS = ("island", *MEASUREMENTS, "sex")
+
+
+MIN_BATCH_SIZE = 1
+# Read once, at import: both services declare it in their schemas (and so in their docs).
+MAX_BATCH_SIZE = positive_int_from_env("MAX_BATCH_SIZE", 1000)
