@@ -24,17 +24,17 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     app.extensions["settings"] = settings
     api = Api(
-        app,
         title=API_TITLE,
         description=API_DESCRIPTION,
         version="1.0.0",
         doc="/docs" if settings.docs_enabled else False,
-        add_specs=settings.docs_enabled,
         # Errors on every URL, not only on the API's routes, get the contract's JSON body.
         catch_all_404s=True,
     )
     register_error_handlers(app, api)
     api.add_namespace(ns)
+    # add_specs given to init_app: Api(app, add_specs=False) loses it (init_app re-reads its own kwargs).
+    api.init_app(app, add_specs=settings.docs_enabled)
     if settings.docs_enabled:
         add_docs(app)
     for rule in app.url_map.iter_rules():

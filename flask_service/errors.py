@@ -90,3 +90,6 @@ def register_error_handlers(app: Flask, api: Api) -> None:
     api.errorhandler(RequestValidationError)(validation_error)
     api.errorhandler(HTTPException)(http_error)
     api.errorhandler(Exception)(server_error)
+    # Outside restx's resources (its root URL, the docs pages, static files) Flask's own handlers answer.
+    app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(Exception, server_error)

@@ -111,10 +111,23 @@ class BatchItems(ma.List[Any]):
 
 class BatchSchema(ContractSchema):
     items = BatchItems(
-        ma.Nested(PenguinSchema),
+        ma.Nested(PenguinSchema, error_messages=field_errors(null="model_attributes_type")),
         required=True,
         error_messages=field_errors(required="missing", null="list_type", invalid="list_type"),
     )
+
+
+class NullableString(fields.String):
+    """Swagger 2.0 cannot say "or null"; `x-nullable` is the extension ReDoc and Swagger tools read."""
+
+    def schema(self) -> dict[str, Any]:
+        return {**super().schema(), "x-nullable": True}
+
+
+class LocPart(fields.Raw):
+    """A string or an integer: Swagger 2.0 has no `anyOf`, so the part is left untyped."""
+
+    __schema_type__ = None
 
 
 def measurement_model(name: str) -> fields.Float:
@@ -136,8 +149,9 @@ penguin_model = Model(
             required=True, enum=[i.value for i in Island], example=EXAMPLE_PENGUIN["island"]
         ),
         **{name: measurement_model(name) for name in MEASUREMENTS},
-        "sex": fields.String(enum=[s.value for s in Sex], nullable=True, example=EXAMPLE_PENGUIN["sex"]),
+        "sex": NullableString(enum=[s.value for s in Sex], example=EXAMPLE_PENGUIN["sex"]),
     },
+    strict=True,
 )
 batch_model = Model(
     "Batch",
@@ -150,6 +164,7 @@ batch_model = Model(
             example=EXAMPLE_BATCH["items"],
         )
     },
+    strict=True,
 )
 health_model = Model("Health", {"status": fields.String(required=True, example="ok")})
 metrics_model = Model(
@@ -192,7 +207,7 @@ batch_prediction_model = Model(
 error_item_model = Model(
     "ErrorItem",
     {
-        "loc": fields.List(fields.Raw, required=True),
+        "loc": fields.List(LocPart, required=True),
         "msg": fields.String(required=True),
         "type": fields.String(required=True),
     },

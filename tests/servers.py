@@ -1,0 +1,89 @@
+"""Start a service under its real server on a free loopback port, its output in a log file; stop it by PID."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from shared.settings import REPO_ROOT
+
+SERVER_MODULES = {"flask": "flask_service.server", "fastapi": "fastapi_service.server"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class LiveServer:
+    framework: str
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+def wait_until_healthy(server: LiveServer, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            break
+        try:
+            if httpx.get(f"{server.url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise RuntimeError(
+        f"{server.framework} did not become healthy; its log:\n{server.log.read_text()[-3000:]}"
+    )
+
+
+def stop(process: subprocess.Popen[bytes], grace_s: float = 15) -> None:
+    """SIGTERM to the server's process group (master and workers), SIGKILL if it outlives the grace."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@contextmanager
+def live_server(
+    framework: str, log_dir: Path, env: Mapping[str, str] | None = None, timeout_s: float = 30
+) -> Iterator[LiveServer]:
+    port = free_port()
+    log = log_dir / f"{framework}-{port}.log"
+    environ = {
+        **os.environ,
+        "PYTHONPATH": str(REPO_ROOT),
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        **(env or {}),
+    }
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", SERVER_MODULES[framework]],
+            cwd=REPO_ROOT,
+            env=environ,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = LiveServer(framework, f"http://127.0.0.1:{port}", process, log)
+    try:
+        wait_until_healthy(server, timeout_s)
+        yield server
+    finally:
+        stop(process)

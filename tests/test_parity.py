@@ -1,0 +1,79 @@
+"""Same request, same answer: both apps compared body for body over a corpus of requests."""
+
+import math
+from typing import Any
+
+import pytest
+
+from shared.examples import EXAMPLE_PENGUIN, INVALID_PENGUIN, batch_of
+from shared.limits import MAX_BATCH_SIZE
+from tests.clients import ApiClient, Reply
+
+JSON = "application/json"
+
+# (method, path, body bytes or JSON, content type)
+CORPUS: list[tuple[str, str, Any, str | None]] = [
+    ("GET", "/health", None, None),
+    ("GET", "/model", None, None),
+    ("POST", "/predict", EXAMPLE_PENGUIN, JSON),
+    ("POST", "/predict", {**EXAMPLE_PENGUIN, "sex": None}, JSON),
+    ("POST", "/predict/batch", batch_of(5), JSON),
+    ("POST", "/predict", INVALID_PENGUIN, JSON),
+    ("POST", "/predict", {}, JSON),
+    ("POST", "/predict", {**EXAMPLE_PENGUIN, "body_mass_g": 10_000.5, "flipper_length_mm": "big"}, JSON),
+    ("POST", "/predict", b'{"island": "Dream", "bill_length_mm": NaN, "body_mass_g": -Infinity}', JSON),
+    ("POST", "/predict", b"{", JSON),
+    ("POST", "/predict", b"", JSON),
+    ("POST", "/predict", b"[]", JSON),
+    ("POST", "/predict", b"{}", "text/plain"),
+    ("POST", "/predict", b"{}", None),
+    ("POST", "/predict/batch", {"items": []}, JSON),
+    ("POST", "/predict/batch", batch_of(MAX_BATCH_SIZE + 1), JSON),
+    ("POST", "/predict/batch", {"items": [EXAMPLE_PENGUIN, {"island": "Mars"}, "x", None]}, JSON),
+    ("POST", "/predict/batch", {"items": "all of them"}, JSON),
+    ("POST", "/predict/batch", {"penguins": []}, JSON),
+    ("GET", "/nowhere", None, None),
+    ("GET", "/predict", None, None),
+    ("DELETE", "/health", None, None),
+    ("PATCH", "/predict/batch", None, None),
+    ("OPTIONS", "/predict", None, None),
+    ("GET", "/health/", None, None),
+]
+
+
+def send(client: ApiClient, method: str, path: str, body: Any, content_type: str | None) -> Reply:
+    headers = {"Content-Type": content_type} if content_type else {}
+    if isinstance(body, bytes):
+        return client.request(method, path, content=body, headers=headers)
+    return client.request(method, path, json=body, headers=headers)
+
+
+def assert_same_json(flask_body: Any, fastapi_body: Any) -> None:
+    """Equal, allowing floats that differ in the last bits (both encoders print shortest repr)."""
+    if isinstance(flask_body, float) and isinstance(fastapi_body, float):
+        assert math.isclose(flask_body, fastapi_body, rel_tol=1e-12)
+    elif isinstance(flask_body, dict) and isinstance(fastapi_body, dict):
+        assert list(flask_body) == list(fastapi_body)
+        for key in flask_body:
+            assert_same_json(flask_body[key], fastapi_body[key])
+    elif isinstance(flask_body, list) and isinstance(fastapi_body, list):
+        assert len(flask_body) == len(fastapi_body)
+        for a, b in zip(flask_body, fastapi_body, strict=True):
+            assert_same_json(a, b)
+    else:
+        assert flask_body == fastapi_body
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "content_type"),
+    CORPUS,
+    ids=[f"{i:02d}-{m}-{p}" for i, (m, p, _, _) in enumerate(CORPUS)],
+)
+def test_same_status_and_body(
+    both: tuple[ApiClient, ApiClient], method: str, path: str, body: Any, content_type: str | None
+) -> None:
+    flask_reply, fastapi_reply = (send(c, method, path, body, content_type) for c in both)
+    assert flask_reply.status == fastapi_reply.status
+    assert flask_reply.content_type == fastapi_reply.content_type == "application/json"
+    assert flask_reply.headers.get("allow") == fastapi_reply.headers.get("allow")
+    assert_same_json(flask_reply.json(), fastapi_reply.json())

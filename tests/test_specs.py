@@ -1,0 +1,150 @@
+"""Docs cannot drift from validation: the two specs describe the same API, and the docs pages work offline.
+
+flask-restx publishes Swagger 2.0 and FastAPI OpenAPI 3.1; `normalise` maps both to one plain form (resolved
+references, one spelling of bounds, examples and nullability) so they can be compared structurally.
+"""
+
+import re
+from typing import Any
+
+import pytest
+
+from shared.examples import EXAMPLE_PENGUIN
+from shared.limits import MAX_BATCH_SIZE, MEASUREMENTS
+from shared.settings import Settings
+from tests.clients import ApiClient, make_client
+
+SPEC_URL = {"flask": "/swagger.json", "fastapi": "/openapi.json"}
+KEPT = ("type", "enum", "required", "minItems", "maxItems", "maximum", "exclusiveMinimum", "description")
+
+
+def resolve(schema: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        definitions = spec.get("definitions") or spec["components"]["schemas"]
+        return {**definitions[name], **{k: v for k, v in schema.items() if k != "$ref"}}
+    return schema
+
+
+def normalise(schema: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+    schema = resolve(schema, spec)
+    out: dict[str, Any] = {}
+    if "anyOf" in schema:
+        alternatives = [s for s in schema["anyOf"] if s.get("type") != "null"]
+        if len(alternatives) > 1:  # str | int: Swagger 2.0 cannot say it, so both sides are "any"
+            return {}
+        out["nullable"] = True  # OpenAPI 3.1's "X or null"
+        schema = {**resolve(alternatives[0], spec), **{k: v for k, v in schema.items() if k != "anyOf"}}
+    if schema.get("x-nullable"):  # Swagger 2.0's extension for the same
+        out["nullable"] = True
+    for key in KEPT:
+        if key in schema:
+            out[key] = sorted(schema[key]) if key == "required" else schema[key]
+    if schema.get("exclusiveMinimum") is True:  # Swagger 2.0 spells `gt` as minimum + a flag
+        out["exclusiveMinimum"] = schema["minimum"]
+    if "examples" in schema or "example" in schema:
+        out["example"] = schema["examples"][0] if "examples" in schema else schema["example"]
+    if schema.get("additionalProperties") is False:
+        out["closed"] = True
+    if "properties" in schema:
+        out["properties"] = {name: normalise(s, spec) for name, s in schema["properties"].items()}
+    if "items" in schema:
+        out["items"] = normalise(schema["items"], spec)
+    return out
+
+
+def operations(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each operation's summary, request body and responses, in the normalised form."""
+    found = {}
+    for path, methods in spec["paths"].items():
+        for method, operation in methods.items():
+            if "requestBody" in operation:
+                body = operation["requestBody"]["content"]["application/json"]["schema"]
+            else:
+                body = next((p["schema"] for p in operation.get("parameters", []) if p["in"] == "body"), None)
+            responses = {}
+            for code, response in operation["responses"].items():
+                schema = (
+                    response["content"]["application/json"]["schema"]
+                    if "content" in response
+                    else response.get("schema")
+                )
+                responses[code] = normalise(schema, spec) if schema else None
+            summary = (operation.get("description") or operation["summary"]).rstrip(".")
+            found[f"{method.upper()} {path}"] = {
+                "summary": summary,
+                "body": normalise(body, spec) if body else None,
+                "responses": responses,
+            }
+    return found
+
+
+@pytest.fixture(scope="module")
+def specs() -> dict[str, dict[str, Any]]:
+    found = {}
+    for framework, url in SPEC_URL.items():
+        with make_client(framework) as client:
+            reply = client.request("GET", url)
+            assert reply.status == 200
+            found[framework] = reply.json()
+    return found
+
+
+def test_spec_versions(specs: dict[str, dict[str, Any]]) -> None:
+    assert specs["flask"]["swagger"] == "2.0"
+    assert specs["fastapi"]["openapi"].startswith("3.1")
+
+
+def test_specs_describe_the_same_operations(specs: dict[str, dict[str, Any]]) -> None:
+    flask_operations, fastapi_operations = operations(specs["flask"]), operations(specs["fastapi"])
+    assert sorted(flask_operations) == sorted(fastapi_operations)
+    for name, operation in flask_operations.items():
+        assert operation == fastapi_operations[name], name
+
+
+def test_penguin_schema_follows_the_limits(specs: dict[str, dict[str, Any]]) -> None:
+    for framework, spec in specs.items():
+        body = operations(spec)["POST /predict"]["body"]
+        assert body["closed"] is True, framework
+        assert body["required"] == sorted(["island", *MEASUREMENTS])
+        assert body["properties"]["sex"]["nullable"] is True
+        for name, bound in MEASUREMENTS.items():
+            field = body["properties"][name]
+            assert (field["exclusiveMinimum"], field["maximum"]) == (bound.gt, bound.le), framework
+            assert field["example"] == EXAMPLE_PENGUIN[name]
+        batch = operations(spec)["POST /predict/batch"]["body"]["properties"]["items"]
+        assert (batch["minItems"], batch["maxItems"]) == (1, MAX_BATCH_SIZE)
+
+
+def test_validation_error_body_is_documented(specs: dict[str, dict[str, Any]]) -> None:
+    for spec in specs.values():
+        error = operations(spec)["POST /predict"]["responses"]["422"]
+        item = error["properties"]["detail"]["items"]
+        assert sorted(item["properties"]) == ["loc", "msg", "type"]
+        assert item["required"] == ["loc", "msg", "type"]
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_docs_pages_load_nothing_from_outside(client: ApiClient, page: str) -> None:
+    reply = client.request("GET", page)
+    assert reply.status == 200
+    html = reply.body.decode()
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html), "a page loads a remote resource"
+    assert "fonts.googleapis" not in html
+    for asset in re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)["']""", html):
+        assert client.request("GET", asset).status == 200, asset
+
+
+def test_swagger_ui_assets_load_nothing_from_outside(client: ApiClient) -> None:
+    html = client.request("GET", "/docs").body.decode()
+    for asset in re.findall(r"""(?:src|href)\s*=\s*["']([^"']+\.css)["']""", html):
+        css = client.request("GET", asset).body.decode()
+        assert not re.search(r"url\(\s*[\"']?(https?:)?//", css), asset
+
+
+@pytest.mark.parametrize("framework", ["flask", "fastapi"])
+def test_docs_can_be_switched_off(framework: str) -> None:
+    with make_client(framework, Settings(docs_enabled=False)) as client:
+        for path in ("/docs", "/redoc", SPEC_URL[framework]):
+            assert client.request("GET", path).status == 404, path
+        assert client.request("GET", "/health").status == 200
