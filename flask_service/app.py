@@ -19,7 +19,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["penguin_model"] = load_model(settings.model_dir)
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
-        # OPTIONS and HEAD answer 405, as on the FastAPI service, which has neither.
+        # OPTIONS answers 405, as on the FastAPI service, instead of Flask's automatic reply.
         PROVIDE_AUTOMATIC_OPTIONS=False,
     )
     app.extensions["settings"] = settings
@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.init_app(app, add_specs=settings.docs_enabled)
     if settings.docs_enabled:
         add_docs(app)
+    # werkzeug adds HEAD to every GET rule; FastAPI routes answer only the methods they declare.
     for rule in app.url_map.iter_rules():
         if rule.methods is not None and rule.endpoint != "static":
             rule.methods.discard("HEAD")
