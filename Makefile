@@ -14,7 +14,7 @@ HOST ?= 127.0.0.1
 WORKERS ?= 1
 export HOST WORKERS
 
-.PHONY: help venv model run-flask run-fastapi test test-fast lint format lock clean
+.PHONY: help venv model run-flask run-fastapi run-upstream test test-fast lint format lock clean
 
 help: ## List the targets and their knobs
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -41,6 +41,9 @@ run-flask: $(MODEL) ## Serve the Flask app with gunicorn on 127.0.0.1:8001
 
 run-fastapi: $(MODEL) ## Serve the FastAPI app with uvicorn on 127.0.0.1:8002
 	$(BIN)/python -m fastapi_service.server
+
+run-upstream: $(STAMP) ## Serve the upstream observation service on 127.0.0.1:8003
+	$(BIN)/python -m upstream.server
 
 test: $(MODEL) lint ## Lint, then run every test (behaviour, specs, live servers)
 	$(BIN)/python -m pytest

@@ -3,6 +3,7 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 
 from fastapi_service.docs import add_docs
@@ -11,6 +12,7 @@ from fastapi_service.routes import router
 from shared.docs import API_DESCRIPTION, API_TITLE
 from shared.model import load_model
 from shared.settings import Settings
+from shared.upstream import client_options
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -20,7 +22,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Once per worker process, before the first request: https://fastapi.tiangolo.com/advanced/events/
         app.state.penguin_model = load_model(settings.model_dir)
-        yield
+        # One pooled client per worker, closed at shutdown.
+        async with httpx.AsyncClient(
+            **client_options(settings.upstream_url, settings.upstream_timeout_s)
+        ) as upstream:
+            app.state.upstream = upstream
+            yield
 
     app = FastAPI(
         title=API_TITLE,

@@ -15,6 +15,7 @@ from shared.errors import (
     is_json_media_type,
     payload_too_large,
 )
+from shared.upstream import UpstreamError
 
 
 class LimitedRequest(Request):
@@ -69,6 +70,11 @@ async def http_error(request: Request, exc: StarletteHTTPException) -> JSONRespo
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
+async def upstream_error(request: Request, exc: UpstreamError) -> JSONResponse:
+    """404, 503 or 504 from the upstream observation service: `{"detail": str}`."""
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status)
+
+
 async def server_error(request: Request, exc: Exception) -> JSONResponse:
     """500 without a traceback, path or exception text; the server still logs the exception."""
     return JSONResponse({"detail": INTERNAL_SERVER_ERROR}, status_code=500)
@@ -78,6 +84,7 @@ def register_error_handlers(app: FastAPI) -> None:
     handlers: dict[Any, Any] = {
         RequestValidationError: validation_error,
         StarletteHTTPException: http_error,
+        UpstreamError: upstream_error,
         Exception: server_error,
     }
     for exc_class, handler in handlers.items():

@@ -1,9 +1,11 @@
 """The API's operations. Prediction is CPU-bound, so those views are plain `def`: FastAPI runs them in its
 thread pool and the event loop stays free; the trivial ones are `async def` and skip that hop."""
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+import httpx
+from fastapi import APIRouter, Path, Request
+from starlette.concurrency import run_in_threadpool
 
 from fastapi_service.errors import JSONBodyRoute
 from fastapi_service.schemas import (
@@ -13,10 +15,12 @@ from fastapi_service.schemas import (
     Health,
     ModelCard,
     Penguin,
+    PenguinPrediction,
     Prediction,
     ValidationErrorBody,
 )
 from shared.model import PenguinModel
+from shared.upstream import error_for_transport, observation_path, penguin_from_response
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"description": "Body larger than MAX_BODY_BYTES", "model": ErrorBody},
@@ -24,12 +28,25 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"description": "Validation error", "model": ValidationErrorBody},
 }
 
+UPSTREAM_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No observation of this penguin", "model": ErrorBody},
+    422: {"description": "Validation error", "model": ValidationErrorBody},
+    503: {"description": "Observation service unavailable", "model": ErrorBody},
+    504: {"description": "Observation service too slow", "model": ErrorBody},
+}
+PENGUIN_ID = "1-based row of the Palmer Penguins data"
+
 router = APIRouter(route_class=JSONBodyRoute, tags=["penguins"])
 
 
 def penguin_model_of_app(request: Request) -> PenguinModel:
     model: PenguinModel = request.app.state.penguin_model
     return model
+
+
+def upstream_of_app(request: Request) -> httpx.AsyncClient:
+    upstream: httpx.AsyncClient = request.app.state.upstream
+    return upstream
 
 
 @router.get("/health", response_model=Health)
@@ -64,4 +81,24 @@ def predict_batch(batch: Batch, request: Request) -> dict[str, object]:
     return {
         "model_version": model.version,
         "predictions": [{"species": r.species, "probabilities": r.probabilities} for r in results],
+    }
+
+
+@router.get("/penguins/{penguin_id}/prediction", response_model=PenguinPrediction, responses=UPSTREAM_ERRORS)
+async def penguin_prediction(
+    penguin_id: Annotated[int, Path(gt=0, description=PENGUIN_ID)], request: Request
+) -> dict[str, object]:
+    """Fetch a penguin's observation from the upstream service and predict its species."""
+    try:
+        response = await upstream_of_app(request).get(observation_path(penguin_id))
+    except httpx.HTTPError as exc:
+        raise error_for_transport(exc) from None
+    model = penguin_model_of_app(request)
+    # The wait above frees the event loop; the model's CPU work goes to the thread pool, not to the loop.
+    result = await run_in_threadpool(model.predict_one, penguin_from_response(penguin_id, response))
+    return {
+        "penguin_id": penguin_id,
+        "species": result.species,
+        "probabilities": result.probabilities,
+        "model_version": model.version,
     }

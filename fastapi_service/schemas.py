@@ -78,6 +78,13 @@ class BatchPrediction(BaseModel):
     predictions: list[Species]
 
 
+class PenguinPrediction(BaseModel):
+    penguin_id: int
+    species: str
+    probabilities: Probabilities
+    model_version: str
+
+
 class ErrorItem(BaseModel):
     loc: list[str | int]
     msg: str

@@ -1,14 +1,19 @@
 """The Flask application factory."""
 
+import weakref
+
+import httpx
 from flask import Flask
 from flask_restx import Api
 
 from flask_service.docs import add_docs
 from flask_service.errors import register_error_handlers
 from flask_service.routes import ns
+from flask_service.schemas import AnySegment
 from shared.docs import API_DESCRIPTION, API_TITLE, STATIC_URL, docs_assets_dir
 from shared.model import load_model
 from shared.settings import Settings
+from shared.upstream import client_options
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -17,6 +22,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__, static_folder=docs_assets_dir(), static_url_path=STATIC_URL)
     # Once per worker process: gunicorn imports the app in each worker (no --preload).
     app.extensions["penguin_model"] = load_model(settings.model_dir)
+    # One pooled client per worker, shared by its threads. Flask has no shutdown hook: closed with the app.
+    upstream = httpx.Client(**client_options(settings.upstream_url, settings.upstream_timeout_s))
+    app.extensions["upstream"] = upstream
+    weakref.finalize(app, upstream.close)
+    app.url_map.converters["int"] = AnySegment
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         # OPTIONS answers 405, as on the FastAPI service, instead of Flask's automatic reply.

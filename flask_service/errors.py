@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask, current_app, request
 from flask_restx import Api
 from marshmallow import Schema, ValidationError
+from marshmallow import fields as ma
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, UnsupportedMediaType
 
 from shared.errors import (
@@ -21,6 +22,7 @@ from shared.errors import (
     is_json_media_type,
     payload_too_large,
 )
+from shared.upstream import UpstreamError
 
 Body = dict[str, Any]
 
@@ -62,6 +64,14 @@ def load_json_body(schema: Schema) -> dict[str, Any]:
     return loaded
 
 
+def load_path_param(field: ma.Field[Any], name: str, value: str) -> Any:
+    """A path parameter, parsed and validated, or a 422 located at ["path", name]."""
+    try:
+        return field.deserialize(value)
+    except ValidationError as exc:
+        raise RequestValidationError(flatten(exc.messages, ["path", name])) from None
+
+
 def validation_error(exc: RequestValidationError) -> tuple[Body, int]:
     """422 with loc, msg and type only: never the rejected input."""
     return {"detail": exc.errors}, 422
@@ -79,6 +89,11 @@ def http_error(exc: HTTPException) -> tuple[Body, int, dict[str, str]]:
     return {"detail": details.get(code, exc.description)}, code, headers
 
 
+def upstream_error(exc: UpstreamError) -> tuple[Body, int]:
+    """404, 503 or 504 from the upstream observation service: `{"detail": str}`."""
+    return {"detail": exc.detail}, exc.status
+
+
 def server_error(exc: Exception) -> tuple[Body, int]:
     """500 without a traceback, path or exception text; Flask still logs the exception."""
     return {"detail": INTERNAL_SERVER_ERROR}, 500
@@ -89,6 +104,7 @@ def register_error_handlers(app: Flask, api: Api) -> None:
     app.config.update(ERROR_INCLUDE_MESSAGE=False, RESTX_ERROR_404_HELP=False, RESTX_MASK_SWAGGER=False)
     api.errorhandler(RequestValidationError)(validation_error)
     api.errorhandler(HTTPException)(http_error)
+    api.errorhandler(UpstreamError)(upstream_error)
     api.errorhandler(Exception)(server_error)
     # Outside restx's resources (its root URL, the docs pages, static files) Flask's own handlers answer.
     app.register_error_handler(HTTPException, http_error)

@@ -1,9 +1,12 @@
 """The API's operations. Flask views are plain `def`: a gunicorn sync worker runs one request at a time."""
 
+from collections.abc import Callable
+
+import httpx
 from flask import current_app
 from flask_restx import Namespace, Resource
 
-from flask_service.errors import load_json_body
+from flask_service.errors import load_json_body, load_path_param
 from flask_service.schemas import (
     MODELS,
     BatchSchema,
@@ -13,17 +16,27 @@ from flask_service.schemas import (
     error_model,
     health_model,
     model_card_model,
+    penguin_id_field,
     penguin_model,
+    penguin_prediction_model,
     prediction_model,
     validation_error_model,
 )
 from shared.model import PenguinModel
+from shared.upstream import error_for_transport, observation_path, penguin_from_response
 
 ERRORS = {
     413: ("Body larger than MAX_BODY_BYTES", error_model),
     415: ("Body is not application/json", error_model),
     422: ("Validation error", validation_error_model),
 }
+UPSTREAM_ERRORS = {
+    404: ("No observation of this penguin", error_model),
+    422: ("Validation error", validation_error_model),
+    503: ("Observation service unavailable", error_model),
+    504: ("Observation service too slow", error_model),
+}
+PENGUIN_ID = "1-based row of the Palmer Penguins data"
 
 ns = Namespace("penguins", path="/", description="Penguin species predictions")
 for restx_model in MODELS:
@@ -36,10 +49,18 @@ def penguin_model_of_app() -> PenguinModel:
     return model
 
 
-def document_errors(resource: type[Resource]) -> type[Resource]:
-    for code, (description, model) in ERRORS.items():
-        resource = ns.response(code, description, model)(resource)
-    return resource
+def upstream_of_app() -> httpx.Client:
+    upstream: httpx.Client = current_app.extensions["upstream"]
+    return upstream
+
+
+def document_errors(errors: dict[int, tuple[str, object]]) -> Callable[[type[Resource]], type[Resource]]:
+    def document(resource: type[Resource]) -> type[Resource]:
+        for code, (description, model) in errors.items():
+            resource = ns.response(code, description, model)(resource)
+        return resource
+
+    return document
 
 
 @ns.route("/health")
@@ -59,7 +80,7 @@ class ModelCard(Resource):
 
 
 @ns.route("/predict")
-@document_errors
+@document_errors(ERRORS)
 class Predict(Resource):
     @ns.expect(penguin_model)
     @ns.marshal_with(prediction_model)
@@ -75,7 +96,7 @@ class Predict(Resource):
 
 
 @ns.route("/predict/batch")
-@document_errors
+@document_errors(ERRORS)
 class PredictBatch(Resource):
     @ns.expect(batch_model)
     @ns.marshal_with(batch_prediction_model)
@@ -86,4 +107,27 @@ class PredictBatch(Resource):
         return {
             "model_version": model.version,
             "predictions": [{"species": r.species, "probabilities": r.probabilities} for r in results],
+        }
+
+
+@ns.route("/penguins/<int:penguin_id>/prediction")
+@ns.param("penguin_id", PENGUIN_ID, minimum=0, exclusiveMinimum=True)
+@document_errors(UPSTREAM_ERRORS)
+class PenguinPrediction(Resource):
+    @ns.marshal_with(penguin_prediction_model)
+    def get(self, penguin_id: str) -> dict[str, object]:
+        """Fetch a penguin's observation from the upstream service and predict its species."""
+        valid_id: int = load_path_param(penguin_id_field, "penguin_id", penguin_id)
+        try:
+            response = upstream_of_app().get(observation_path(valid_id))
+        except httpx.HTTPError as exc:
+            raise error_for_transport(exc) from None
+        model = penguin_model_of_app()
+        # A sync worker waits on the socket above and can do nothing else meanwhile; gthread or gevent can.
+        result = model.predict_one(penguin_from_response(valid_id, response))
+        return {
+            "penguin_id": valid_id,
+            "species": result.species,
+            "probabilities": result.probabilities,
+            "model_version": model.version,
         }

@@ -7,11 +7,13 @@ marshmallow reports errors as messages keyed by field. Each message here is alre
 (pydantic's `type` and sentence), so errors.py only has to add the location.
 """
 
+import re
 from typing import Any
 
 from flask_restx import Model, fields
 from marshmallow import RAISE, Schema, ValidationError
 from marshmallow import fields as ma
+from werkzeug.routing import BaseConverter
 
 from shared.errors import error_item, expected_values
 from shared.examples import EXAMPLE_BATCH, EXAMPLE_PENGUIN
@@ -88,6 +90,33 @@ class PenguinSchema(ContractSchema):
     flipper_length_mm = Measurement("flipper_length_mm")
     body_mass_g = Measurement("body_mass_g")
     sex = enum_field(Sex, load_default=None, allow_none=True)
+
+
+class PathInteger(ma.Integer):
+    """A path segment parsed as pydantic parses it: ASCII only ("1.0" is 1, "\u0663" is not 3)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        text = str(value).strip()
+        if not text.isascii():
+            raise self.make_error("invalid")
+        if re.fullmatch(r"[+-]?\d+\.0+", text):
+            text = text.split(".")[0]
+        return super()._deserialize(text, attr, data, **kwargs)
+
+
+class AnySegment(BaseConverter):
+    """Registered as the app's `int` converter: `<int:penguin_id>` then matches any segment, and the view
+    validates it (422, as FastAPI answers, where werkzeug's own converter would 404). Named `int` because
+    restx documents a path parameter's type from its converter's name only (flask_restx/swagger.py,
+    `extract_path_params`)."""
+
+
+def positive(value: int) -> None:
+    if not value > 0:
+        raise ValidationError([contract_error("greater_than", gt=0)])
+
+
+penguin_id_field = PathInteger(validate=positive, error_messages=field_errors(invalid="int_parsing"))
 
 
 class BatchItems(ma.List[Any]):
@@ -204,6 +233,15 @@ batch_prediction_model = Model(
         "predictions": fields.List(fields.Nested(species_model), required=True),
     },
 )
+penguin_prediction_model = Model(
+    "PenguinPrediction",
+    {
+        "penguin_id": fields.Integer(required=True),
+        "species": fields.String(required=True),
+        "probabilities": fields.Nested(probabilities_model, required=True),
+        "model_version": fields.String(required=True),
+    },
+)
 error_item_model = Model(
     "ErrorItem",
     {
@@ -227,6 +265,7 @@ MODELS = [
     species_model,
     prediction_model,
     batch_prediction_model,
+    penguin_prediction_model,
     error_item_model,
     validation_error_model,
     error_model,

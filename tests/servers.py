@@ -15,7 +15,11 @@ import httpx
 
 from shared.settings import REPO_ROOT
 
-SERVER_MODULES = {"flask": "flask_service.server", "fastapi": "fastapi_service.server"}
+SERVER_MODULES = {
+    "flask": "flask_service.server",
+    "fastapi": "fastapi_service.server",
+    "upstream": "upstream.server",
+}
 
 
 def free_port() -> int:

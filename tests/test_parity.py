@@ -38,6 +38,13 @@ CORPUS: list[tuple[str, str, Any, str | None]] = [
     ("PATCH", "/predict/batch", None, None),
     ("OPTIONS", "/predict", None, None),
     ("GET", "/health/", None, None),
+    ("GET", "/penguins/3/prediction", None, None),
+    ("GET", "/penguins/4/prediction", None, None),
+    ("GET", "/penguins/0/prediction", None, None),
+    ("GET", "/penguins/x/prediction", None, None),
+    ("GET", "/penguins/1.0/prediction", None, None),
+    ("GET", "/penguins//prediction", None, None),
+    ("POST", "/penguins/1/prediction", None, None),
 ]
 
 

@@ -53,26 +53,45 @@ def normalise(schema: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def parameters(listed: list[dict[str, Any]], spec: dict[str, Any]) -> dict[str, Any]:
+    """Path and query parameters by name; Swagger 2.0 puts the schema on the parameter itself."""
+    found = {}
+    for parameter in listed:
+        if parameter["in"] != "body":
+            own = ("name", "in", "required", "description")
+            schema = parameter.get("schema") or {k: v for k, v in parameter.items() if k not in own}
+            found[f"{parameter['in']} {parameter['name']}"] = {
+                **normalise(schema, spec),
+                "description": parameter.get("description") or schema.get("description"),
+                "required": parameter.get("required", False),
+            }
+    return found
+
+
 def operations(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Each operation's summary, request body and responses, in the normalised form."""
+    """Each operation's summary, parameters, request body and responses, in the normalised form."""
     found = {}
     for path, methods in spec["paths"].items():
+        shared_parameters = methods.get("parameters", [])  # Swagger 2.0 may list them for the whole path
         for method, operation in methods.items():
+            if method == "parameters":
+                continue
+            listed = [*shared_parameters, *operation.get("parameters", [])]
             if "requestBody" in operation:
                 body = operation["requestBody"]["content"]["application/json"]["schema"]
             else:
-                body = next((p["schema"] for p in operation.get("parameters", []) if p["in"] == "body"), None)
+                body = next((p["schema"] for p in listed if p["in"] == "body"), None)
             responses = {}
             for code, response in operation["responses"].items():
-                schema = (
-                    response["content"]["application/json"]["schema"]
-                    if "content" in response
-                    else response.get("schema")
-                )
+                content = response.get("content")
+                schema = content["application/json"]["schema"] if content else response.get("schema")
                 responses[code] = normalise(schema, spec) if schema else None
             summary = (operation.get("description") or operation["summary"]).rstrip(".")
-            found[f"{method.upper()} {path}"] = {
+            # Swagger 2.0 and Flask write `<penguin_id>`, OpenAPI and FastAPI `{penguin_id}`.
+            openapi_path = re.sub(r"<([^>]+)>", r"{\1}", path)
+            found[f"{method.upper()} {openapi_path}"] = {
                 "summary": summary,
+                "parameters": parameters(listed, spec),
                 "body": normalise(body, spec) if body else None,
                 "responses": responses,
             }

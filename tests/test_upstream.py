@@ -1,0 +1,127 @@
+"""GET /penguins/{penguin_id}/prediction: fetched from the upstream observation service, then predicted.
+
+The apps run in-process against the real upstream service on a free port, with faults switched on by its
+settings; the last tests run the services under their real servers too.
+"""
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shared.observations import observations
+from shared.settings import Settings
+from tests.clients import FRAMEWORKS, ApiClient, make_client
+from tests.servers import LiveServer, free_port, live_server
+
+
+@pytest.fixture(scope="module")
+def faulty_upstreams(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, LiveServer]]:
+    """An upstream that always fails, and one slower than the services' timeout."""
+    logs = tmp_path_factory.mktemp("faulty-upstreams")
+    with (
+        live_server("upstream", logs, env={"UPSTREAM_ERROR_RATE": "1"}) as erroring,
+        live_server("upstream", logs, env={"UPSTREAM_SLOW_RATE": "1", "UPSTREAM_SLOW_MS": "3000"}) as slow,
+    ):
+        yield {"erroring": erroring, "slow": slow}
+
+
+def test_prediction_of_an_observed_penguin(client: ApiClient) -> None:
+    reply = client.request("GET", "/penguins/1/prediction")
+    assert reply.status == 200
+    body = reply.json()
+    assert list(body) == ["penguin_id", "species", "probabilities", "model_version"]
+    assert body["penguin_id"] == 1
+    assert body["species"] == observations()[1]["species"]
+    assert body["probabilities"] == client.request("GET", "/penguins/1/prediction").json()["probabilities"]
+
+
+def test_observation_without_sex(client: ApiClient) -> None:
+    assert observations()[9]["sex"] is None
+    assert client.request("GET", "/penguins/9/prediction").status == 200
+
+
+@pytest.mark.parametrize("penguin_id", [4, 272, 345, 10**30])
+def test_penguin_without_observation_is_404(client: ApiClient, penguin_id: int) -> None:
+    reply = client.request("GET", f"/penguins/{penguin_id}/prediction")
+    assert reply.status == 404
+    assert reply.json() == {"detail": f"No observation of penguin {penguin_id}"}
+
+
+@pytest.mark.parametrize(
+    ("raw_id", "error_type"),
+    [
+        ("abc", "int_parsing"),
+        ("1.5", "int_parsing"),
+        ("1e3", "int_parsing"),
+        ("%D9%A3", "int_parsing"),
+        ("0", "greater_than"),
+        ("-3", "greater_than"),
+    ],
+)
+def test_penguin_id_must_be_a_positive_integer(client: ApiClient, raw_id: str, error_type: str) -> None:
+    reply = client.request("GET", f"/penguins/{raw_id}/prediction")
+    assert reply.status == 422
+    (error,) = reply.json()["detail"]
+    assert error["loc"] == ["path", "penguin_id"]
+    assert error["type"] == error_type
+
+
+def test_whole_decimal_id_is_accepted_as_pydantic_does(client: ApiClient) -> None:
+    assert client.request("GET", "/penguins/2.0/prediction").json()["penguin_id"] == 2
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_upstream_down_is_503_quickly(framework: str) -> None:
+    closed = f"http://127.0.0.1:{free_port()}"
+    with make_client(framework, Settings(upstream_url=closed)) as client:
+        started = time.monotonic()
+        reply = client.request("GET", "/penguins/1/prediction")
+        assert time.monotonic() - started < 1.0
+        assert reply.status == 503
+        assert reply.json() == {"detail": "The observation service is unavailable"}
+        assert client.request("GET", "/health").status == 200
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_upstream_errors_are_503(framework: str, faulty_upstreams: dict[str, LiveServer]) -> None:
+    with make_client(framework, Settings(upstream_url=faulty_upstreams["erroring"].url)) as client:
+        reply = client.request("GET", "/penguins/1/prediction")
+    assert reply.status == 503
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_slow_upstream_is_504_within_the_timeout(
+    framework: str, faulty_upstreams: dict[str, LiveServer]
+) -> None:
+    settings = Settings(upstream_url=faulty_upstreams["slow"].url, upstream_timeout_s=0.3)
+    with make_client(framework, settings) as client:
+        started = time.monotonic()
+        reply = client.request("GET", "/penguins/1/prediction")
+        elapsed = time.monotonic() - started
+    assert reply.status == 504
+    assert reply.json() == {"detail": "The observation service did not answer in time"}
+    assert 0.3 <= elapsed < 1.5
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_live_faults(
+    framework: str, faulty_upstreams: dict[str, LiveServer], upstream: LiveServer, tmp_path: Path
+) -> None:
+    """Under gunicorn and uvicorn: 404 from the real upstream, then 503 and 504 from faulty ones."""
+    cases = [
+        (upstream.url, "/penguins/4/prediction", 404),
+        (faulty_upstreams["erroring"].url, "/penguins/1/prediction", 503),
+        (f"http://127.0.0.1:{free_port()}", "/penguins/1/prediction", 503),
+        (faulty_upstreams["slow"].url, "/penguins/1/prediction", 504),
+    ]
+    for upstream_url, path, status in cases:
+        env = {"UPSTREAM_URL": upstream_url, "UPSTREAM_TIMEOUT_S": "0.5", "WORKERS": "1"}
+        with live_server(framework, tmp_path, env=env) as server:
+            started = time.monotonic()
+            reply = httpx.get(f"{server.url}{path}", timeout=5)
+            assert (reply.status_code, time.monotonic() - started < 1.5) == (status, True), upstream_url
+            assert httpx.get(f"{server.url}/health", timeout=5).status_code == 200
