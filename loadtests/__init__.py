@@ -1,0 +1,1 @@
+"""The Locust suite and the `make bench` runner: load tests, summary and report."""

@@ -1,0 +1,160 @@
+"""The load-test scenarios: one Locust user class per scenario, every answer checked.
+
+`make bench` runs one class at a time, headless, against a service it started; `make locust` opens the web
+UI with every class on offer. A wrong answer (status, body shape, species of a known penguin) is a failure.
+
+Options added to Locust's own (also settable as LOCUST_* environment variables):
+  --rate R          total requests per second for the whole run, shared by the users; 0 (default): no wait
+  --warmup S        seconds before the measured window; Locust's statistics are reset when it ends
+  --window-file F   where to write the window's exact latency percentiles (loadtests/recorder.py)
+"""
+
+import itertools
+import random
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import gevent
+from locust import FastHttpUser, TaskSet, constant_throughput, events
+from locust.env import Environment
+
+from loadtests.checks import check_batch, check_health, check_invalid, check_prediction, parse
+from loadtests.recorder import LatencyRecorder
+from loadtests.scenarios import BATCH, BATCH_SIZE, HEALTH, INVALID, MIXED_WEIGHTS, PREDICT
+from shared.examples import INVALID_PENGUIN, KNOWN_PENGUINS, batch_of, expected_species_of_batch
+
+BATCH_BODY = batch_of(BATCH_SIZE)
+BATCH_SPECIES = expected_species_of_batch(BATCH_SIZE)
+
+recorder = LatencyRecorder()
+
+
+def options(environment: Environment) -> Any:
+    assert environment.parsed_options is not None, "run by the locust command"
+    return environment.parsed_options
+
+
+def add_options(parser: Any) -> None:
+    parser.add_argument("--rate", type=float, env_var="LOCUST_RATE", default=0.0, help="total requests/s")
+    parser.add_argument("--warmup", type=float, env_var="LOCUST_WARMUP", default=0.0, help="seconds")
+    parser.add_argument("--window-file", env_var="LOCUST_WINDOW_FILE", default="", help="JSON output")
+
+
+def on_request(name: str, response_time: float, exception: Exception | None, **_: Any) -> None:
+    recorder.record(name, response_time, exception is not None)
+
+
+def on_test_start(environment: Environment, **_: Any) -> None:
+    """The window opens after the warm-up: Locust's statistics restart from zero and the recorder starts."""
+
+    def open_window() -> None:
+        gevent.sleep(options(environment).warmup)
+        environment.stats.reset_all()
+        recorder.start(time.time())
+
+    if options(environment).window_file:
+        gevent.spawn(open_window)
+
+
+def on_test_stopping(environment: Environment, **_: Any) -> None:
+    recorder.stop(time.time())
+
+
+def on_quitting(environment: Environment, **_: Any) -> None:
+    if options(environment).window_file:
+        recorder.stop(time.time())
+        recorder.write(Path(options(environment).window_file))
+
+
+for hook, listener in (
+    (events.init_command_line_parser, add_options),
+    (events.request, on_request),
+    (events.test_start, on_test_start),
+    (events.test_stopping, on_test_stopping),
+    (events.quitting, on_quitting),
+):
+    hook.add_listener(listener)  # type: ignore[no-untyped-call]  # Locust's EventHook has no annotations
+
+
+class ScenarioUser(FastHttpUser):
+    abstract = True
+    penguins = itertools.cycle(KNOWN_PENGUINS.items())
+
+    def per_user_rate(self) -> float:
+        """Requests/s for this user: its share of --rate, or 0 for a closed loop."""
+        rate: float = options(self.environment).rate
+        users = self.environment.runner.user_count if self.environment.runner else 1
+        return rate / max(1, users) if rate > 0 else 0.0
+
+    def on_start(self) -> None:
+        # Users spawn together: left in phase, they would send in bursts of `users` requests at once.
+        # `_cp_last_run` is where Locust's constant_throughput keeps the start of the last cycle.
+        if rate := self.per_user_rate():
+            gevent.sleep(random.uniform(0, 1 / rate))
+            self._cp_last_run = time.perf_counter()
+
+    def wait_time(self) -> float:
+        """No wait in a closed loop; with --rate, each user paces itself to its share of the rate."""
+        rate = self.per_user_rate()
+        pacing: float = constant_throughput(rate)(self) if rate else 0.0
+        return pacing
+
+    def checked(
+        self, method: str, path: str, name: str, check: Callable[[int, Any], str | None], body: Any
+    ) -> None:
+        """Send one request; Locust counts it as a failure unless `check` finds nothing wrong."""
+        with self.client.request(method, path, name=name, json=body, catch_response=True) as response:
+            problem = check(response.status_code, parse(response.content))
+            if problem:
+                response.failure(problem)
+            else:
+                response.success()
+
+    def health(self) -> None:
+        self.checked("GET", "/health", HEALTH, check_health, None)
+
+    def predict(self) -> None:
+        species, penguin = next(self.penguins)
+        self.checked("POST", "/predict", PREDICT, lambda s, b: check_prediction(s, b, species), penguin)
+
+    def batch(self) -> None:
+        self.checked(
+            "POST", "/predict/batch", BATCH, lambda s, b: check_batch(s, b, BATCH_SPECIES), BATCH_BODY
+        )
+
+    def invalid(self) -> None:
+        self.checked("POST", "/predict", INVALID, check_invalid, INVALID_PENGUIN)
+
+
+def weighted(tasks: Mapping[Callable[[ScenarioUser], None], int]) -> list[TaskSet | Callable[..., Any]]:
+    """What Locust makes of a {task: weight} dict: each task listed `weight` times."""
+    return [task for task, weight in tasks.items() for _ in range(weight)]
+
+
+class HealthUser(ScenarioUser):
+    tasks = weighted({ScenarioUser.health: 1})
+
+
+class PredictUser(ScenarioUser):
+    tasks = weighted({ScenarioUser.predict: 1})
+
+
+class BatchUser(ScenarioUser):
+    tasks = weighted({ScenarioUser.batch: 1})
+
+
+class InvalidUser(ScenarioUser):
+    tasks = weighted({ScenarioUser.invalid: 1})
+
+
+class MixedUser(ScenarioUser):
+    tasks = weighted(
+        {
+            ScenarioUser.predict: MIXED_WEIGHTS[PREDICT],
+            ScenarioUser.health: MIXED_WEIGHTS[HEALTH],
+            ScenarioUser.invalid: MIXED_WEIGHTS[INVALID],
+            ScenarioUser.batch: MIXED_WEIGHTS[BATCH],
+        }
+    )
