@@ -1,0 +1,3 @@
+from loadtests.bench.runner import main
+
+raise SystemExit(main())
