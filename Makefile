@@ -14,13 +14,32 @@ HOST ?= 127.0.0.1
 WORKERS ?= 1
 export HOST WORKERS
 
-.PHONY: help venv model run-flask run-fastapi run-upstream test test-fast lint format lock clean
+# Benchmark knobs (README, "Benchmark method"). WORKERS left unset means one per CPU given to the servers.
+SCENARIOS ?= all
+DURATION ?= 8
+WARMUP ?= 2
+USERS ?= 32
+RATE ?= auto
+REPEATS ?= 1
+RESULTS_DIR ?= results
+BENCH_WORKERS = $(if $(filter file,$(origin WORKERS)),auto,$(WORKERS))
+# make locust: which service the web UI targets first (its form lets you change it).
+TARGET ?= fastapi
+TARGET_PORT = $(if $(filter flask,$(TARGET)),8001,8002)
+
+.PHONY: help venv model run-flask run-fastapi run-upstream test test-fast lint format lock clean \
+	bench bench-quick locust
 
 help: ## List the targets and their knobs
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
 	@echo "Knobs (make VAR=value): WORKERS=$(WORKERS) HOST=$(HOST); services also read MAX_BODY_BYTES,"
 	@echo "MAX_BATCH_SIZE, MODEL_DIR, UPSTREAM_URL, UPSTREAM_TIMEOUT_S, DOCS_ENABLED, ACCESS_LOG."
+	@echo "Bench knobs: SCENARIOS=$(SCENARIOS) (comma list of health,predict,batch,invalid,mixed)"
+	@echo "  DURATION=$(DURATION) (measured s per run) WARMUP=$(WARMUP) USERS=$(USERS) RATE=$(RATE) (equal-load"
+	@echo "  requests/s: auto, N or predict=N,batch=M) REPEATS=$(REPEATS) WORKERS=$(BENCH_WORKERS) (auto: one per"
+	@echo "  server CPU) RESULTS_DIR=$(RESULTS_DIR). Publishable: make bench DURATION=60 REPEATS=5."
+	@echo "  make locust TARGET=flask|fastapi (default $(TARGET))."
 
 venv: $(STAMP) ## Create .venv from requirements.lock (hash-checked)
 
@@ -44,6 +63,20 @@ run-fastapi: $(MODEL) ## Serve the FastAPI app with uvicorn on 127.0.0.1:8002
 
 run-upstream: $(STAMP) ## Serve the upstream observation service on 127.0.0.1:8003
 	$(BIN)/python -m upstream.server
+
+bench: $(MODEL) ## Verify both services live, load-test them on equal terms, write results/latest/report.md
+	BENCH_INVOCATION="make bench $(strip $(MAKEOVERRIDES))" \
+	$(BIN)/python -m loadtests.bench run --scenarios "$(SCENARIOS)" --duration $(DURATION) --warmup $(WARMUP) \
+		--users $(USERS) --rate "$(RATE)" --repeats $(REPEATS) --workers "$(BENCH_WORKERS)" \
+		--results-dir "$(RESULTS_DIR)"
+
+bench-quick: ## A smoke bench in about a minute: predict and invalid, 3-second runs
+	$(MAKE) bench SCENARIOS=predict,invalid DURATION=3 WARMUP=1
+
+locust: $(STAMP) ## Locust's web UI on 127.0.0.1:8089 against a running service (make run-flask / run-fastapi)
+	@echo "Target: http://$(HOST):$(TARGET_PORT) ($(TARGET)); start it with 'make run-$(TARGET)' in another terminal."
+	@echo "Pick a scenario (user class) and change Host in the form to try the other service."
+	$(BIN)/locust -f loadtests/locustfile.py --class-picker --web-host 127.0.0.1 --host http://$(HOST):$(TARGET_PORT)
 
 test: $(MODEL) lint ## Lint, then run every test (behaviour, specs, live servers)
 	$(BIN)/python -m pytest

@@ -1,0 +1,352 @@
+"""The bench's own logic on recorded data: checks, recorder, CPU accounting, rate choice, summary, report.
+
+The figures below come from a real `make bench` run on the project's 2-core machine; no server starts here.
+"""
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from loadtests.bench import processes
+from loadtests.bench.config import equal_load_rate, parse_rate, parse_scenarios, round_down
+from loadtests.bench.loadrun import failure_messages, locust_totals
+from loadtests.bench.measure import Sample, cpu_seconds_between, mean_percent, peak_percent, value_at
+from loadtests.bench.microbench import model_cpu_us, time_call
+from loadtests.bench.output import link_latest, write_results
+from loadtests.bench.records import CAPACITY, FIXED, Measurement, load_measurements, save_measurements
+from loadtests.bench.report import headline_table, ratio, render_report, verdict
+from loadtests.bench.summary import build_summary, problems
+from loadtests.checks import check_batch, check_health, check_invalid, check_prediction
+from loadtests.recorder import LatencyRecorder, percentile
+from loadtests.scenarios import BATCH, HEALTH, INVALID, PREDICT, SCENARIOS
+from shared.examples import INVALID_PENGUIN_ERRORS
+
+MODEL = {
+    name: {
+        "cpu_us": cpu,
+        "cpu_us_min": cpu * 0.96,
+        "cpu_us_max": cpu * 1.1,
+        "wall_us": cpu,
+        "loops": 300,
+        "repeats": 7,
+    }
+    for name, cpu in (("predict_one", 261.1), ("predict_many_100", 497.4))
+}
+
+
+def recorded(
+    framework: str, scenario: str, kind: str, rps: float, cpu_s: float, p50: float, p99: float, locust: float
+) -> Measurement:
+    """A measurement as the runner records it, over a 7.85 s window."""
+    window = 7.85
+    requests = round(rps * window)
+    name = {"health": HEALTH, "predict": PREDICT}[scenario]
+    return Measurement(
+        framework=framework,
+        variant="gunicorn-sync" if framework == "flask" else "uvicorn",
+        scenario=scenario,
+        kind=kind,
+        repeat=1,
+        users=32,
+        target_rate={"health": 1400.0, "predict": 480.0}[scenario] if kind == FIXED else None,
+        requests=requests,
+        failures=0,
+        rps=rps,
+        window_s=window,
+        latency_ms={"50": p50, "90": p50 * 1.5, "95": p50 * 1.8, "99": p99, "99.9": p99 * 1.2},
+        mean_ms=p50 * 1.1,
+        max_ms=p99 * 2,
+        requests_recorded=requests,
+        by_name={name: requests},
+        server_cpu_s=cpu_s,
+        server_cpu_percent=100 * cpu_s / window,
+        generator_cpu_max=locust,
+        generator_cpu_mean=locust * 0.8,
+        run_dir=f"runs/{framework}-{scenario}-{kind}",
+        command="python -m locust ...",
+        exit_code=0,
+    )
+
+
+RECORDED = [
+    recorded("flask", "health", CAPACITY, 2842.3, 6.369, 10.94, 13.57, 86.3),
+    recorded("fastapi", "health", CAPACITY, 10444.6, 6.543, 2.42, 4.18, 100.1),
+    recorded("flask", "health", FIXED, 1397.5, 3.543, 1.28, 3.92, 46.3),
+    recorded("fastapi", "health", FIXED, 1400.4, 1.282, 0.40, 0.91, 25.7),
+    recorded("flask", "predict", CAPACITY, 969.9, 7.154, 32.62, 39.70, 41.7),
+    recorded("fastapi", "predict", CAPACITY, 1731.4, 7.814, 16.85, 67.61, 24.8),
+    recorded("flask", "predict", FIXED, 480.1, 3.513, 2.23, 5.72, 20.4),
+    recorded("fastapi", "predict", FIXED, 479.2, 2.869, 1.45, 2.84, 12.9),
+]
+RATES = {
+    "health": {"rate": 1400.0, "source": "50% of the slower capacity"},
+    "predict": {"rate": 480.0, "source": "50% of the slower capacity"},
+}
+ENVIRONMENT: dict[str, Any] = {
+    "cpu_model": "Intel(R) Xeon(R) Processor",
+    "cores": 2,
+    "memory_gib": 23.4,
+    "os": "Linux-6.18-x86_64",
+    "python": "CPython 3.11.7",
+    "packages": {"flask": "3.1.3", "fastapi": "0.165.0", "locust": "2.47.0"},
+    "git": "97b2d32",
+    "cpu_plan": {"server_cpus": [0], "generator_cpus": [1], "note": "servers on CPU 0, Locust on CPU 1"},
+    "workers": 1,
+    "server_commands": {"flask-gunicorn-sync": "env ... flask_service.server", "fastapi-uvicorn": "env ..."},
+    "server_configs": {"flask-gunicorn-sync": "gunicorn ...", "fastapi-uvicorn": "uvicorn ..."},
+    "locust_command": "taskset -c 1 python -m locust ...",
+    "settings": {"scenarios": ["health", "predict"], "duration_s": 8, "warmup_s": 2, "users": 32,
+                 "spawn_rate": 32.0, "repeats": 1, "rate": "auto", "workers": 1},
+    "rates": RATES,
+    "invocation": "make bench",
+    "command": "python -m loadtests.bench run",
+    "started_at": "2026-11-25T08:09:32+00:00",
+    "elapsed_s": 213.0,
+}  # fmt: skip
+VERIFICATION = {
+    key: {"passed": True, "error": None, "checks": [{"name": "GET /health", "passed": True, "problem": None}]}
+    for key in ("flask-gunicorn-sync", "fastapi-uvicorn")
+}
+
+
+def summary_of(measurements: list[Measurement]) -> dict[str, Any]:
+    return build_summary(ENVIRONMENT, VERIFICATION, MODEL, RATES, measurements)
+
+
+def run_of(summary: dict[str, Any], framework: str, scenario: str) -> dict[str, Any]:
+    [run] = [r for r in summary["runs"] if r["framework"] == framework and r["scenario"] == scenario]
+    return dict(run)
+
+
+# Response checks: a wrong answer is a failure.
+
+
+def prediction_body(species: str) -> dict[str, Any]:
+    probabilities = {"Adelie": 0.01, "Chinstrap": 0.01, "Gentoo": 0.01, species: 0.98}
+    return {"species": species, "probabilities": probabilities, "model_version": "1.0.0"}
+
+
+def test_checks_accept_right_answers_and_name_wrong_ones() -> None:
+    assert check_health(200, {"status": "ok"}) is None
+    assert check_health(503, {"status": "ok"}) == "status 503, expected 200"
+    assert check_prediction(200, prediction_body("Gentoo"), "Gentoo") is None
+    assert "species 'Adelie', expected 'Gentoo'" in str(
+        check_prediction(200, prediction_body("Adelie"), "Gentoo")
+    )
+    assert "keys" in str(check_prediction(200, {"species": "Gentoo"}, "Gentoo"))
+    batch = {"model_version": "1.0.0", "predictions": [prediction_body("Adelie"), prediction_body("Gentoo")]}
+    assert check_batch(200, batch, ["Adelie", "Gentoo"]) is None
+    assert "item 1" in str(check_batch(200, batch, ["Adelie", "Chinstrap"]))
+    assert "2 predictions, expected 3" in str(check_batch(200, batch, ["Adelie"] * 3))
+
+
+def test_invalid_check_wants_every_error_with_three_keys() -> None:
+    detail = [{"loc": ["body", field], "msg": "...", "type": kind} for field, kind in INVALID_PENGUIN_ERRORS]
+    assert check_invalid(422, {"detail": detail}) is None
+    assert check_invalid(200, {"detail": detail}) == "status 200, expected 422"
+    assert "422 errors" in str(check_invalid(422, {"detail": detail[1:]}))
+    with_input = [{**detail[0], "input": "Atlantis"}, *detail[1:]]
+    assert "422 body" in str(check_invalid(422, {"detail": with_input}))
+
+
+# The recorder and CPU accounting.
+
+
+def test_percentiles_are_nearest_rank_and_unrounded() -> None:
+    times = sorted([0.41, 0.43, 0.47, 0.52, 1.9] * 20)
+    assert percentile(times, 50) == 0.47
+    assert percentile(times, 99) == 1.9
+    assert percentile([], 50) is None
+
+
+def test_recorder_keeps_only_the_window() -> None:
+    recorder = LatencyRecorder()
+    recorder.record(PREDICT, 99.0, False)  # warm-up: not recorded
+    recorder.start(100.0)
+    recorder.record(PREDICT, 0.5, False)
+    recorder.record(INVALID, 0.7, True)
+    recorder.stop(108.0)
+    recorder.record(PREDICT, 99.0, False)
+    result = recorder.result()
+    assert result["requests"] == 2 and result["failures"] == 1
+    assert result["by_name"] == {PREDICT: 1, INVALID: 1}
+    assert (result["window_start"], result["window_end"]) == (100.0, 108.0)
+    assert result["percentiles_ms"]["50"] == 0.5 and result["max_ms"] == 0.7
+
+
+SAMPLES = [
+    Sample(at=float(t), server_cpu_s=0.5 * t, generator_cpu_s=0.2 * t if t < 3 else 0.6 + t - 3)
+    for t in range(7)
+]
+
+
+def test_cpu_is_interpolated_at_the_window_edges() -> None:
+    assert value_at(SAMPLES, "server_cpu_s", 2.5) == pytest.approx(1.25)
+    assert cpu_seconds_between(SAMPLES, "server_cpu_s", 0.5, 4.5) == pytest.approx(2.0)
+    assert mean_percent(SAMPLES, "server_cpu_s", 1, 5) == pytest.approx(50)
+    # Locust at 20% for three seconds, then at 100%: the busiest second is the one that counts.
+    assert peak_percent(SAMPLES, "generator_cpu_s", 0, 6) == pytest.approx(100)
+    assert mean_percent(SAMPLES, "generator_cpu_s", 0, 3) == pytest.approx(20)
+
+
+def test_locust_totals_and_failures_from_its_own_files(tmp_path: Path) -> None:
+    entries = [
+        {"num_requests": 700, "num_failures": 0, "start_time": 100.0, "last_request_timestamp": 107.0},
+        {"num_requests": 100, "num_failures": 2, "start_time": 100.0, "last_request_timestamp": 108.0},
+    ]
+    assert locust_totals(entries) == {"requests": 800, "failures": 2, "rps": 100.0}
+    failures = tmp_path / "locust_failures.csv"
+    failures.write_text("Method,Name,Error,Occurrences\nPOST,POST /predict,\"species 'Adelie'\",2\n")
+    assert failure_messages(failures) == ["POST /predict: species 'Adelie' (2x)"]
+    assert failure_messages(tmp_path / "missing.csv") == []
+
+
+def test_model_share_follows_the_request_mix() -> None:
+    assert model_cpu_us({PREDICT: 70, HEALTH: 15, INVALID: 10, BATCH: 5}, MODEL) == pytest.approx(
+        (70 * 261.1 + 5 * 497.4) / 100
+    )
+    assert model_cpu_us({HEALTH: 10}, MODEL) == 0
+    assert time_call(lambda: None, repeats=3, target_s=0.001)["repeats"] == 3
+
+
+# Knobs and the equal-load rate.
+
+
+def test_knobs_parse() -> None:
+    assert [s.name for s in parse_scenarios("all")] == list(SCENARIOS)
+    assert [s.name for s in parse_scenarios("predict, batch,predict")] == ["predict", "batch"]
+    with pytest.raises(ValueError, match="unknown scenario"):
+        parse_scenarios("predict,io")
+    scenarios = parse_scenarios("predict,batch")
+    assert parse_rate("auto", scenarios) is None
+    assert parse_rate("500", scenarios) == {"predict": 500.0, "batch": 500.0}
+    assert parse_rate("batch=40", scenarios) == {"batch": 40.0}
+    with pytest.raises(ValueError):
+        parse_rate("-1", scenarios)
+
+
+def test_equal_load_rate_is_half_the_slower_capacity_unless_given() -> None:
+    assert round_down(1234) == 1200 and round_down(37.9) == 37 and round_down(5.38) == 5.3
+    capacities = {"flask-gunicorn-sync": 969.9, "fastapi-uvicorn": 1731.4}
+    rate, source = equal_load_rate("predict", capacities, None) or (0, "")
+    assert rate == 480 and "flask-gunicorn-sync" in source
+    assert equal_load_rate("predict", capacities, {"predict": 300.0}) == (300.0, "RATE")
+    assert equal_load_rate("predict", {"flask-gunicorn-sync": None}, None) is None
+
+
+def test_cpu_plan_pins_servers_and_locust_apart() -> None:
+    two = processes.plan_cpus([0, 1], taskset=True)
+    assert (two.server, two.generator, two.pinned) == ((0,), (1,), True)
+    assert processes.plan_cpus([0, 1, 2, 3], taskset=True).server == (0, 1)
+    assert not processes.plan_cpus([0], taskset=True).pinned
+    assert "not pinned" in processes.plan_cpus(None, taskset=False).note
+    assert processes.pinned(["python"], (0,)) == ["taskset", "-c", "0", "python"]
+
+
+# summary.json
+
+
+def test_summary_has_every_field_the_issue_names() -> None:
+    summary = summary_of(RECORDED)
+    assert set(summary) >= {"environment", "runs"}
+    assert {"cpu_model", "cores", "os", "python", "packages", "server_commands"} <= set(
+        summary["environment"]
+    )
+    assert len(summary["runs"]) == 4
+    required = {
+        *("framework", "scenario", "users", "repeats", "valid", "generator_cpu_max"),
+        *("rps", "rps_min", "rps_max", "p50_ms", "p95_ms", "p99_ms", "requests", "failures"),
+        *("rate", "fixed_p50_ms", "fixed_p95_ms", "fixed_p99_ms", "server_cpu_us_per_request"),
+    }
+    for run in summary["runs"]:
+        assert required <= set(run)
+    json.dumps(summary, allow_nan=False)
+
+
+def test_summary_figures_and_validity() -> None:
+    summary = summary_of(RECORDED)
+    predict = run_of(summary, "fastapi", "predict")
+    assert predict["rps"] == 1731.4 and predict["valid"] and predict["fixed_valid"]
+    assert predict["rate"] == 480.0
+    assert predict["server_cpu_us_per_request"] == pytest.approx(2.869 / round(479.2 * 7.85) * 1e6)
+    assert predict["model_cpu_us_per_request"] == pytest.approx(261.1)
+    assert predict["framework_cpu_us_per_request"] == pytest.approx(
+        predict["server_cpu_us_per_request"] - 261.1
+    )
+    health = run_of(summary, "fastapi", "health")
+    assert not health["valid"] and health["fixed_valid"]
+    assert "generator-bound" in health["invalid_reasons"][0]
+    assert run_of(summary, "flask", "health")["valid"]  # 86% is under the limit
+
+
+def test_repeats_give_the_median_and_the_spread() -> None:
+    flask = RECORDED[4]
+    repeats = [replace(flask, repeat=2, rps=900.0), flask, replace(flask, repeat=3, rps=1000.0)]
+    run = run_of(summary_of([*repeats, RECORDED[6]]), "flask", "predict")
+    assert (run["rps"], run["rps_min"], run["rps_max"], run["repeats"]) == (969.9, 900.0, 1000.0, 3)
+    assert [r["repeat"] for r in run["capacity_runs"]] == [1, 2, 3]
+
+
+def test_failures_and_a_missed_rate_make_a_run_not_clean() -> None:
+    failed = replace(RECORDED[6], failures=3, failure_messages=["POST /predict: species 'Adelie' (3x)"])
+    assert "3 of 3769 requests failed: POST /predict" in problems(failed)[0]
+    slow = replace(RECORDED[6], rps=400.0)
+    assert "reached 400 of the 480 requests/s" in problems(slow)[0]
+    assert problems(replace(RECORDED[6], error="Locust did not finish"))[0].endswith("Locust did not finish")
+
+
+def test_measurements_round_trip(tmp_path: Path) -> None:
+    save_measurements(RECORDED, tmp_path / "measurements.json")
+    assert load_measurements(tmp_path / "measurements.json") == RECORDED
+
+
+# report.md
+
+
+def test_headline_shows_ratios_and_bounds() -> None:
+    table = headline_table(summary_of(RECORDED))
+    assert "| predict | 970 | 1,731 | 1.79x | 480 rps |" in table
+    assert "≥ 10,445 ⚠ | ≥ 3.67x" in table  # FastAPI's health capacity is a lower bound
+    assert (
+        ratio(2.0, 1.0) == "2.00x"
+        and ratio(2.0, 1.0, "≥") == "≥ 2.00x"
+        and ratio(2.0, 1.0, "", "≥") == "≤ 2.00x"
+    )
+
+
+def test_report_mentions_every_run_and_says_what_is_not_clean(tmp_path: Path) -> None:
+    summary = summary_of(RECORDED)
+    report_path, headline = write_results(tmp_path, summary)
+    report = report_path.read_text()
+    for run in summary["runs"]:
+        assert f"## {run['scenario']}" in report
+        for record in run["capacity_runs"] + run["fixed_runs"]:
+            assert record["run_dir"] in report
+    assert "Flask (gunicorn-sync)" in report and "FastAPI (uvicorn)" in report
+    assert "generator-bound" in report and "## Method" in report and "## Environment" in report
+    assert headline in report.replace("\n\n", "\n\n")  # the printed headline is the report's
+    for chart in ("throughput.png", "latency.png", "cpu.png"):
+        assert (tmp_path / chart).stat().st_size > 1000 and f"]({chart})" in report
+    assert json.loads((tmp_path / "summary.json").read_text()) == json.loads(json.dumps(summary))
+    assert any("health ≥ 3.67x" in sentence for sentence in verdict(summary))
+
+
+def test_a_service_that_failed_verification_is_named(tmp_path: Path) -> None:
+    failed = {
+        **VERIFICATION,
+        "flask-gunicorn-sync": {"passed": False, "error": "did not start", "checks": []},
+    }
+    summary = build_summary(ENVIRONMENT, failed, MODEL, {}, [m for m in RECORDED if m.framework == "fastapi"])
+    report = render_report(summary, charts=())
+    assert "flask-gunicorn-sync failed the live contract checks" in report
+    assert "No comparison" in report
+
+
+def test_latest_points_at_the_newest_run(tmp_path: Path) -> None:
+    for name in ("20260101T000000Z", "20260102T000000Z"):
+        (tmp_path / name).mkdir()
+        link_latest(tmp_path / name)
+    assert (tmp_path / "latest").resolve() == (tmp_path / "20260102T000000Z").resolve()
