@@ -382,9 +382,9 @@ def method_section(summary: Mapping[str, Any]) -> str:
             + model_line(summary)
             + ". The model's share of a scenario's CPU per request follows from its request mix; the rest "
             "(routing, validation, serialization, the server) is the framework's share.",
-            f"- **Reproduce**: `make bench` (this run: `{env.get('command', '')}`); every knob is a make "
-            "variable (`make help`). Raw Locust CSVs and HTML reports are under `runs/`, server logs under "
-            "`logs/`.",
+            f"- **Reproduce**: `make bench` (this run: `{env.get('invocation') or env['command']}`, "
+            f"which ran `{env['command']}`); every knob is a make variable (`make help`). Raw Locust CSVs "
+            "and HTML reports are under `runs/`, server logs under `logs/`.",
         ]
     )
 
@@ -444,7 +444,7 @@ def render_report(summary: Mapping[str, Any], charts: Sequence[str] = tuple(CHAR
     out = [
         "# Flask vs FastAPI: benchmark report",
         "",
-        f"{env['started_at']} · `{env.get('command', 'make bench')}` · "
+        f"{env['started_at']} · `{env.get('invocation') or env['command']}` · "
         f"{env['cpu_model']}, {env['cores']} cores · {env['python']} · commit {env['git']}",
         "",
     ]
