@@ -342,7 +342,7 @@ def test_a_service_that_failed_verification_is_named(tmp_path: Path) -> None:
     summary = build_summary(ENVIRONMENT, failed, MODEL, {}, [m for m in RECORDED if m.framework == "fastapi"])
     report = render_report(summary, charts=())
     assert "flask-gunicorn-sync failed the live contract checks" in report
-    assert "No comparison" in report
+    assert "No comparison: Flask or FastAPI has no measurement" in report
 
 
 def test_latest_points_at_the_newest_run(tmp_path: Path) -> None:

@@ -137,5 +137,7 @@ def _terminate(signum: int, frame: types.FrameType | None) -> None:
 def install_cleanup() -> None:
     """Every process started is stopped at exit, also on SIGTERM; Ctrl-C raises KeyboardInterrupt as usual."""
     atexit.register(stop_all)
+    # Also when started from a script that ignores SIGINT (as shells do for background jobs).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)

@@ -11,6 +11,7 @@ from loadtests.scenarios import SCENARIOS
 
 Run = Mapping[str, Any]
 BOUND = "⚠"
+SATURATED = 90.0  # % of the server's CPU(s): below this at capacity, the CPU was not what limited it
 CHARTS = {
     "throughput.png": "Capacity (closed loop), requests/s: the median, whiskers the spread over repeats",
     "latency.png": "Latency percentiles at equal load",
@@ -103,7 +104,7 @@ def fixed_cell(run: Run | None, field: str, unit: str = "") -> str:
 def headline_table(summary: Mapping[str, Any]) -> str:
     compared = pair(summary)
     if compared is None:
-        return "No comparison: a framework was not benchmarked (see Verification)."
+        return "No comparison: Flask or FastAPI has no measurement (not benchmarked, or interrupted)."
     flask, fastapi = compared
     rows = [
         "| scenario | Flask rps | FastAPI rps | FastAPI/Flask | equal load | Flask p99 | FastAPI p99 "
@@ -304,6 +305,18 @@ def scenario_table(summary: Mapping[str, Any], scenario: str) -> str:
     ]
     if reasons:
         lines += ["", f"{BOUND} Not clean:", "", *reasons]
+    server_cpus = max(1, len(summary["environment"]["cpu_plan"]["server_cpus"]))
+    unsaturated = [
+        f"{label(run)} ({num(run['server_cpu_percent'], '%')})"
+        for run in runs
+        if run["valid"] and (run["server_cpu_percent"] or 0) < SATURATED * server_cpus
+    ]
+    if unsaturated:
+        lines += [
+            "",
+            f"Server CPU below {SATURATED * server_cpus:.0f}% at capacity: {joined(unsaturated)}. That "
+            "server's CPU was not what limited it (the load generator, or waiting on connections, was).",
+        ]
     return "\n".join(lines)
 
 

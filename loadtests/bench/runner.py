@@ -11,6 +11,8 @@ server variant started, pinned, and verified; then per scenario the capacity run
 
 import argparse
 import json
+import os
+import shlex
 import sys
 import time
 from datetime import UTC, datetime
@@ -183,7 +185,8 @@ class Bench:
                 "workers": self.workers,
             },
             "rates": self.rates,
-            "command": " ".join(["python -m loadtests.bench", *sys.argv[1:]]),
+            "invocation": os.environ.get("BENCH_INVOCATION", "").strip(),
+            "command": shlex.join(["python", "-m", "loadtests.bench", *sys.argv[1:]]),
             "started_at": datetime.fromtimestamp(self.started, UTC).isoformat(timespec="seconds"),
             "elapsed_s": round(time.time() - self.started, 1),
             "results_dir": str(self.results_dir),
