@@ -12,17 +12,19 @@ import pytest
 
 from loadtests.bench import processes
 from loadtests.bench.config import equal_load_rate, parse_rate, parse_scenarios, round_down
+from loadtests.bench.crosscheck import wrk_script
 from loadtests.bench.loadrun import failure_messages, locust_totals
 from loadtests.bench.measure import Sample, cpu_seconds_between, mean_percent, peak_percent, value_at
 from loadtests.bench.microbench import model_cpu_us, time_call
 from loadtests.bench.output import link_latest, write_results
+from loadtests.bench.readme import METHOD, replace_between, update_readme
 from loadtests.bench.records import CAPACITY, FIXED, Measurement, load_measurements, save_measurements
 from loadtests.bench.report import headline_table, ratio, render_report, verdict
 from loadtests.bench.summary import build_summary, problems
 from loadtests.checks import check_batch, check_health, check_invalid, check_prediction
 from loadtests.recorder import LatencyRecorder, percentile
 from loadtests.scenarios import BATCH, HEALTH, INVALID, PREDICT, SCENARIOS
-from shared.examples import INVALID_PENGUIN_ERRORS
+from shared.examples import INVALID_PENGUIN_ERRORS, KNOWN_PENGUINS
 
 MODEL = {
     name: {
@@ -350,3 +352,43 @@ def test_latest_points_at_the_newest_run(tmp_path: Path) -> None:
         (tmp_path / name).mkdir()
         link_latest(tmp_path / name)
     assert (tmp_path / "latest").resolve() == (tmp_path / "20260102T000000Z").resolve()
+
+
+# README sections and the wrk cross-check's script.
+
+
+def test_readme_sections_are_replaced_between_their_markers(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    results.mkdir()
+    write_results(results, summary_of(RECORDED))
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        "# Title\n\n<!-- bench:method -->\nold method\n<!-- /bench:method -->\n\nBetween.\n\n"
+        "<!-- bench:results -->\nold numbers\n<!-- /bench:results -->\n\n## Running\n"
+    )
+    assert update_readme(results, repo=tmp_path) == readme
+    text = readme.read_text()
+    assert "old" not in text and text.startswith("# Title") and text.endswith("## Running\n")
+    assert "Between." in text and "## Benchmark method" in text and "## Latest results" in text
+    assert headline_table(summary_of(RECORDED)) in text
+    assert "From `make bench` on 2026-11-25" in text
+    assert (tmp_path / "docs" / "bench" / "cpu-per-request.png").stat().st_size > 1000
+    assert replace_between("no markers", METHOD, "x") is None
+
+
+def test_readme_sections_go_beside_the_load_tests_without_markers(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    results.mkdir()
+    write_results(results, summary_of(RECORDED))
+    (tmp_path / "loadtests").mkdir()
+    (tmp_path / "README.md").write_text("# No markers yet\n")
+    written = update_readme(results, repo=tmp_path)
+    assert written == tmp_path / "loadtests" / "README-sections.md"
+    assert "<!-- bench:method -->" in written.read_text()
+
+
+def test_wrk_sends_the_known_penguins() -> None:
+    script = wrk_script()
+    for penguin in KNOWN_PENGUINS.values():
+        assert f"[[{json.dumps(penguin)}]]" in script
+    assert 'wrk.format("POST", "/predict"' in script

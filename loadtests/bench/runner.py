@@ -3,6 +3,7 @@
     python -m loadtests.bench run [--scenarios predict,batch] [--duration 8] [--repeats 3] ...
     python -m loadtests.bench report results/latest      # rewrite report.md and charts from summary.json
     python -m loadtests.bench readme results/latest      # rewrite the README's benchmark sections
+    python -m loadtests.bench crosscheck                 # Locust against wrk on predict (needs wrk)
 
 Order of work: the model micro-benchmark (in-process, on the servers' CPU, before any server starts); each
 server variant started, pinned, and verified; then per scenario the capacity runs, variants interleaved
@@ -231,6 +232,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     run.add_argument("--repeats", type=int, default=1, help="runs per variant and measurement, interleaved")
     run.add_argument("--workers", default="auto", help="worker processes per server; auto: one per CPU")
     run.add_argument("--results-dir", type=Path, default=REPO_ROOT / "results")
+    cross = commands.add_parser("crosscheck", help="Locust against wrk on predict, same server and payloads")
+    cross.add_argument("--duration", type=int, default=8)
+    cross.add_argument("--warmup", type=int, default=2)
+    cross.add_argument("--users", type=int, default=32)
+    cross.add_argument("--results-dir", type=Path, default=REPO_ROOT / "results")
     for name, help_text in (
         ("report", "rewrite report.md and the charts from a results directory's summary.json"),
         ("readme", "rewrite README.md's benchmark sections from a results directory"),
@@ -264,6 +270,11 @@ def main(argv: list[str] | None = None) -> int:
         from loadtests.bench.output import rewrite_report
 
         say(f"report: {rewrite_report(args.results)}")
+        return 0
+    if args.command == "crosscheck":
+        from loadtests.bench.crosscheck import crosscheck
+
+        say(f"cross-check: {crosscheck(args.duration, args.warmup, args.users, args.results_dir.resolve())}")
         return 0
     if args.command == "readme":
         from loadtests.bench.readme import update_readme
