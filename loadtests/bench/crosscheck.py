@@ -4,10 +4,12 @@
 
 For each variant: start it as `make bench` does (pinned, verified), measure `predict` capacity with Locust,
 then with wrk (pinned to the same CPU as Locust, one thread, as many connections as Locust has users, the
-known penguins from shared/examples.py in turn), and print both throughputs and server CPU per request.
-They should agree within 10%. wrk does not check answers; the verification before it does.
+known penguins from shared/examples.py in turn, with the headers Locust sends), and print both throughputs
+and the server's CPU per request. They should agree within 10%. wrk does not check answers; the checks
+before it do.
 """
 
+import importlib.metadata
 import json
 import re
 import shutil
@@ -31,9 +33,11 @@ WRK_SCRIPT = """-- POST /predict with each known penguin in turn (written by loa
 local bodies = {%s}
 local prepared = {}
 local sent = 0
+-- The headers Locust's FastHttpUser sends: the server parses the same request either way.
+local headers = {%s}
 init = function(args)
   for i, body in ipairs(bodies) do
-    prepared[i] = wrk.format("POST", "/predict", {["Content-Type"] = "application/json"}, body)
+    prepared[i] = wrk.format("POST", "/predict", headers, body)
   end
 end
 request = function()
@@ -43,9 +47,19 @@ end
 """
 
 
+# What Locust's FastHttpSession adds to a JSON request (locust/contrib/fasthttp.py), and its client's name.
+LOCUST_HEADERS = {
+    "User-Agent": f"python/gevent-http-client-{importlib.metadata.version('geventhttpclient')}",
+    "Accept-Encoding": "gzip, deflate, br",
+    "Content-Type": "application/json",
+    "Accept": "application/json",
+}
+
+
 def wrk_script() -> str:
     bodies = ", ".join(f"[[{json.dumps(penguin)}]]" for penguin in KNOWN_PENGUINS.values())
-    return WRK_SCRIPT % bodies
+    headers = ", ".join(f'["{name}"] = "{value}"' for name, value in LOCUST_HEADERS.items())
+    return WRK_SCRIPT % (bodies, headers)
 
 
 def found(pattern: str, text: str) -> str:

@@ -96,7 +96,34 @@ logs under `logs/`.
 """
 
 
-def results_section(summary: Mapping[str, Any], chart: Path) -> str:
+def crosscheck_paragraph(results_dir: Path) -> str:
+    """The newest `python -m loadtests.bench crosscheck` beside these results, if there is one."""
+    found = sorted((results_dir.resolve().parent / "crosscheck").glob("*/crosscheck.json"))
+    if not found:
+        return ""
+    runs = json.loads(found[-1].read_text())["runs"]
+    figures = "; ".join(
+        f"{run['variant']}: Locust {run['locust']['rps']:,.0f}, wrk {run['wrk']['rps']:,.0f} requests/s "
+        f"(Locust/wrk {run['locust']['rps'] / run['wrk']['rps']:.2f})"
+        for run in runs
+    )
+    apart = [run["variant"] for run in runs if abs(run["locust"]["rps"] / run["wrk"]["rps"] - 1) > 0.10]
+    caveat = (
+        f" They disagree by more than 10% on {', '.join(apart)}: with identical requests, that server "
+        "idles a little between Locust's new connections (gunicorn's sync worker takes one connection per "
+        "request), so Locust's capacity for it reads low, and the FastAPI/Flask capacity ratio high, by "
+        "about that much."
+        if apart
+        else " They agree within 10%."
+    )
+    return (
+        "\n**Cross-check** against an independent load generator (`python -m loadtests.bench crosscheck`: "
+        "wrk pinned like Locust, the same connections, payloads and headers, on `predict`, "
+        f"{found[-1].parent.name}): {figures}.{caveat}\n"
+    )
+
+
+def results_section(summary: Mapping[str, Any], chart: Path, results_dir: Path) -> str:
     env = summary["environment"]
     command = env.get("invocation") or env["command"]
     return f"""## Latest results
@@ -109,7 +136,7 @@ cores), from its `report.md`, which has the full tables, latency percentiles and
 {headline_notes(summary)}
 
 ![Server CPU per request at equal load, split into the model's share and the framework's]({chart.as_posix()})
-"""
+{crosscheck_paragraph(results_dir)}"""
 
 
 def replace_between(text: str, markers: tuple[str, str], body: str) -> str | None:
@@ -126,7 +153,7 @@ def update_readme(results_dir: Path, repo: Path = REPO_ROOT) -> Path:
     chart = DOCS_DIR / "cpu-per-request.png"
     (repo / DOCS_DIR).mkdir(parents=True, exist_ok=True)
     shutil.copyfile(results_dir / CHART, repo / chart)
-    method, results = method_section(summary), results_section(summary, chart)
+    method, results = method_section(summary), results_section(summary, chart, results_dir)
     readme = repo / "README.md"
     text = readme.read_text() if readme.exists() else ""
     updated = replace_between(text, METHOD, method)
