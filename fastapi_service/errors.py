@@ -8,18 +8,22 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shared.errors import (
     INTERNAL_SERVER_ERROR,
     UNSUPPORTED_MEDIA_TYPE,
     is_json_media_type,
     payload_too_large,
+    request_head_problem,
 )
+from shared.json_body import parse_json_body
 from shared.upstream import UpstreamError
 
 
 class LimitedRequest(Request):
-    """Reads at most `max_body_bytes`, whether the client declared a length or streamed in chunks."""
+    """Reads at most `max_body_bytes`, whether the client declared a length or streamed in chunks, and
+    parses JSON as the Flask service does (FastAPI turns a JSONDecodeError into the contract's 422)."""
 
     max_body_bytes: int
 
@@ -36,6 +40,11 @@ class LimitedRequest(Request):
                 chunks.append(chunk)
             self._body = b"".join(chunks)
         return self._body
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = parse_json_body(await self.body())
+        return self._json
 
 
 class JSONBodyRoute(APIRoute):
@@ -57,6 +66,27 @@ class JSONBodyRoute(APIRoute):
             return await handler(limited)
 
         return guarded_handler
+
+
+class RequestHeadLimits:
+    """414 or 431 for an oversized request target or headers, before routing, as the Flask service does.
+
+    A pure ASGI middleware: Starlette's BaseHTTPMiddleware would cost every request far more.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]]
+            target_bytes = len(scope["path"].encode()) + len(scope["query_string"])
+            problem = request_head_problem(target_bytes, headers)
+            if problem is not None:
+                status, detail = problem
+                await JSONResponse({"detail": detail}, status_code=status)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -89,3 +119,4 @@ def register_error_handlers(app: FastAPI) -> None:
     }
     for exc_class, handler in handlers.items():
         app.add_exception_handler(exc_class, handler)
+    app.add_middleware(RequestHeadLimits)

@@ -27,6 +27,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["upstream"] = upstream
     weakref.finalize(app, upstream.close)
     app.url_map.converters["int"] = AnySegment
+    # "/penguins//1/prediction" is a 404, as on the FastAPI service, not a redirect to the merged path.
+    app.url_map.merge_slashes = False
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         # OPTIONS answers 405, as on the FastAPI service, instead of Flask's automatic reply.

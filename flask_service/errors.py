@@ -11,7 +11,14 @@ from flask import Flask, current_app, request
 from flask_restx import Api
 from marshmallow import Schema, ValidationError
 from marshmallow import fields as ma
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, UnsupportedMediaType
+from werkzeug.exceptions import (
+    HTTPException,
+    NotFound,
+    RequestEntityTooLarge,
+    RequestHeaderFieldsTooLarge,
+    RequestURITooLarge,
+    UnsupportedMediaType,
+)
 
 from shared.errors import (
     INTERNAL_SERVER_ERROR,
@@ -21,7 +28,9 @@ from shared.errors import (
     error_item,
     is_json_media_type,
     payload_too_large,
+    request_head_problem,
 )
+from shared.json_body import parse_json_body
 from shared.upstream import UpstreamError
 
 Body = dict[str, Any]
@@ -54,7 +63,7 @@ def load_json_body(schema: Schema) -> dict[str, Any]:
     if not raw:
         raise RequestValidationError([error_item(["body"], "missing")])
     try:
-        payload = json.loads(raw)
+        payload = parse_json_body(raw)
     except json.JSONDecodeError as exc:
         raise RequestValidationError([error_item(["body", exc.pos], "json_invalid")]) from None
     try:
@@ -70,6 +79,21 @@ def load_path_param(field: ma.Field[Any], name: str, value: str) -> Any:
         return field.deserialize(value)
     except ValidationError as exc:
         raise RequestValidationError(flatten(exc.messages, ["path", name])) from None
+
+
+def check_request_head() -> None:
+    """414 or 431 for an oversized request target or headers, before routing, as the FastAPI service does.
+
+    Also 404 for an empty path segment ("//health"): werkzeug strips leading slashes before matching, where
+    Starlette matches the path as sent.
+    """
+    if "//" in request.environ.get("PATH_INFO", ""):
+        raise NotFound()
+    target_bytes = len(request.path.encode()) + len(request.query_string)
+    problem = request_head_problem(target_bytes, list(request.headers.items()))
+    if problem is not None:
+        status, detail = problem
+        raise (RequestURITooLarge if status == 414 else RequestHeaderFieldsTooLarge)(detail)
 
 
 def validation_error(exc: RequestValidationError) -> tuple[Body, int]:
@@ -109,3 +133,4 @@ def register_error_handlers(app: Flask, api: Api) -> None:
     # Outside restx's resources (its root URL, the docs pages, static files) Flask's own handlers answer.
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(Exception, server_error)
+    app.before_request(check_request_head)

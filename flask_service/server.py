@@ -29,6 +29,10 @@ def server_config(options: ServerOptions) -> dict[str, Any]:
         # SIGTERM lets requests in flight finish for up to this long.
         "graceful_timeout": 10,
         "timeout": 30,
+        # Above the limits both apps enforce (shared/limits.py), so that the apps answer first, in JSON.
+        "limit_request_line": 8190,
+        "limit_request_fields": 200,
+        "limit_request_field_size": 16380,
         # gunicorn 24+ opens a control socket at a fixed path; two servers on one machine would share it.
         "control_socket_disable": True,
     }

@@ -7,10 +7,16 @@ compares them).
 
 from typing import Any
 
+from shared.limits import MAX_HEADER_FIELD_BYTES, MAX_HEADER_FIELDS, MAX_TARGET_BYTES
+
 NOT_FOUND = "Not Found"
 METHOD_NOT_ALLOWED = "Method Not Allowed"
 INTERNAL_SERVER_ERROR = "Internal Server Error"
 UNSUPPORTED_MEDIA_TYPE = "Request body must be JSON, sent with Content-Type: application/json"
+
+
+URI_TOO_LONG = "Request target (path and query) is too long"
+HEADERS_TOO_LARGE = "Request headers are too many or too large"
 
 
 def payload_too_large(max_body_bytes: int) -> str:
@@ -51,3 +57,14 @@ def is_json_media_type(content_type: str | None) -> bool:
     if not content_type:
         return False
     return content_type.split(";", 1)[0].strip().lower() == "application/json"
+
+
+def request_head_problem(target_bytes: int, headers: list[tuple[str, str]]) -> tuple[int, str] | None:
+    """414 or 431 when the request line or headers pass the limits both apps enforce, else None."""
+    if target_bytes > MAX_TARGET_BYTES:
+        return 414, URI_TOO_LONG
+    if len(headers) > MAX_HEADER_FIELDS or any(
+        len(name) + len(value) > MAX_HEADER_FIELD_BYTES for name, value in headers
+    ):
+        return 431, HEADERS_TOO_LARGE
+    return None
