@@ -42,14 +42,39 @@ class RequestValidationError(Exception):
         self.errors = errors
 
 
-def flatten(messages: Any, loc: list[str | int]) -> list[dict[str, Any]]:
-    """marshmallow's nested {field: [error, ...]} into the contract's flat list, in field order."""
+def flatten(messages: Any, loc: list[str | int], data: Any = None) -> list[dict[str, Any]]:
+    """marshmallow's nested {field: [error, ...]} into the contract's flat list, in pydantic's order.
+
+    Declared fields come in field order from marshmallow already; unknown fields come in the order of a set,
+    which changes from process to process, so they are put back in the order the client sent them.
+    """
     if isinstance(messages, list):
         return [{"loc": loc, **error} for error in messages]
+    keys = list(messages)
+    unknown = [i for i, key in enumerate(keys) if is_unknown_field(messages[key])]
+    if isinstance(data, dict):
+        position = {key: i for i, key in enumerate(data)}
+        in_input_order = sorted((keys[i] for i in unknown), key=lambda key: position.get(key, 0))
+        for i, key in zip(unknown, in_input_order, strict=True):
+            keys[i] = key
     errors = []
-    for key, nested in messages.items():
-        errors.extend(flatten(nested, loc if key == "_schema" else [*loc, key]))
+    for key in keys:
+        nested_data = data if key == "_schema" else item_of(data, key)
+        errors.extend(flatten(messages[key], loc if key == "_schema" else [*loc, key], nested_data))
     return errors
+
+
+def is_unknown_field(messages: Any) -> bool:
+    return isinstance(messages, list) and [error.get("type") for error in messages] == ["extra_forbidden"]
+
+
+def item_of(data: Any, key: Any) -> Any:
+    """The part of the input an error is about, when there is one (a list item or an object member)."""
+    if isinstance(data, dict):
+        return data.get(key)
+    if isinstance(data, list) and isinstance(key, int) and 0 <= key < len(data):
+        return data[key]
+    return None
 
 
 def load_json_body(schema: Schema) -> dict[str, Any]:
@@ -69,7 +94,7 @@ def load_json_body(schema: Schema) -> dict[str, Any]:
     try:
         loaded: dict[str, Any] = schema.load(payload)
     except ValidationError as exc:
-        raise RequestValidationError(flatten(exc.messages, ["body"])) from None
+        raise RequestValidationError(flatten(exc.messages, ["body"], payload)) from None
     return loaded
 
 

@@ -1,0 +1,62 @@
+"""The hostile-input corpus through the real servers, where gunicorn and uvicorn parse the request first."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.clients import FRAMEWORKS
+from tests.hostile import CORPUS, MALFORMED_HTTP, Case
+from tests.rawhttp import send, send_bytes
+from tests.servers import LiveServer, live_server
+from tests.test_hostile import check_answer
+
+pytestmark = pytest.mark.live
+
+
+@pytest.fixture(scope="module")
+def servers(
+    tmp_path_factory: pytest.TempPathFactory, upstream: LiveServer
+) -> Iterator[dict[str, LiveServer]]:
+    logs = tmp_path_factory.mktemp("hostile")
+    env = {"WORKERS": "1", "UPSTREAM_URL": upstream.url, "ACCESS_LOG": "1"}
+    with live_server("flask", logs, env=env) as flask, live_server("fastapi", logs, env=env) as fastapi:
+        yield {"flask": flask, "fastapi": fastapi}
+        for server in (flask, fastapi):
+            assert "Traceback" not in server.log.read_text(), server.log
+
+
+@pytest.mark.parametrize("case", CORPUS, ids=lambda case: case.name)
+def test_both_servers_answer_alike(servers: dict[str, LiveServer], case: Case) -> None:
+    replies = [
+        send(servers[name].url, case.method, case.path, case.body, case.headers) for name in FRAMEWORKS
+    ]
+    for reply in replies:
+        check_answer(case, reply)
+    if case.method != "HEAD":
+        assert replies[0].json() == replies[1].json()
+
+
+@pytest.mark.parametrize("name", MALFORMED_HTTP)
+def test_malformed_http_is_a_400_from_the_server(servers: dict[str, LiveServer], name: str) -> None:
+    """Not JSON: gunicorn answers in HTML and uvicorn in text before the app sees anything (README)."""
+    for server in servers.values():
+        status, _ = send_bytes(server.url, MALFORMED_HTTP[name])
+        assert status == 400
+        assert send(server.url, "GET", "/health", None, {}).status == 200
+
+
+def test_request_line_past_gunicorn_limit_is_still_414(servers: dict[str, LiveServer]) -> None:
+    """Past gunicorn's own limit (8190 bytes) gunicorn answers 414 in HTML, uvicorn's app in JSON."""
+    request = b"GET /health?" + b"q" * 10_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+    statuses = {name: send_bytes(server.url, request) for name, server in servers.items()}
+    assert statuses == {"flask": (414, "text/html"), "fastapi": (414, "application/json")}
+
+
+def test_logs_do_not_carry_injected_lines(servers: dict[str, LiveServer], tmp_path: Path) -> None:
+    """A CR/LF sent percent-encoded in a path stays escaped in the access log: no forged log line."""
+    for server in servers.values():
+        send(server.url, "GET", "/nowhere%0d%0aINJECTED%20200%20OK", None, {})
+        log = server.log.read_text()
+        assert "/nowhere" in log  # the access log is on
+        assert not any(line.startswith("INJECTED") for line in log.splitlines())
