@@ -23,11 +23,14 @@ RATE ?= auto
 REPEATS ?= 1
 RESULTS_DIR ?= results
 BENCH_WORKERS = $(if $(filter file,$(origin WORKERS)),auto,$(WORKERS))
+# make fuzz: test cases per API operation, and the seed to replay a run (default: a new one, printed).
+MAX_EXAMPLES ?= 500
+SEED ?=
 # make locust: which service the web UI targets first (its form lets you change it).
 TARGET ?= fastapi
 TARGET_PORT = $(if $(filter flask,$(TARGET)),8001,8002)
 
-.PHONY: help venv model run-flask run-fastapi run-upstream test test-fast lint format lock clean \
+.PHONY: help venv model run-flask run-fastapi run-upstream test test-fast fuzz lint format lock clean \
 	bench bench-quick locust
 
 help: ## List the targets and their knobs
@@ -80,6 +83,9 @@ locust: $(STAMP) ## Locust's web UI on 127.0.0.1:8089 against a running service 
 
 test: $(MODEL) lint ## Lint, then run every test (behaviour, specs, live servers)
 	$(BIN)/python -m pytest
+
+fuzz: $(MODEL) ## Schemathesis against both live services from their specs (MAX_EXAMPLES per operation, SEED)
+	$(BIN)/python -m tests.fuzz --max-examples $(MAX_EXAMPLES) $(if $(SEED),--seed $(SEED))
 
 test-fast: $(MODEL) ## Run the tests that start no server
 	$(BIN)/python -m pytest -m "not live"

@@ -147,10 +147,17 @@ class BatchSchema(ContractSchema):
 
 
 class NullableString(fields.String):
-    """Swagger 2.0 cannot say "or null"; `x-nullable` is the extension ReDoc and Swagger tools read."""
+    """Swagger 2.0 cannot say "or null"; `x-nullable` is the extension ReDoc and Swagger tools read.
+
+    An enum lists null too: JSON Schema checks `enum` on its own, so without it null is still refused
+    (Schemathesis found the spec and the service disagreeing).
+    """
 
     def schema(self) -> dict[str, Any]:
-        return {**super().schema(), "x-nullable": True}
+        schema = super().schema()
+        if schema.get("enum"):
+            schema["enum"] = [*schema["enum"], None]
+        return {**schema, "x-nullable": True}
 
 
 class LocPart(fields.Raw):

@@ -35,8 +35,11 @@ def normalise(schema: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
             return {}
         out["nullable"] = True  # OpenAPI 3.1's "X or null"
         schema = {**resolve(alternatives[0], spec), **{k: v for k, v in schema.items() if k != "anyOf"}}
-    if schema.get("x-nullable"):  # Swagger 2.0's extension for the same
+    if schema.get("x-nullable"):  # Swagger 2.0's extension for the same, null listed in an enum too
         out["nullable"] = True
+        if "enum" in schema:
+            assert schema["enum"][-1] is None, "a nullable enum must list null, or null fails validation"
+            schema = {**schema, "enum": schema["enum"][:-1]}
     for key in KEPT:
         if key in schema:
             out[key] = sorted(schema[key]) if key == "required" else schema[key]
