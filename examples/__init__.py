@@ -1,0 +1,1 @@
+"""Runnable examples of what not to do, kept out of the services; `make bench SCENARIOS=io` measures them."""
