@@ -5,10 +5,14 @@ https://docs.gunicorn.org/en/stable/custom.html
 """
 
 import os
+import socket
+import struct
+import sys
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.util import import_app
+from gunicorn.workers.sync import SyncWorker
 
 from shared.server import ServerOptions
 
@@ -16,8 +20,40 @@ DEFAULT_PORT = 8001
 APP = "flask_service.app:app"
 
 
+class DrainingSyncWorker(SyncWorker):  # type: ignore[misc]
+    """gunicorn's sync worker, which on SIGTERM also answers the requests already queued for it.
+
+    A sync worker takes one connection at a time; the others wait in the kernel's accept queue, their requests
+    sent. gunicorn stops accepting on SIGTERM, and those clients get a reset (measured: 7 of 8 Locust users'
+    requests). uvicorn, gthread and gevent accept every connection at once and finish them all. This worker
+    takes what was queued when it stopped, answers it, and closes: only requests sent later are refused.
+    """
+
+    def run(self) -> None:
+        super().run()
+        for listener in self.sockets:
+            for _ in range(queued_connections(listener)):
+                listener.setblocking(False)
+                try:
+                    self.accept(listener)
+                except OSError:  # BlockingIOError: another worker took it
+                    break
+            listener.close()
+
+
+def queued_connections(listener: Any) -> int:
+    """Connections waiting in a listening socket's accept queue (Linux's TCP_INFO; elsewhere unknown: 0)."""
+    if sys.platform != "linux" or listener.family not in (socket.AF_INET, socket.AF_INET6):
+        return 0
+    info = listener.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 32)
+    # struct tcp_info: 8 one-byte fields, then u32s; on a listener, tcpi_unacked is the accept queue's length.
+    return int(struct.unpack_from("8B5I", info)[-1])
+
+
 def server_config(options: ServerOptions) -> dict[str, Any]:
     worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
+    if worker_class == "sync":
+        worker_class = "flask_service.server.DrainingSyncWorker"
     return {
         "bind": f"{options.host}:{options.port}",
         "workers": options.workers,

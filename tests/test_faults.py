@@ -1,0 +1,149 @@
+"""Faults under the real servers: a worker killed under load, a corrupted model, SIGTERM under load."""
+
+import shutil
+import signal
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from shared.examples import batch_of
+from shared.settings import Settings
+from tests.clients import FRAMEWORKS
+from tests.servers import LiveServer, live_server
+
+pytestmark = pytest.mark.live
+
+# Variants whose shutdown differs: gunicorn's sync worker (ours drains its queue), threads, and uvicorn.
+SERVERS: dict[str, tuple[str, Mapping[str, str]]] = {
+    "flask-sync": ("flask", {}),
+    "flask-gthread": ("flask", {"GUNICORN_WORKER_CLASS": "gthread", "GUNICORN_THREADS": "4"}),
+    "fastapi": ("fastapi", {}),
+}
+
+
+@dataclass
+class Outcome:
+    started: float
+    ended: float
+    result: int | str  # a status code, or the name of the exception
+
+
+@dataclass
+class Load:
+    """Closed-loop users posting batches of 50 penguins until told to stop: a small Locust in threads."""
+
+    url: str
+    users: int = 8
+    outcomes: list[Outcome] = field(default_factory=list)
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+    def user(self) -> None:
+        with httpx.Client(base_url=self.url, timeout=15) as client:
+            while not self.stopping.is_set():
+                started = time.monotonic()
+                try:
+                    result: int | str = client.post("/predict/batch", json=batch_of(50)).status_code
+                except httpx.TransportError as exc:
+                    result = type(exc).__name__
+                self.outcomes.append(Outcome(started, time.monotonic(), result))
+
+    @contextmanager
+    def running(self) -> Iterator["Load"]:
+        threads = [threading.Thread(target=self.user) for _ in range(self.users)]
+        for thread in threads:
+            thread.start()
+        try:
+            time.sleep(1.0)  # every user has requests going
+            yield self
+        finally:
+            self.stopping.set()
+            for thread in threads:
+                thread.join(30)
+
+    def results(self, started_before: float = float("inf"), started_after: float = 0) -> Counter[int | str]:
+        return Counter(o.result for o in self.outcomes if started_after <= o.started < started_before)
+
+
+def workers_of(server: LiveServer) -> list[psutil.Process]:
+    """The worker processes: gunicorn's master and uvicorn's supervisor each have one child per worker."""
+    workers = []
+    for child in psutil.Process(server.process.pid).children(recursive=True):
+        try:
+            command = " ".join(child.cmdline())
+        except psutil.NoSuchProcess:  # the worker just killed (a zombie until reaped), or gone
+            continue
+        if command and "resource_tracker" not in command:  # multiprocessing's helper is no worker
+            workers.append(child)
+    return workers
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_a_killed_worker_is_replaced(framework: str, tmp_path: Path) -> None:
+    with live_server(framework, tmp_path, env={"WORKERS": "2"}) as server:
+        before = workers_of(server)
+        assert len(before) == 2
+        with Load(server.url).running() as load:
+            before[0].send_signal(signal.SIGKILL)
+            killed_at = time.monotonic()
+            deadline = killed_at + 20
+            while time.monotonic() < deadline:
+                pids = {p.pid for p in workers_of(server)}
+                if len(pids) == 2 and before[0].pid not in pids:
+                    break
+                time.sleep(0.2)
+            replaced_after = time.monotonic() - killed_at
+            time.sleep(1.0)
+        assert len(pids) == 2 and before[0].pid not in pids, f"not replaced in 20 s: {server.log.read_text()}"
+        print(f"{framework}: worker replaced in {replaced_after:.1f} s; outcomes {load.results()}")
+        # Only requests the killed worker was answering can fail; the service went on answering.
+        failed = sum(n for result, n in load.results().items() if result != 200)
+        assert failed <= load.users
+        assert load.results(started_after=killed_at + replaced_after)[200] > 0
+        assert httpx.get(f"{server.url}/health").status_code == 200
+
+
+@pytest.mark.parametrize("name", SERVERS)
+def test_sigterm_under_load_loses_no_request(name: str, tmp_path: Path) -> None:
+    framework, env = SERVERS[name]
+    with (
+        live_server(framework, tmp_path, env={"WORKERS": "1", **env}) as server,
+        Load(server.url).running() as load,
+    ):
+        signalled = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)
+        exit_code = server.process.wait(15)
+        exited_after = time.monotonic() - signalled
+        load.stopping.set()
+    in_flight = Counter(o.result for o in load.outcomes if o.started < signalled < o.ended)
+    print(f"{name}: exit {exit_code} after {exited_after:.2f} s; in flight at SIGTERM {in_flight}")
+    # uvicorn re-raises the signal once it has shut down gracefully, as its docs say; gunicorn exits 0.
+    assert exit_code in (0, -signal.SIGTERM)
+    assert "Traceback" not in server.log.read_text()
+    assert exited_after < 10  # the graceful timeout both servers are given
+    assert in_flight, "no request was in flight at SIGTERM: the test proved nothing"
+    assert set(load.results(started_before=signalled)) == {200}, "a request sent before SIGTERM failed"
+    # After SIGTERM new requests are refused at the connection, never answered with an error.
+    assert all(isinstance(r, str) or r == 200 for r in load.results(started_after=signalled))
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_corrupted_model_refuses_to_start(framework: str, tmp_path: Path) -> None:
+    model_dir = tmp_path / "model"
+    shutil.copytree(Settings().model_dir, model_dir)
+    estimator = next(model_dir.glob("*.joblib"))
+    estimator.write_bytes(estimator.read_bytes()[:-100] + b"\0" * 100)
+    with (
+        pytest.raises(RuntimeError, match="did not become healthy") as failure,
+        live_server(framework, tmp_path, env={"MODEL_DIR": str(model_dir)}, timeout_s=20),
+    ):
+        pass
+    assert "Checksum mismatch" in str(failure.value)
+    assert "make model" in str(failure.value)
