@@ -26,11 +26,14 @@ BENCH_WORKERS = $(if $(filter file,$(origin WORKERS)),auto,$(WORKERS))
 # make fuzz: test cases per API operation, and the seed to replay a run (default: a new one, printed).
 MAX_EXAMPLES ?= 500
 SEED ?=
+# make soak: how long, and the requests/s each service is sent.
+SOAK_DURATION ?= 180
+SOAK_RATE ?= 50
 # make locust: which service the web UI targets first (its form lets you change it).
 TARGET ?= fastapi
 TARGET_PORT = $(if $(filter flask,$(TARGET)),8001,8002)
 
-.PHONY: help venv model run-flask run-fastapi run-upstream test test-fast fuzz lint format lock clean \
+.PHONY: help venv model run-flask run-fastapi run-upstream test test-fast fuzz soak lint format lock clean \
 	bench bench-quick locust
 
 help: ## List the targets and their knobs
@@ -87,6 +90,9 @@ test: $(MODEL) lint ## Lint, then run every test (behaviour, specs, live servers
 fuzz: $(MODEL) ## Schemathesis against both live services from their specs (MAX_EXAMPLES per operation, SEED)
 	$(BIN)/python -m tests.fuzz --max-examples $(MAX_EXAMPLES) $(if $(SEED),--seed $(SEED))
 
+soak: $(MODEL) ## Both services at a fixed rate for SOAK_DURATION s: requests, failures, memory start to end
+	$(BIN)/python -m loadtests.soak --duration $(SOAK_DURATION) --rate $(SOAK_RATE)
+
 test-fast: $(MODEL) ## Run the tests that start no server
 	$(BIN)/python -m pytest -m "not live"
 
@@ -99,7 +105,7 @@ format: $(STAMP) ## Format and fix what ruff can
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-lock: ## Re-resolve requirements.lock from pyproject.toml (needs uv: pip install uv)
+lock: ## Re-resolve requirements.lock, and the container images' subsets of it, from pyproject.toml (needs uv)
 	uv pip compile pyproject.toml --all-extras --universal --python-version 3.11 \
 		--generate-hashes --no-header -o requirements.lock
 
