@@ -4,6 +4,8 @@ import re
 
 import pytest
 
+from shared.server import ServerOptions
+from shared.settings import Settings
 from tests.clients import ApiClient, Reply
 from tests.hostile import CORPUS, Case
 
@@ -33,3 +35,28 @@ def test_both_apps_answer_alike(both: tuple[ApiClient, ApiClient], case: Case) -
     check_answer(case, fastapi_reply)
     if case.method != "HEAD":
         assert flask_reply.json() == fastapi_reply.json()
+
+
+@pytest.mark.parametrize("framework", ["flask", "fastapi"])
+def test_safe_defaults(framework: str) -> None:
+    """What a copy of this repo takes to production: no debugger, no reloader, bounded waits."""
+    settings = Settings(upstream_url="http://127.0.0.1:9")
+    options = ServerOptions.from_env(8000, environ={})
+    if framework == "flask":
+        from flask_service import server as flask_server
+        from flask_service.app import create_app as create_flask_app
+
+        flask_app = create_flask_app(settings)
+        assert not flask_app.debug and not flask_app.testing
+        assert flask_app.config["MAX_CONTENT_LENGTH"] == settings.max_body_bytes  # refused before parsing
+        assert flask_app.extensions["upstream"].timeout.read == settings.upstream_timeout_s
+        config = flask_server.server_config(options)
+        assert not config.get("reload") and config["timeout"] > 0 and config["graceful_timeout"] > 0
+    else:
+        from fastapi_service import server as fastapi_server
+        from fastapi_service.app import create_app as create_fastapi_app
+
+        assert not create_fastapi_app(settings).debug
+        config = fastapi_server.server_config(options)
+        assert not config.get("reload") and config["timeout_graceful_shutdown"] > 0
+    assert not options.access_log  # nothing from requests is logged unless asked for
