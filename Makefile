@@ -108,6 +108,11 @@ format: $(STAMP) ## Format and fix what ruff can
 lock: ## Re-resolve requirements.lock, and the container images' subsets of it, from pyproject.toml (needs uv)
 	uv pip compile pyproject.toml --all-extras --universal --python-version 3.11 \
 		--generate-hashes --no-header -o requirements.lock
+	@# The images install only what they run, at the versions and hashes of requirements.lock (-c).
+	uv pip compile pyproject.toml -c requirements.lock --universal --python-version 3.11 \
+		--generate-hashes --no-header -o requirements-serve.lock
+	uv pip compile pyproject.toml --extra bench -c requirements.lock --universal --python-version 3.11 \
+		--generate-hashes --no-header -o requirements-bench.lock
 
 clean: ## Remove the environment, the model and the results
 	rm -rf $(VENV) models results .mypy_cache .ruff_cache .pytest_cache
