@@ -33,7 +33,7 @@ SOAK_RATE ?= 50
 TARGET ?= fastapi
 TARGET_PORT = $(if $(filter flask,$(TARGET)),8001,8002)
 
-.PHONY: help venv model run-flask run-fastapi run-upstream test test-fast fuzz soak lint format lock clean \
+.PHONY: help venv model run-flask run-fastapi run-upstream test test-fast compose-check fuzz soak lint format lock clean \
 	bench bench-quick locust
 
 help: ## List the targets and their knobs
@@ -95,6 +95,11 @@ soak: $(MODEL) ## Both services at a fixed rate for SOAK_DURATION s: requests, f
 
 test-fast: $(MODEL) ## Run the tests that start no server
 	$(BIN)/python -m pytest -m "not live"
+
+compose-check: $(MODEL) ## Check docker-compose.yml and the Dockerfiles, no Docker engine needed (make test does too)
+	$(BIN)/docker-compose -f docker-compose.yml --profile bench config --quiet
+	$(BIN)/hadolint flask_service/Dockerfile fastapi_service/Dockerfile upstream/Dockerfile loadtests/Dockerfile
+	$(BIN)/python -m pytest -q tests/test_docker.py
 
 lint: $(STAMP) ## ruff format --check, ruff check, mypy
 	$(BIN)/ruff format --check .

@@ -1,0 +1,95 @@
+"""What the containers rely on beyond their files: the health probe, and how the compose bench finds the
+servers' processes to read their CPU time (loadtests/external.py)."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from loadtests.external import Deployment, ServerNotFound, find_server, main, server_roots, visible_processes
+from shared import healthcheck
+from tests.servers import LiveServer, free_port, live_server
+
+GUNICORN = ["/opt/venv/bin/python", "-m", "flask_service.server"]
+
+
+@pytest.mark.live
+def test_health_probe_passes_a_healthy_service(upstream: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert healthcheck.main([f"{upstream.url}/health"]) == 0
+    monkeypatch.setenv("PORT", upstream.url.rsplit(":", 1)[1])
+    assert healthcheck.main([]) == 0  # in a container: its own server, on PORT
+
+
+@pytest.mark.live
+def test_health_probe_fails_an_error_or_no_answer(
+    upstream: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert healthcheck.main([f"{upstream.url}/nowhere"]) == 1
+    assert healthcheck.main([f"http://127.0.0.1:{free_port()}/health"]) == 1
+    monkeypatch.delenv("PORT", raising=False)
+    assert healthcheck.main([]) == 2
+
+
+def test_server_roots_are_masters_not_their_workers() -> None:
+    listing = [
+        (1, 0, ["/sbin/init"]),
+        (10, 1, GUNICORN),  # gunicorn's master ...
+        (11, 10, GUNICORN),  # ... and its forked workers, with the same command line
+        (12, 10, GUNICORN),
+        (20, 1, ["python", "-m", "fastapi_service.server"]),
+        (21, 20, ["python", "-c", "from multiprocessing.spawn import spawn_main; spawn_main()"]),
+        (30, 1, ["python", "-m", "shared.healthcheck"]),
+        (40, 1, ["python", "-m", "pytest", "flask_service.server"]),  # names the module, does not run it
+    ]
+    assert server_roots("flask_service.server", listing) == [10]
+    assert server_roots("fastapi_service.server", listing) == [20]
+    assert server_roots("upstream.server", listing) == []
+    assert server_roots("flask_service.server", [*listing, (50, 1, GUNICORN)]) == [10, 50]
+
+
+@pytest.fixture(scope="module")
+def servers_with_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, LiveServer]]:
+    logs = tmp_path_factory.mktemp("external")
+    with (
+        live_server("flask", logs, env={"WORKERS": "2"}) as flask,
+        live_server("fastapi", logs, env={"WORKERS": "2"}) as fastapi,
+    ):
+        yield {"flask": flask, "fastapi": fastapi}
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("framework", ["flask", "fastapi"])
+def test_finds_a_real_servers_master_among_its_workers(
+    servers_with_workers: dict[str, LiveServer], framework: str
+) -> None:
+    server = servers_with_workers[framework]
+    module = f"{framework}_service.server"
+    roots = server_roots(module, visible_processes())
+    children = {child.pid for child in psutil.Process(server.process.pid).children(recursive=True)}
+    assert server.process.pid in roots  # (other people's servers may run on this machine too)
+    assert len(children) >= 2 and children.isdisjoint(roots)
+    assert find_server(framework, server.process.pid) == server.process.pid
+
+
+def test_a_server_out_of_sight_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(ServerNotFound, match="no such process"):
+        find_server("flask", 2**22 + 1)
+    code = main(
+        [
+            "--flask-url=http://127.0.0.1:1",
+            "--fastapi-url=http://127.0.0.1:1",
+            "--flask-pid=4194305",
+            f"--results-dir={tmp_path}",
+        ]
+    )
+    assert code == 2 and "--flask-pid 4194305: no such process" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # nothing measured, nothing written
+
+
+def test_the_report_says_how_the_servers_were_deployed() -> None:
+    assert (
+        "limited to 1.5 CPU(s)" in Deployment(2, 1.5, "2g").note
+        and "2g of memory" in Deployment(2, 1.5, "2g").note
+    )
+    assert "already running" in Deployment(1, None, None).note
