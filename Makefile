@@ -32,6 +32,15 @@ SOAK_RATE ?= 50
 # make locust: which service the web UI targets first (its form lets you change it).
 TARGET ?= fastapi
 TARGET_PORT = $(if $(filter flask,$(TARGET)),8001,8002)
+# The workshop (docs/workshop/): make diff TOPIC=<topic>, make lab N=<number>.
+TOPIC ?=
+N ?=
+# WHEELHOUSE=<folder of wheels> (from make wheelhouse): make venv installs from it, without the index.
+WHEELHOUSE ?=
+WHEELHOUSE_OUT := $(or $(WHEELHOUSE),wheelhouse)
+WHEELHOUSE_PYTHON ?=
+WHEELHOUSE_PLATFORMS ?=
+PIP_SOURCE = $(if $(WHEELHOUSE),--no-index --find-links $(WHEELHOUSE))
 
 .PHONY: help venv model run-flask run-fastapi run-upstream test test-fast compose-check fuzz soak lint format lock clean \
 	bench bench-quick locust
@@ -46,6 +55,9 @@ help: ## List the targets and their knobs
 	@echo "  requests/s: auto, N or predict=N,batch=M) REPEATS=$(REPEATS) WORKERS=$(BENCH_WORKERS) (auto: one per"
 	@echo "  server CPU) RESULTS_DIR=$(RESULTS_DIR). Publishable: make bench DURATION=60 REPEATS=5."
 	@echo "  make locust TARGET=flask|fastapi (default $(TARGET))."
+	@echo "Workshop: make diff TOPIC=<topic> (TOPIC=list names them), make lab N=<number> (none: the list),"
+	@echo "  WHEELHOUSE=<folder> (make venv, and so every target, installs from it offline; make wheelhouse"
+	@echo "  fills it, for another laptop with WHEELHOUSE_PYTHON=3.12 WHEELHOUSE_PLATFORMS=<pip platform tags>)."
 
 venv: $(STAMP) ## Create .venv from requirements.lock (hash-checked)
 
@@ -53,7 +65,8 @@ $(STAMP): requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "Python 3.11 or newer is needed (found $$($(PYTHON) --version)); set PYTHON=python3.x"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes $(PIP_SOURCE) \
+		-r requirements.lock
 	@touch $@
 
 model: $(MODEL) ## Train the model (deterministic; rebuilt when the code or environment changes)
@@ -83,6 +96,29 @@ locust: $(STAMP) ## Locust's web UI on 127.0.0.1:8089 against a running service 
 	@echo "Target: http://$(HOST):$(TARGET_PORT) ($(TARGET)); start it with 'make run-$(TARGET)' in another terminal."
 	@echo "Pick a scenario (user class) and change Host in the form to try the other service."
 	$(BIN)/locust -f loadtests/locustfile.py --class-picker --web-host 127.0.0.1 --host http://$(HOST):$(TARGET_PORT)
+
+.PHONY: diff diff-html lab lab-solution doctor wheelhouse
+
+diff: $(STAMP) ## The two services side by side, a topic at a time: make diff TOPIC=validation
+	@$(BIN)/python -m workshop diff $(TOPIC)
+
+diff-html: $(STAMP) ## Every topic side by side, highlighted, on one offline page: build/workshop-diff.html
+	@$(BIN)/python -m workshop diff-html
+
+lab: $(MODEL) ## Check a workshop lab on both services: make lab N=1 (N=all: every lab)
+	@$(BIN)/python -m workshop lab $(N)
+
+lab-solution: $(STAMP) ## Apply a lab's solution to the working tree: make lab-solution N=1
+	@$(BIN)/python -m workshop solution $(N)
+
+doctor: ## Ready for the workshop? Python, .venv, the model, ports 8001-8003 and 8089 free
+	@$(PYTHON) -m workshop.doctor
+
+# The environment that downloads the wheels comes from the index, never from the wheelhouse being made.
+wheelhouse: override WHEELHOUSE :=
+wheelhouse: $(STAMP) ## Download every wheel of requirements.lock into WHEELHOUSE (default wheelhouse/)
+	$(BIN)/python -m workshop.wheelhouse $(WHEELHOUSE_OUT) $(if $(WHEELHOUSE_PYTHON),--python $(WHEELHOUSE_PYTHON)) \
+		$(foreach tag,$(WHEELHOUSE_PLATFORMS),--platform $(tag))
 
 test: $(MODEL) lint ## Lint, then run every test (behaviour, specs, live servers)
 	$(BIN)/python -m pytest

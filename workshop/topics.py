@@ -1,0 +1,131 @@
+"""What to read in the diff, topic by topic, in course order, with what each difference teaches.
+
+The code shown is read from the two packages when the diff runs; only these notes are written by hand.
+Each note names a few `anchors`, strings that must still be in the files it describes: if one disappears,
+the note may be out of date, and `make diff` and tests/test_workshop.py say so.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    title: str
+    file: str  # the pair: flask_service/<file> and fastapi_service/<file>
+    module: str  # the course module in docs/workshop/ that reads it
+    note: str
+    # Top-level definitions to show instead of the whole file: (Flask's names, FastAPI's names).
+    focus: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+    anchors: tuple[tuple[str, ...], tuple[str, ...]] = field(default=((), ()))
+
+
+TOPICS: tuple[Topic, ...] = (
+    Topic(
+        "structure",
+        "App structure: one factory each, and where the model lives",
+        "app.py",
+        "01-structure-and-routing.md",
+        "Both build the app in create_app(settings). Flask loads the model in the factory, into "
+        "app.extensions, once per gunicorn worker, and has no shutdown hook (weakref.finalize closes the "
+        "upstream client). FastAPI loads it in the lifespan, into app.state, before the first request, and "
+        "closes the client when the server stops. The rest of each file is what it takes to make both answer "
+        "every request the same way.",
+        anchors=(("app.extensions", "def create_app"), ("lifespan", "app.state", "def create_app")),
+    ),
+    Topic(
+        "routing",
+        "Routing: Resource classes against decorated functions",
+        "routes.py",
+        "01-structure-and-routing.md",
+        "The same five operations in the same order with the same docstrings. flask-restx: a Resource class"
+        " per URL on a Namespace, one method per HTTP verb, the body read by calling load_json_body, the "
+        "answer shaped by marshal_with. FastAPI: one decorated function per operation whose parameters say "
+        "what it reads (a Penguin body, a path integer) and whose response_model shapes the answer. Note "
+        "def against async def in FastAPI: CPU-bound views are plain def and run in the thread pool.",
+        anchors=(("Resource", "marshal_with", "load_json_body"), ("@router.get", "response_model")),
+    ),
+    Topic(
+        "validation",
+        "Validation: marshmallow and restx models against one pydantic model",
+        "schemas.py",
+        "02-validation.md",
+        "FastAPI declares each shape once, as a pydantic model, and gets validation, error messages and the"
+        " OpenAPI schema from it. The Flask side declares the request shapes twice: a marshmallow Schema "
+        "validates, a restx Model documents (Swagger 2.0), and glue makes marshmallow report pydantic's "
+        "error types and sentences so both services answer a bad request with the same body. "
+        "tests/test_specs.py keeps the two declarations in step.",
+        anchors=(("class PenguinSchema", "penguin_model = Model"), ("class Penguin(BaseModel)",)),
+    ),
+    Topic(
+        "errors",
+        "The error contract: building what FastAPI has, and taming what it does",
+        "errors.py",
+        "02-validation.md",
+        "Flask has no request-validation error of its own: errors.py defines RequestValidationError and a "
+        "load_json_body that parses, validates and collects every problem, as FastAPI does before calling a "
+        "view. FastAPI has one, but its default 422 echoes the input; its handler keeps loc, msg and type. "
+        "Refusing non-JSON (415) and oversized (413) bodies before parsing takes a custom route class.",
+        anchors=(("class RequestValidationError", "def load_json_body"), ("class JSONBodyRoute",)),
+    ),
+    Topic(
+        "docs",
+        "Interactive docs: Swagger UI and ReDoc, offline",
+        "docs.py",
+        "03-interactive-docs.md",
+        "flask-restx ships Swagger UI (for its Swagger 2.0 spec) but no ReDoc, so Flask adds a ReDoc page. "
+        "FastAPI has both pages for its OpenAPI 3.1 spec but loads them from a CDN by default, so it serves "
+        "them from local files, as its docs show. Either way the pages work with no network.",
+        anchors=(("REDOC_PAGE", "def add_docs"), ("get_swagger_ui_html", "get_redoc_html")),
+    ),
+    Topic(
+        "async",
+        "Async and I/O: the same upstream call, sync against async",
+        "routes.py",
+        "04-async-and-io.md",
+        "Both fetch an observation with httpx, the same library. Flask's view calls a pooled httpx.Client "
+        "and waits: a gunicorn sync worker can do nothing else meanwhile. FastAPI's async def awaits a "
+        "pooled httpx.AsyncClient: the event loop serves other requests during the wait, then the CPU-bound"
+        " model call goes to the thread pool (run_in_threadpool) so the loop never blocks. What each "
+        "failure becomes (404, 503, 504) is shared/upstream.py, the same on both.",
+        focus=(("upstream_of_app", "PenguinPrediction"), ("upstream_of_app", "penguin_prediction")),
+        anchors=(("httpx.Client",), ("httpx.AsyncClient", "await", "run_in_threadpool")),
+    ),
+    Topic(
+        "performance",
+        "Performance: where a prediction's CPU goes",
+        "routes.py",
+        "05-performance.md",
+        "The model call is the same shared code on both sides; what differs is everything around it. Flask "
+        "parses the JSON, validates with marshmallow (pure Python) and marshals the answer with restx. "
+        "FastAPI validates with pydantic-core (compiled Rust) and serialises through the response model. "
+        "predict is a plain def on FastAPI: CPU-bound work in async def would stall the event loop.",
+        focus=(("Predict", "PredictBatch"), ("predict", "predict_batch")),
+        anchors=(("load_json_body", "marshal_with"), ("def predict(", "def predict_batch(")),
+    ),
+    Topic(
+        "server",
+        "Servers: gunicorn against uvicorn, configured alike",
+        "server.py",
+        "05-performance.md",
+        "Both are started by `python -m <package>.server` and read the same variables. gunicorn pre-forks "
+        "workers; the default sync worker handles one request at a time and closes the connection after it "
+        "(it expects a buffering proxy in front). uvicorn runs one event loop per worker, with uvloop and "
+        "httptools, and keeps connections alive. GUNICORN_WORKER_CLASS switches Flask to gthread or gevent.",
+        anchors=(("BaseApplication", "worker_class"), ("uvicorn.run", "uvloop")),
+    ),
+)
+
+
+def topic_named(name: str, topics: Sequence[Topic] = TOPICS) -> Topic:
+    """A topic by name, or the whole-file topic of a pair by file name (`routes` or `routes.py`)."""
+    for topic in topics:
+        if topic.name == name:
+            return topic
+    file = name if name.endswith(".py") else f"{name}.py"
+    for topic in topics:
+        if topic.file == file and topic.focus is None:
+            return topic
+    choices = ", ".join(topic.name for topic in topics)
+    raise KeyError(f"no topic or pair {name!r}; choose one of: {choices} (or a file such as routes.py)")
