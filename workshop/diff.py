@@ -61,7 +61,8 @@ def render_pair(pair: Pair, columns: int, colour: bool) -> str:
     out = [f"{BOLD}{title:=^{columns}}{RESET}" if colour else f"{title:=^{columns}}"]
     if topic.note:
         out.extend(textwrap.wrap(topic.note, columns))
-    out.extend(f"warning: {problem}: tell the instructor (workshop/topics.py)" for problem in pair.stale)
+    for problem in pair.stale:
+        out.extend(textwrap.wrap(f"warning: {problem}: tell the instructor (workshop/topics.py)", columns))
     out.append(f"Read more: docs/workshop/{topic.module}")
     out.append("")
     header_left = f"{pair.flask.path} ({len(pair.flask.lines)} lines shown)"
@@ -90,9 +91,11 @@ def diff_text(topic_name: str | None, columns: int, colour: bool, root: Path = R
     parts = [render_pair(load_pair(topic, root), columns, colour) for topic in chosen]
     unpaired = paired_files(root)[1]
     if unpaired:
-        parts.append(f"warning: files without a counterpart in the other package: {', '.join(unpaired)}")
+        warning = f"warning: files without a counterpart in the other package: {', '.join(unpaired)}"
+        parts.append(textwrap.fill(warning, columns))
     if len(chosen) > 1:
-        parts.append(f"Topics: {', '.join(t.name for t in topics)}. One at a time: make diff TOPIC=<name>.")
+        names = ", ".join(topic.name for topic in topics)
+        parts.append(textwrap.fill(f"Topics: {names}. One at a time: make diff TOPIC=<name>.", columns))
     return "\n\n".join(parts)
 
 
