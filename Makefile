@@ -22,6 +22,10 @@ USERS ?= 32
 RATE ?= auto
 REPEATS ?= 1
 RESULTS_DIR ?= results
+# Locust processes: above 1, a master and that many workers (Locust's --processes), all on Locust's CPUs.
+LOCUST_PROCESSES ?= 1
+# The upstream's delay in the io scenario (the bench starts its own upstream with it).
+UPSTREAM_LATENCY_MS ?= 50
 BENCH_WORKERS = $(if $(filter file,$(origin WORKERS)),auto,$(WORKERS))
 # make fuzz: test cases per API operation, and the seed to replay a run (default: a new one, printed).
 MAX_EXAMPLES ?= 500
@@ -50,10 +54,13 @@ help: ## List the targets and their knobs
 	@echo
 	@echo "Knobs (make VAR=value): WORKERS=$(WORKERS) HOST=$(HOST); services also read MAX_BODY_BYTES,"
 	@echo "MAX_BATCH_SIZE, MODEL_DIR, UPSTREAM_URL, UPSTREAM_TIMEOUT_S, DOCS_ENABLED, ACCESS_LOG."
-	@echo "Bench knobs: SCENARIOS=$(SCENARIOS) (comma list of health,predict,batch,invalid,mixed)"
+	@echo "Bench knobs: SCENARIOS=$(SCENARIOS) (comma list of health,predict,batch,invalid,mixed,io)"
 	@echo "  DURATION=$(DURATION) (measured s per run) WARMUP=$(WARMUP) USERS=$(USERS) RATE=$(RATE) (equal-load"
 	@echo "  requests/s: auto, N or predict=N,batch=M) REPEATS=$(REPEATS) WORKERS=$(BENCH_WORKERS) (auto: one per"
-	@echo "  server CPU) RESULTS_DIR=$(RESULTS_DIR). Publishable: make bench DURATION=60 REPEATS=5."
+	@echo "  server CPU) RESULTS_DIR=$(RESULTS_DIR) LOCUST_PROCESSES=$(LOCUST_PROCESSES) (>1: a Locust master and"
+	@echo "  N worker processes, for many-core machines; README, \"Distributed load\")"
+	@echo "  UPSTREAM_LATENCY_MS=$(UPSTREAM_LATENCY_MS) (io: the upstream's delay; the bench starts its own upstream)."
+	@echo "  Publishable: make bench DURATION=60 REPEATS=5."
 	@echo "  make locust TARGET=flask|fastapi (default $(TARGET))."
 	@echo "Workshop: make diff TOPIC=<topic> (TOPIC=list names them), make lab N=<number> (none: the list),"
 	@echo "  WHEELHOUSE=<folder> (make venv, and so every target, installs from it offline; make wheelhouse"
@@ -87,7 +94,8 @@ bench: $(MODEL) ## Verify both services live, load-test them on equal terms, wri
 	BENCH_INVOCATION="make bench $(strip $(MAKEOVERRIDES))" \
 	$(BIN)/python -m loadtests.bench run --scenarios "$(SCENARIOS)" --duration $(DURATION) --warmup $(WARMUP) \
 		--users $(USERS) --rate "$(RATE)" --repeats $(REPEATS) --workers "$(BENCH_WORKERS)" \
-		--results-dir "$(RESULTS_DIR)"
+		--results-dir "$(RESULTS_DIR)" --locust-processes $(LOCUST_PROCESSES) \
+		--upstream-latency-ms $(UPSTREAM_LATENCY_MS)
 
 bench-quick: ## A smoke bench in about a minute: predict and invalid, 3-second runs
 	$(MAKE) bench SCENARIOS=predict,invalid DURATION=3 WARMUP=1

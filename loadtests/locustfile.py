@@ -3,6 +3,9 @@
 `make bench` runs one class at a time, headless, against a service it started; `make locust` opens the web
 UI with every class on offer. A wrong answer (status, body shape, species of a known penguin) is a failure.
 
+Distributed (`--processes N`, or `--master` and `--worker`s): --rate stays the total for all workers, and each
+worker process writes its own part of the window file, which the bench merges (loadtests/recorder.py).
+
 Options added to Locust's own (also settable as LOCUST_* environment variables):
   --rate R          total requests per second for the whole run, shared by the users; 0 (default): no wait
   --warmup S        seconds before the measured window; Locust's statistics are reset when it ends
@@ -10,19 +13,29 @@ Options added to Locust's own (also settable as LOCUST_* environment variables):
 """
 
 import itertools
+import os
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import gevent
 from locust import FastHttpUser, TaskSet, constant_throughput, events
 from locust.env import Environment
+from locust.runners import MasterRunner, WorkerRunner
 
-from loadtests.checks import check_batch, check_health, check_invalid, check_prediction, parse
-from loadtests.recorder import LatencyRecorder
-from loadtests.scenarios import BATCH, BATCH_SIZE, HEALTH, INVALID, MIXED_WEIGHTS, PREDICT
+from loadtests.checks import (
+    check_batch,
+    check_health,
+    check_invalid,
+    check_penguin_prediction,
+    check_prediction,
+    labelled_rows,
+    parse,
+)
+from loadtests.recorder import LatencyRecorder, part_path
+from loadtests.scenarios import BATCH, BATCH_SIZE, HEALTH, INVALID, IO, MIXED_WEIGHTS, PREDICT
 from shared.examples import INVALID_PENGUIN, KNOWN_PENGUINS, batch_of, expected_species_of_batch
 
 BATCH_BODY = batch_of(BATCH_SIZE)
@@ -47,7 +60,12 @@ def on_request(name: str, response_time: float, exception: Exception | None, **_
 
 
 def on_test_start(environment: Environment, **_: Any) -> None:
-    """The window opens after the warm-up: Locust's statistics restart from zero and the recorder starts."""
+    """The window opens after the warm-up: Locust's statistics restart from zero and the recorder starts.
+
+    A master also tells its workers how many users share --rate: its options go to them with each spawn.
+    """
+    if isinstance(environment.runner, MasterRunner):
+        options(environment).total_users = environment.runner.target_user_count
 
     def open_window() -> None:
         gevent.sleep(options(environment).warmup)
@@ -62,8 +80,16 @@ def on_test_stopping(environment: Environment, **_: Any) -> None:
     recorder.stop(time.time())
 
 
+def on_test_stop(environment: Environment, **_: Any) -> None:
+    """A worker writes its part, every response time in it, as soon as its users stop: the master pools them
+    after the run (a master records no requests; its workers send it statistics, not response times)."""
+    if options(environment).window_file and isinstance(environment.runner, WorkerRunner):
+        recorder.stop(time.time())
+        recorder.write(part_path(Path(options(environment).window_file), os.getpid()), with_samples=True)
+
+
 def on_quitting(environment: Environment, **_: Any) -> None:
-    if options(environment).window_file:
+    if options(environment).window_file and not isinstance(environment.runner, MasterRunner | WorkerRunner):
         recorder.stop(time.time())
         recorder.write(Path(options(environment).window_file))
 
@@ -73,6 +99,7 @@ for hook, listener in (
     (events.request, on_request),
     (events.test_start, on_test_start),
     (events.test_stopping, on_test_stopping),
+    (events.test_stop, on_test_stop),
     (events.quitting, on_quitting),
 ):
     hook.add_listener(listener)  # type: ignore[no-untyped-call]  # Locust's EventHook has no annotations
@@ -81,11 +108,17 @@ for hook, listener in (
 class ScenarioUser(FastHttpUser):
     abstract = True
     penguins = itertools.cycle(KNOWN_PENGUINS.items())
+    # Read here, at import: before --processes forks, and before gevent's loop runs (a blocking load in a
+    # running Locust stalls it and skews its timers).
+    rows: Iterator[tuple[int, str]] = itertools.cycle(sorted(labelled_rows().items()))
 
     def per_user_rate(self) -> float:
-        """Requests/s for this user: its share of --rate, or 0 for a closed loop."""
+        """Requests/s for this user: its share of --rate, or 0 for a closed loop. A worker's users share it
+        with every other worker's: the total comes from the master."""
         rate: float = options(self.environment).rate
-        users = self.environment.runner.user_count if self.environment.runner else 1
+        users = getattr(options(self.environment), "total_users", 0) or (
+            self.environment.runner.user_count if self.environment.runner else 1
+        )
         return rate / max(1, users) if rate > 0 else 0.0
 
     def on_start(self) -> None:
@@ -127,6 +160,16 @@ class ScenarioUser(FastHttpUser):
     def invalid(self) -> None:
         self.checked("POST", "/predict", INVALID, check_invalid, INVALID_PENGUIN)
 
+    def io(self) -> None:
+        penguin_id, species = next(self.rows)
+        self.checked(
+            "GET",
+            f"/penguins/{penguin_id}/prediction",
+            IO,
+            lambda s, b: check_penguin_prediction(s, b, penguin_id, species),
+            None,
+        )
+
 
 def weighted(tasks: Mapping[Callable[[ScenarioUser], None], int]) -> list[TaskSet | Callable[..., Any]]:
     """What Locust makes of a {task: weight} dict: each task listed `weight` times."""
@@ -158,3 +201,7 @@ class MixedUser(ScenarioUser):
             ScenarioUser.batch: MIXED_WEIGHTS[BATCH],
         }
     )
+
+
+class IoUser(ScenarioUser):
+    tasks = weighted({ScenarioUser.io: 1})

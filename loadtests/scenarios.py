@@ -11,6 +11,7 @@ HEALTH = "GET /health"
 PREDICT = "POST /predict"
 BATCH = "POST /predict/batch"
 INVALID = "POST /predict (invalid)"
+IO = "GET /penguins/{id}/prediction"
 
 BATCH_SIZE = 100
 
@@ -20,10 +21,24 @@ MODEL_WORK: dict[str, str | None] = {
     PREDICT: "predict_one",
     BATCH: f"predict_many_{BATCH_SIZE}",
     INVALID: None,
+    IO: "predict_one",
 }
 
 # The mixed scenario: mostly single predictions, some health probes, a few client errors and batches.
 MIXED_WEIGHTS: dict[str, int] = {PREDICT: 70, HEALTH: 15, INVALID: 10, BATCH: 5}
+
+
+# Server variants (loadtests/bench/servers.py) by key: every scenario compares the two default deployments;
+# io adds the ones Flask users deploy for I/O-bound endpoints, and the two classic mistakes (examples/).
+DEFAULT_VARIANTS = ("flask-gunicorn-sync", "fastapi-uvicorn")
+IO_VARIANTS = (
+    *DEFAULT_VARIANTS,
+    "flask-gunicorn-gthread",
+    "flask-gunicorn-gevent",
+    "fastapi-async-blocking",
+    "flask-async-view",
+)
+UPSTREAM = "upstream"
 
 
 @dataclass(frozen=True)
@@ -31,8 +46,12 @@ class Scenario:
     name: str
     user_class: str  # in loadtests/locustfile.py
     description: str
-    # Names of auxiliary processes (e.g. an upstream service) the scenario needs running; none so far.
+    # Names of auxiliary processes the scenario needs running: "upstream", the observation service.
     auxiliaries: tuple[str, ...] = ()
+    variants: tuple[str, ...] = DEFAULT_VARIANTS
+    # Capacity, then every variant at one fixed rate. io measures capacity only: what it compares is how many
+    # requests each server keeps in flight, and the slowest variant (about 20 requests/s) would set the rate.
+    equal_load: bool = True
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -50,6 +69,15 @@ SCENARIOS: dict[str, Scenario] = {
             "mixed",
             "MixedUser",
             "weighted mix: " + ", ".join(f"{weight}% {name}" for name, weight in MIXED_WEIGHTS.items()),
+        ),
+        Scenario(
+            "io",
+            "IoUser",
+            "GET /penguins/{id}/prediction: the service waits on the upstream (UPSTREAM_LATENCY_MS), then "
+            "predicts; the species checked against the row's label",
+            auxiliaries=(UPSTREAM,),
+            variants=IO_VARIANTS,
+            equal_load=False,
         ),
     )
 }

@@ -19,7 +19,8 @@ from loadtests.bench.microbench import model_cpu_us, time_call
 from loadtests.bench.output import link_latest, write_results
 from loadtests.bench.readme import METHOD, replace_between, update_readme
 from loadtests.bench.records import CAPACITY, FIXED, Measurement, load_measurements, save_measurements
-from loadtests.bench.report import headline_table, ratio, render_report, verdict
+from loadtests.bench.reading import ratio
+from loadtests.bench.report import headline_table, render_report, verdict
 from loadtests.bench.summary import build_summary, problems
 from loadtests.checks import check_batch, check_health, check_invalid, check_prediction
 from loadtests.recorder import LatencyRecorder, percentile
@@ -221,7 +222,7 @@ def test_knobs_parse() -> None:
     assert [s.name for s in parse_scenarios("all")] == list(SCENARIOS)
     assert [s.name for s in parse_scenarios("predict, batch,predict")] == ["predict", "batch"]
     with pytest.raises(ValueError, match="unknown scenario"):
-        parse_scenarios("predict,io")
+        parse_scenarios("predict,nope")
     scenarios = parse_scenarios("predict,batch")
     assert parse_rate("auto", scenarios) is None
     assert parse_rate("500", scenarios) == {"predict": 500.0, "batch": 500.0}

@@ -11,7 +11,7 @@ matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 
-from loadtests.bench.report import find, scenarios, short_label, variants
+from loadtests.bench.reading import find, is_io, label, scenarios, short_label, variants
 
 Run = Mapping[str, Any]
 COLOURS = {"flask": "#4c72b0", "fastapi": "#dd8452"}
@@ -107,7 +107,43 @@ CHART_DRAWERS: Sequence[tuple[str, str, Callable[[Axes, list[Run]], None]]] = (
 )
 
 
+def io_chart(summary: Mapping[str, Any], path: Path) -> Path:
+    """io: each server's requests/s against the Little's-law bound, its share of it written on the bar."""
+    runs = [run for run in summary["runs"] if is_io(run)]
+    figure, ax = plt.subplots(figsize=(1.3 * len(runs) + 2.4, 3.8))
+    x = range(len(runs))
+    bars = ax.bar(x, [run["rps"] or 0 for run in runs], color=[colour(run) for run in runs])
+    for bar, run in zip(bars, runs, strict=True):
+        if not run["valid"]:
+            bar.set_hatch("//")
+        ax.annotate(
+            f"{run['rps'] or 0:,.0f}\n{run['share_of_bound'] or 0:.0%}",
+            (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+            ha="center",
+            va="bottom",
+            fontsize=8,
+        )
+    bound = runs[0]["littles_law_bound_rps"]
+    ax.axhline(bound, color="black", linestyle="--", linewidth=1)
+    ax.annotate(f"bound {bound:,.0f}", (len(runs) - 0.5, bound), ha="right", va="bottom", fontsize=8)
+    ax.set_xticks(list(x), [label(run).replace(" (", "\n(") for run in runs], fontsize=7)
+    ax.set_ylabel("requests/s")
+    ax.set_ylim(0, bound * 1.2)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_title(
+        f"io: {runs[0]['users']} users, upstream {runs[0]['upstream_latency_ms']:g} ms\n"
+        "dashed: the Little's-law bound, users / latency"
+    )
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
 def write_charts(summary: Mapping[str, Any], directory: Path) -> list[str]:
-    if not summary["runs"]:
-        return []
-    return [panels(summary, title, draw, directory / name).name for name, title, draw in CHART_DRAWERS]
+    charts = []
+    if scenarios(summary):
+        charts += [panels(summary, title, draw, directory / name).name for name, title, draw in CHART_DRAWERS]
+    if scenarios(summary, io=True):
+        charts.append(io_chart(summary, directory / "io.png").name)
+    return charts

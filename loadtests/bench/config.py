@@ -5,8 +5,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from loadtests.bench.servers import VARIANTS, ServerVariant
-from loadtests.scenarios import SCENARIOS, Scenario
+from loadtests.bench.servers import IO_VARIANTS, VARIANTS, ServerVariant
+from loadtests.scenarios import SCENARIOS, UPSTREAM, Scenario
 from shared.settings import REPO_ROOT
 
 AUTO_RATE_SHARE = 0.5  # the equal-load rate, as a share of the slower variant's capacity
@@ -22,16 +22,35 @@ class BenchConfig:
     repeats: int = 1
     workers: int | None = None  # None: one per CPU given to the servers
     results_root: Path = REPO_ROOT / "results"
-    variants: tuple[ServerVariant, ...] = VARIANTS
+    variants: tuple[ServerVariant, ...] = VARIANTS  # the default deployments, in every scenario
+    extra_variants: tuple[ServerVariant, ...] = IO_VARIANTS  # those only some scenarios list (io)
+    locust_processes: int = 1  # > 1: Locust's --processes, a master and this many workers
+    upstream_latency_ms: float = 50.0  # the upstream's delay, for the scenarios that have one (io)
 
     @property
     def spawn_rate(self) -> float:
         """Every user within the first second, well inside the warm-up."""
         return float(self.users)
 
+    def variants_for(self, scenario: Scenario) -> list[ServerVariant]:
+        """The variants a scenario compares, in catalogue order (the defaults first)."""
+        return [v for v in (*self.variants, *self.extra_variants) if v.key in scenario.variants]
+
+    @property
+    def needed_variants(self) -> list[ServerVariant]:
+        """Every variant some selected scenario compares: the servers the bench starts."""
+        keys = {v.key for scenario in self.scenarios for v in self.variants_for(scenario)}
+        return [v for v in (*self.variants, *self.extra_variants) if v.key in keys]
+
+    @property
+    def needs_upstream(self) -> bool:
+        return any(UPSTREAM in scenario.auxiliaries for scenario in self.scenarios)
+
     @property
     def run_count(self) -> int:
-        return len(self.scenarios) * len(self.variants) * self.repeats * 2
+        return sum(
+            len(self.variants_for(s)) * self.repeats * (2 if s.equal_load else 1) for s in self.scenarios
+        )
 
 
 def parse_scenarios(text: str) -> tuple[Scenario, ...]:

@@ -2,6 +2,11 @@
 
 Locust writes its own CSVs, HTML report and JSON statistics into the run's directory, and the Locust file's
 recorder writes the measured window's exact percentiles (window.json); the run's figures come from those.
+
+With `processes` > 1, Locust forks that many workers under a master (`--processes`, all pinned alike): each
+worker writes its part of window.json, pooled here, and the requests and requests/s come from those parts
+too. A master's statistics are its workers' reports, sent every 3 s, and a report sent before the warm-up
+ended can arrive after it, so the master's count would include some warm-up requests.
 """
 
 import csv
@@ -12,9 +17,17 @@ from pathlib import Path
 from typing import Any
 
 from loadtests.bench import processes
-from loadtests.bench.measure import Sampler, cpu_seconds_between, mean_percent, peak_percent
+from loadtests.bench.measure import (
+    Sampler,
+    busiest_process_percent,
+    cpu_seconds_between,
+    generator_processes,
+    mean_percent,
+    peak_percent,
+)
 from loadtests.bench.records import FIXED, Measurement
 from loadtests.bench.servers import RunningServer
+from loadtests.recorder import merge_parts
 from loadtests.scenarios import Scenario
 
 LOCUSTFILE = "loadtests/locustfile.py"
@@ -31,6 +44,8 @@ class LoadPlan:
     warmup_s: int
     duration_s: int
     rate: float | None = None  # FIXED only: total requests/s
+    processes: int = 1  # Locust processes generating the load: > 1 forks that many workers under a master
+    upstream_latency_ms: float | None = None  # the upstream's delay, for a scenario that has one
 
     @property
     def run_time_s(self) -> int:
@@ -65,18 +80,26 @@ def locust_command(plan: LoadPlan, host: str, run_dir: Path) -> list[str]:
     ]
     if plan.kind == FIXED:
         command += ["--rate", f"{plan.rate:g}"]
+    if plan.processes > 1:
+        command += ["--processes", str(plan.processes)]
     return [*command, plan.scenario.user_class]
 
 
 def run_load(
-    plan: LoadPlan, server: RunningServer, cpus: tuple[int, ...], results_dir: Path, run_name: str
+    plan: LoadPlan,
+    server: RunningServer,
+    cpus: tuple[int, ...],
+    results_dir: Path,
+    run_name: str,
+    upstream: RunningServer | None = None,
 ) -> Measurement:
     run_dir = results_dir / "runs" / run_name
     run_dir.mkdir(parents=True, exist_ok=True)
     command = processes.pinned(locust_command(plan, server.url, run_dir), cpus)
     process = processes.start(command, {}, run_dir / "locust.log")
     exit_code, error = 0, None
-    with Sampler(server.process.pid, process.pid) as sampler:
+    upstream_pid = upstream.process.pid if upstream else None
+    with Sampler(server.process.pid, process.pid, upstream_pid=upstream_pid) as sampler:
         try:
             exit_code = process.wait(plan.run_time_s + EXIT_GRACE_S)
         except subprocess.TimeoutExpired:
@@ -94,23 +117,32 @@ def run_load(
         "run_dir": str(run_dir.relative_to(results_dir)),
         "command": processes.shown(command, {}),
         "exit_code": exit_code if error is None else -1,
+        "generator_cpu_count": len(cpus),
+        "upstream_latency_ms": plan.upstream_latency_ms if upstream else None,
     }
     try:
         if error:
             raise RuntimeError(error)
-        figures = read_figures(run_dir, sampler)
+        figures = read_figures(run_dir, sampler, upstream is not None)
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         tail = processes.log_tail(run_dir / "locust.log", 1500)
         return failed_measurement(base, f"{exc}; end of locust.log:\n{tail}")
     return Measurement(**base, **figures)
 
 
-def read_figures(run_dir: Path, sampler: Sampler) -> dict[str, Any]:
+def read_figures(run_dir: Path, sampler: Sampler, upstream: bool = False) -> dict[str, Any]:
+    parts = merge_parts(run_dir / "window.json")
     stats = locust_totals(json.loads((run_dir / "stats.json").read_text()))
     window = json.loads((run_dir / "window.json").read_text())
     start, end = window["window_start"], window["window_end"]
     if start is None or end is None:
         raise ValueError("the measured window never opened (run time shorter than the warm-up?)")
+    if parts:
+        stats = {
+            "requests": window["requests"],
+            "failures": window["failures"],
+            "rps": window["requests"] / (end - start) if end > start else 0.0,
+        }
     samples = sampler.samples
     return {
         **stats,
@@ -122,9 +154,14 @@ def read_figures(run_dir: Path, sampler: Sampler) -> dict[str, Any]:
         "by_name": window["by_name"],
         "server_cpu_s": cpu_seconds_between(samples, "server_cpu_s", start, end),
         "server_cpu_percent": mean_percent(samples, "server_cpu_s", start, end),
-        "generator_cpu_max": peak_percent(samples, "generator_cpu_s", start, end),
+        "generator_cpu_max": busiest_process_percent(samples, start, end),
         "generator_cpu_mean": mean_percent(samples, "generator_cpu_s", start, end),
         "failure_messages": failure_messages(run_dir / "locust_failures.csv"),
+        "generator_processes": max(1, len(generator_processes(samples))),
+        "generator_cpu_total_max": peak_percent(samples, "generator_cpu_s", start, end),
+        "generator_side_cpu_max": peak_percent(samples, "generator_side_cpu_s", start, end),
+        "upstream_cpu_percent": mean_percent(samples, "upstream_cpu_s", start, end) if upstream else None,
+        "upstream_cpu_max": peak_percent(samples, "upstream_cpu_s", start, end) if upstream else None,
     }
 
 

@@ -1,15 +1,16 @@
-"""CPU accounting from the processes' own counters (psutil): the servers' and Locust's.
+"""CPU accounting from the processes' own counters (psutil): the servers', Locust's and the upstream's.
 
 A sampler thread records, a few times a second, the CPU seconds (user + system) used so far by the server's
-process tree (master and workers) and by Locust. Afterwards, pure functions read the samples: CPU used over
-the measured window (interpolated at its edges), and Locust's busiest second.
+process tree (master and workers), by Locust's (one process, or a master and its workers, each also on its
+own) and by the upstream service's, if the run has one. Afterwards, pure functions read the samples: CPU
+used over the measured window (interpolated at its edges), and the busiest second.
 """
 
 import threading
 import time
 from bisect import bisect_left
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from types import TracebackType
 
 import psutil
@@ -22,7 +23,14 @@ PEAK_SPAN_S = 1.0
 class Sample:
     at: float  # time.time(), the clock Locust stamps its window with
     server_cpu_s: float
-    generator_cpu_s: float
+    generator_cpu_s: float  # every Locust process together
+    upstream_cpu_s: float = 0.0
+    generator_by_process: Mapping[int, float] = field(default_factory=dict)  # PID -> CPU seconds
+
+    @property
+    def generator_side_cpu_s(self) -> float:
+        """What runs on the load generator's CPUs: Locust and the upstream."""
+        return self.generator_cpu_s + self.upstream_cpu_s
 
 
 class ProcessTree:
@@ -33,34 +41,55 @@ class ProcessTree:
         self.known: dict[int, psutil.Process] = {pid: self.root}
 
     def cpu_seconds(self) -> float:
+        return sum(self.cpu_by_process().values())
+
+    def cpu_by_process(self) -> dict[int, float]:
+        """CPU seconds of each process of the tree; one that has exited is left out."""
         try:
             for child in self.root.children(recursive=True):
                 self.known.setdefault(child.pid, child)
         except psutil.NoSuchProcess:
             pass
-        total = 0.0
-        for process in self.known.values():
+        used = {}
+        for pid, process in self.known.items():
             try:
                 times = process.cpu_times()
             except psutil.NoSuchProcess:
                 continue
-            total += times.user + times.system
-        return total
+            used[pid] = times.user + times.system
+        return used
 
 
 class Sampler:
-    """Samples the server's and the generator's CPU seconds until closed; use as a context manager."""
+    """Samples the server's, the generator's and the upstream's CPU seconds until closed; use as a context
+    manager."""
 
-    def __init__(self, server_pid: int, generator_pid: int, interval_s: float = SAMPLE_INTERVAL_S) -> None:
+    def __init__(
+        self,
+        server_pid: int,
+        generator_pid: int,
+        interval_s: float = SAMPLE_INTERVAL_S,
+        upstream_pid: int | None = None,
+    ) -> None:
         self.server = ProcessTree(server_pid)
         self.generator = ProcessTree(generator_pid)
+        self.upstream = ProcessTree(upstream_pid) if upstream_pid else None
         self.interval_s = interval_s
         self.samples: list[Sample] = []
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name="cpu-sampler", daemon=True)
 
     def sample(self) -> None:
-        self.samples.append(Sample(time.time(), self.server.cpu_seconds(), self.generator.cpu_seconds()))
+        generator = self.generator.cpu_by_process()
+        self.samples.append(
+            Sample(
+                time.time(),
+                self.server.cpu_seconds(),
+                sum(generator.values()),
+                self.upstream.cpu_seconds() if self.upstream else 0.0,
+                generator,
+            )
+        )
 
     def _run(self) -> None:
         while not self._stopped.wait(self.interval_s):
@@ -79,27 +108,34 @@ class Sampler:
         self.sample()
 
 
-def value_at(samples: Sequence[Sample], attribute: str, at: float) -> float:
+Counter = str | Callable[[Sample], float]  # an attribute of Sample, or a function of one
+
+
+def reading(sample: Sample, counter: Counter) -> float:
+    return float(counter(sample) if callable(counter) else getattr(sample, counter))
+
+
+def value_at(samples: Sequence[Sample], attribute: Counter, at: float) -> float:
     """A cumulative counter at time `at`, linearly interpolated between the samples around it."""
     if not samples:
         raise ValueError("no samples")
     times = [s.at for s in samples]
     index = bisect_left(times, at)
     if index == 0:
-        return float(getattr(samples[0], attribute))
+        return reading(samples[0], attribute)
     if index == len(samples):
-        return float(getattr(samples[-1], attribute))
+        return reading(samples[-1], attribute)
     before, after = samples[index - 1], samples[index]
     share = (at - before.at) / (after.at - before.at) if after.at > before.at else 1.0
-    low, high = float(getattr(before, attribute)), float(getattr(after, attribute))
+    low, high = reading(before, attribute), reading(after, attribute)
     return low + share * (high - low)
 
 
-def cpu_seconds_between(samples: Sequence[Sample], attribute: str, start: float, end: float) -> float:
+def cpu_seconds_between(samples: Sequence[Sample], attribute: Counter, start: float, end: float) -> float:
     return value_at(samples, attribute, end) - value_at(samples, attribute, start)
 
 
-def mean_percent(samples: Sequence[Sample], attribute: str, start: float, end: float) -> float:
+def mean_percent(samples: Sequence[Sample], attribute: Counter, start: float, end: float) -> float:
     """CPU used over [start, end], as a percentage of one CPU."""
     if end <= start:
         return 0.0
@@ -107,7 +143,7 @@ def mean_percent(samples: Sequence[Sample], attribute: str, start: float, end: f
 
 
 def peak_percent(
-    samples: Sequence[Sample], attribute: str, start: float, end: float, span_s: float = PEAK_SPAN_S
+    samples: Sequence[Sample], attribute: Counter, start: float, end: float, span_s: float = PEAK_SPAN_S
 ) -> float:
     """The busiest `span_s` within [start, end], as a percentage of one CPU (the whole window if shorter)."""
     if end - start <= span_s:
@@ -117,3 +153,27 @@ def peak_percent(
         peak = max(peak, mean_percent(samples, attribute, at, at + span_s))
         at += SAMPLE_INTERVAL_S / 2
     return peak
+
+
+def generator_processes(samples: Sequence[Sample]) -> list[int]:
+    """Every Locust process seen during the run (one, or a master and its workers)."""
+    return sorted({pid for sample in samples for pid in sample.generator_by_process})
+
+
+def process_counter(samples: Sequence[Sample], pid: int) -> list[Sample]:
+    """One Locust process's CPU seconds as the generator counter of a series of its own: 0 before it started,
+    its last reading after it exited."""
+    series, last = [], 0.0
+    for sample in samples:
+        last = sample.generator_by_process.get(pid, last)
+        series.append(Sample(sample.at, 0.0, last))
+    return series
+
+
+def busiest_process_percent(samples: Sequence[Sample], start: float, end: float) -> float:
+    """The busiest second of the busiest Locust process, % of one CPU. Each is one gevent loop, on one CPU at
+    most, so any one of them at 90% limits its own users, whatever the others do."""
+    pids = generator_processes(samples)
+    if not pids:
+        return peak_percent(samples, "generator_cpu_s", start, end)
+    return max(peak_percent(process_counter(samples, pid), "generator_cpu_s", start, end) for pid in pids)

@@ -6,15 +6,22 @@ from pathlib import Path
 from typing import Any
 
 from loadtests.bench.charts import write_charts
+from loadtests.bench.reading import scenarios
 from loadtests.bench.report import headline_notes, headline_table, render_report
+from loadtests.bench.report_io import io_table
 
 
 def write_results(results_dir: Path, summary: Mapping[str, Any]) -> tuple[Path, str]:
-    """Everything a person reads; returns the report's path and the headline table to print."""
+    """Everything a person reads; returns the report's path and the headline tables to print."""
     (results_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     report = write_report(results_dir, summary)
     link_latest(results_dir)
-    return report, headline_table(summary) + "\n\n" + headline_notes(summary)
+    printed = []
+    if scenarios(summary) or not scenarios(summary, io=True):
+        printed.append(headline_table(summary) + "\n\n" + headline_notes(summary))
+    if scenarios(summary, io=True):
+        printed.append("io:\n\n" + io_table(summary))
+    return report, "\n\n".join(printed)
 
 
 def write_report(results_dir: Path, summary: Mapping[str, Any]) -> Path:

@@ -32,13 +32,23 @@ class Measurement:
     # CPU accounting over the same window (loadtests/bench/measure.py), percentages of one CPU
     server_cpu_s: float
     server_cpu_percent: float
-    generator_cpu_max: float
-    generator_cpu_mean: float
+    generator_cpu_max: float  # the busiest Locust process's busiest second
+    generator_cpu_mean: float  # every Locust process together
     run_dir: str  # relative to the results directory
     command: str
     exit_code: int
     failure_messages: list[str] = field(default_factory=list)
     error: str | None = None  # set when the run produced no usable figures
+    # The load generator: how many Locust processes ran (one, or a master and its workers), how many CPUs
+    # they had (0: not pinned), their busiest second all together, and with the upstream beside them.
+    generator_processes: int = 1
+    generator_cpu_count: int = 0
+    generator_cpu_total_max: float | None = None
+    generator_side_cpu_max: float | None = None
+    # The upstream observation service, for a scenario that has one (io): its delay, and its own CPU.
+    upstream_latency_ms: float | None = None
+    upstream_cpu_percent: float | None = None
+    upstream_cpu_max: float | None = None
 
     @property
     def server_cpu_us_per_request(self) -> float | None:

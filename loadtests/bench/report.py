@@ -5,86 +5,39 @@ the method and the environment. Pure functions of summary.json.
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from loadtests.bench.servers import FRAMEWORK_LABELS
+from loadtests.bench.reading import (
+    BOUND,
+    Run,
+    capacity_bound,
+    find,
+    is_io,
+    joined,
+    label,
+    num,
+    ratio,
+    scenarios,
+    variants,
+)
+from loadtests.bench.report_io import io_section, io_verdict
 from loadtests.bench.summary import GENERATOR_LIMIT, RATE_TOLERANCE
 from loadtests.scenarios import SCENARIOS
 
-Run = Mapping[str, Any]
-BOUND = "⚠"
 SATURATED = 90.0  # % of the server's CPU(s): below this at capacity, the CPU was not what limited it
 CHARTS = {
     "throughput.png": "Capacity (closed loop), requests/s: the median, whiskers the spread over repeats",
     "latency.png": "Latency percentiles at equal load",
     "cpu.png": "Server CPU per request at equal load, split into the model's share and the framework's",
+    "io.png": "io: requests/s of each server against the Little's-law bound (users / upstream latency)",
 }
 
 
-def label(run: Run) -> str:
-    return f"{FRAMEWORK_LABELS.get(run['framework'], run['framework'])} ({run['variant']})"
-
-
-def short_label(run: Run) -> str:
-    return str(FRAMEWORK_LABELS.get(run["framework"], run["framework"]))
-
-
-def variants(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(framework, variant) in the order measured."""
-    return list(dict.fromkeys((run["framework"], run["variant"]) for run in summary["runs"]))
-
-
-def scenarios(summary: Mapping[str, Any]) -> list[str]:
-    return list(dict.fromkeys(run["scenario"] for run in summary["runs"]))
-
-
-def find(summary: Mapping[str, Any], scenario: str, variant: tuple[str, str]) -> Run | None:
-    for run in summary["runs"]:
-        if run["scenario"] == scenario and (run["framework"], run["variant"]) == variant:
-            return dict(run)
-    return None
-
-
 def pair(summary: Mapping[str, Any]) -> tuple[tuple[str, str], tuple[str, str]] | None:
-    """The comparison the headline makes: the first Flask variant against the first FastAPI one."""
-    found = variants(summary)
+    """The comparison the headline makes: the first Flask variant against the first FastAPI one (of the
+    scenarios compared at equal load, when there are any: io compares more variants)."""
+    found = variants({"runs": [run for run in summary["runs"] if not is_io(run)]}) or variants(summary)
     flask = next((v for v in found if v[0] == "flask"), None)
     fastapi = next((v for v in found if v[0] == "fastapi"), None)
     return (flask, fastapi) if flask and fastapi else None
-
-
-# Numbers, as people read them: three significant digits, thousands separated.
-def num(value: float | None, unit: str = "") -> str:
-    if value is None:
-        return "-"
-    if value == 0:
-        return f"0 {unit}".strip()
-    if value == 0:
-        return f"0 {unit}".strip()
-    if abs(value) >= 100:
-        text = f"{value:,.0f}"
-    elif abs(value) >= 10:
-        text = f"{value:.1f}"
-    else:
-        text = f"{value:.2f}"
-    return f"{text} {unit}".strip()
-
-
-def ratio(
-    contender: float | None, baseline: float | None, contender_bound: str = "", baseline_bound: str = ""
-) -> str:
-    """contender / baseline; a lower bound on one side makes the ratio a bound ("≥ 3.1x"), on both: none."""
-    if not contender or not baseline:
-        return "-"
-    if contender_bound and baseline_bound:
-        return "n/a"
-    prefix = {"≥": "≥ ", "≤": "≤ "}.get(contender_bound or {"≥": "≤", "≤": "≥"}.get(baseline_bound, ""), "")
-    return f"{prefix}{contender / baseline:.2f}x"
-
-
-def capacity_bound(run: Run | None) -> str:
-    """ "≥" when the capacity figure is a lower bound (the generator was the limit), else ""."""
-    if run is None or run["valid"]:
-        return ""
-    return "≥" if any("generator-bound" in reason for reason in run["invalid_reasons"]) else "?"
 
 
 def capacity_cell(run: Run | None) -> str:
@@ -144,18 +97,12 @@ def headline_notes(summary: Mapping[str, Any]) -> str:
         f"repeat(s). Equal load: both at the same fixed rate; p99 and server CPU time per request there. "
         f"{workers} worker process(es) per server.",
     ]
-    if any(not run["valid"] or not run["fixed_valid"] for run in summary["runs"]):
+    if any(not run["valid"] or not run["fixed_valid"] for run in summary["runs"] if not is_io(run)):
         notes.append(
             f"{BOUND} not a clean measurement: the generator reached {GENERATOR_LIMIT:.0f}% CPU, requests "
             f"failed, or the rate was not reached (reasons under each scenario). `≥`: a lower bound."
         )
     return "\n".join(f"- {note}" for note in notes)
-
-
-def joined(items: Sequence[str]) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def verdict(summary: Mapping[str, Any]) -> list[str]:
@@ -210,6 +157,8 @@ def verdict(summary: Mapping[str, Any]) -> list[str]:
         sentences.append(f"**p99 at equal load**, FastAPI vs Flask: {joined(latency)}.")
     if split:
         sentences.append(f"**Where the time goes**, {'; '.join(split)}.")
+    if io := io_verdict(summary):
+        sentences.append(io)
     invalid = sum(
         1 for run in summary["runs"] for r in run["capacity_runs"] + run["fixed_runs"] if not r["valid"]
     )
@@ -269,11 +218,6 @@ def scenario_table(summary: Mapping[str, Any], scenario: str) -> str:
         field_cell("capacity_server_cpu_us_per_request"),
         "capacity_server_cpu_us_per_request",
     )
-    row(
-        "server CPU per request at capacity, µs",
-        field_cell("capacity_server_cpu_us_per_request"),
-        "capacity_server_cpu_us_per_request",
-    )
     row("Locust CPU at capacity, busiest second", field_cell("generator_cpu_max", "%"))
     row("equal load: rate asked, requests/s", field_cell("rate"))
     row(
@@ -326,6 +270,8 @@ def time_split_table(summary: Mapping[str, Any]) -> str:
         "|---|---|--:|--:|--:|--:|",
     ]
     for run in summary["runs"]:
+        if is_io(run):
+            continue
         total, framework = run["server_cpu_us_per_request"], run["framework_cpu_us_per_request"]
         share = f"{framework / total:.0%}" if total and framework is not None else "-"
         lines.append(
@@ -384,11 +330,13 @@ def method_section(summary: Mapping[str, Any]) -> str:
             "user + system, master and workers, over the measured window). Rates: "
             + (joined(rate_lines) or "none")
             + ".",
-            f"- **Trust the instrument.** Locust's CPU is sampled; a run where its busiest second reaches "
-            f"{GENERATOR_LIMIT:.0f}% is marked not clean (a lower bound, shown `≥`), as is one with failed "
+            f"- **Trust the instrument.** Locust's CPU is sampled ({generator_line(env)}); a run where its "
+            f"busiest second reaches {GENERATOR_LIMIT:.0f}% (of one process, or of all the generator's "
+            "CPUs together) is marked not clean (a lower bound, shown `≥`), as is one with failed "
             f"requests or one that reached less than {RATE_TOLERANCE:.0%} of its rate. Percentiles are exact "
             "(nearest rank over every response time of the window, recorded unrounded by the Locust file), "
             "not Locust's own, which keep about two significant digits.",
+            *io_method(summary),
             f"- **Repeats**: {s['repeats']}, variants interleaved (A B A B ...); figures are the median over "
             "repeats, with the spread in brackets.",
             "- **Where the time goes.** The model alone is timed in-process (CPU time, median of repeats): "
@@ -400,6 +348,29 @@ def method_section(summary: Mapping[str, Any]) -> str:
             "and HTML reports are under `runs/`, server logs under `logs/`.",
         ]
     )
+
+
+def generator_line(env: Mapping[str, Any]) -> str:
+    processes = env.get("locust_processes") or 1
+    if processes == 1:
+        return "one process"
+    return f"a master and {processes} workers (`--processes {processes}`), each process on its own"
+
+
+def io_method(summary: Mapping[str, Any]) -> list[str]:
+    upstream = summary["environment"].get("upstream")
+    if not upstream:
+        return []
+    return [
+        f"- **io**: the bench starts the upstream observation service ({num(upstream['latency_ms'])} ms "
+        f"per answer, no faults) on the generator's CPU(s) {','.join(map(str, upstream['cpus']))}, beside "
+        "Locust, and points every server at it (UPSTREAM_URL). Capacity only, one closed loop per server "
+        "variant: besides the defaults, Flask under gunicorn `gthread` (one thread per user) and "
+        "`gevent`, and the two classic mistakes (examples/). Its throughput is compared with the "
+        "Little's-law bound, users / upstream latency; its CPU per request is at capacity. The upstream's "
+        "CPU is sampled like Locust's: a run where it reaches "
+        f"{GENERATOR_LIMIT:.0f}% of its CPU is not clean.",
+    ]
 
 
 def environment_section(summary: Mapping[str, Any]) -> str:
@@ -436,8 +407,16 @@ def environment_section(summary: Mapping[str, Any]) -> str:
             "```sh",
             env["locust_command"],
             "```",
+            *upstream_lines(env),
         ]
     )
+
+
+def upstream_lines(env: Mapping[str, Any]) -> list[str]:
+    upstream = env.get("upstream")
+    if not upstream:
+        return []
+    return ["", "The upstream observation service (io):", "", "```sh", upstream["command"], "```"]
 
 
 def runs_table(summary: Mapping[str, Any]) -> str:
@@ -464,18 +443,23 @@ def render_report(summary: Mapping[str, Any], charts: Sequence[str] = tuple(CHAR
     if env.get("interrupted"):
         out += ["**Interrupted**: this report covers only what was measured before Ctrl-C.", ""]
     out += ["## Verdict", "", *[f"{sentence}\n" for sentence in verdict(summary)]]
-    out += ["## Headline", "", headline_table(summary), "", headline_notes(summary), ""]
+    if scenarios(summary) or not scenarios(summary, io=True):
+        out += ["## Headline", "", headline_table(summary), "", headline_notes(summary), ""]
     for scenario in scenarios(summary):
         description = SCENARIOS[scenario].description if scenario in SCENARIOS else ""
         out += [f"## {scenario}", "", description, "", scenario_table(summary, scenario), ""]
-    out += [
-        "## Where the time goes",
-        "",
-        f"The model alone: {model_line(summary)}.",
-        "",
-        time_split_table(summary),
-        "",
-    ]
+    for scenario in scenarios(summary, io=True):
+        description = SCENARIOS[scenario].description if scenario in SCENARIOS else ""
+        out += [f"## {scenario}: waiting on an upstream", "", description, "", *io_section(summary), ""]
+    if scenarios(summary):
+        out += [
+            "## Where the time goes",
+            "",
+            f"The model alone: {model_line(summary)}.",
+            "",
+            time_split_table(summary),
+            "",
+        ]
     if charts:
         out += ["## Charts", ""]
         out += [f"![{CHARTS.get(chart, chart)}]({chart})\n" for chart in charts]

@@ -5,9 +5,10 @@
     python -m loadtests.bench readme results/latest      # rewrite the README's benchmark sections
     python -m loadtests.bench crosscheck                 # Locust against wrk on predict (needs wrk)
 
-Order of work: the model micro-benchmark (in-process, on the servers' CPU, before any server starts); each
-server variant started, pinned, and verified; then per scenario the capacity runs, variants interleaved
-(A B A B ...), the equal-load rate chosen from them, and the fixed-rate runs interleaved alike.
+Order of work: the model micro-benchmark (in-process, on the servers' CPU, before any server starts); the
+upstream observation service if a scenario needs it (io), on the generator's CPUs; each server variant the
+scenarios compare started, pinned, and verified; then per scenario the capacity runs, variants interleaved
+(A B A B ...), the equal-load rate chosen from them, and the fixed-rate runs interleaved alike (not for io).
 """
 
 import argparse
@@ -28,10 +29,10 @@ from loadtests.bench.loadrun import run_load as run_locust
 from loadtests.bench.microbench import run_microbench
 from loadtests.bench.output import write_results
 from loadtests.bench.records import CAPACITY, FIXED, Measurement, save_measurements
-from loadtests.bench.servers import RunningServer, ServerStartError, start_server
+from loadtests.bench.servers import RunningServer, ServerStartError, start_server, start_upstream
 from loadtests.bench.summary import build_summary, problems
 from loadtests.bench.verify import verify
-from loadtests.scenarios import Scenario
+from loadtests.scenarios import UPSTREAM, Scenario
 from shared.settings import REPO_ROOT
 
 
@@ -57,6 +58,7 @@ class Bench:
         self.workers = config.workers or max(1, len(self.cpus.server))
         self.results_dir = new_results_dir(config.results_root)
         self.servers: dict[str, RunningServer] = {}
+        self.upstream: RunningServer | None = None
         self.verification: dict[str, Any] = {}
         self.microbench: dict[str, dict[str, float]] = {}
         self.rates: dict[str, dict[str, Any]] = {}
@@ -68,11 +70,13 @@ class Bench:
         processes.pin_self(self.cpus.generator)
         say(
             f"make bench: results in {self.results_dir}\n  {self.cpus.note}; "
-            f"{self.workers} worker(s) per server"
+            f"{self.workers} worker(s) per server; {self.generator_note}"
         )
         interrupted = False
         try:
             self.measure_model()
+            if self.config.needs_upstream:
+                self.start_upstream()
             self.start_and_verify()
             for scenario in self.config.scenarios:
                 self.measure_scenario(scenario)
@@ -82,6 +86,8 @@ class Bench:
         finally:
             for server in self.servers.values():
                 processes.stop(server.process)
+            if self.upstream:
+                processes.stop(self.upstream.process)
             processes.stop_all()
         self.write(interrupted)
         if interrupted:
@@ -97,16 +103,46 @@ class Bench:
             processes.pin_self(self.cpus.generator)
         say("  " + ", ".join(f"{name} {m['cpu_us']:.0f} us CPU" for name, m in self.microbench.items()))
 
+    @property
+    def generator_note(self) -> str:
+        n, cpus = self.config.locust_processes, len(self.cpus.generator)
+        if n == 1:
+            return "Locust: one process"
+        note = f"Locust: a master and {n} worker processes (--processes {n})"
+        if cpus and n > cpus:
+            note += f", sharing {cpus} CPU(s): more processes than CPUs add no capacity"
+        return note
+
+    def start_upstream(self) -> None:
+        latency = self.config.upstream_latency_ms
+        say(
+            f"starting the upstream observation service ({latency:g} ms per answer) on the generator's CPU(s)"
+        )
+        try:
+            self.upstream = start_upstream(latency, self.cpus.generator, self.results_dir / "logs")
+        except ServerStartError as exc:
+            say(f"  the upstream did not start, so the io scenario cannot run: {exc}")
+            return
+        say(f"  {self.upstream.command}")
+
     def start_and_verify(self) -> None:
-        for variant in self.config.variants:
+        upstream_env = {"UPSTREAM_URL": self.upstream.url} if self.upstream else {}
+        for variant in self.config.needed_variants:
             say(f"starting {variant.key} and checking the contract live ...")
             try:
-                server = start_server(variant, self.workers, self.cpus.server, self.results_dir / "logs")
+                server = start_server(
+                    variant,
+                    self.workers,
+                    self.cpus.server,
+                    self.results_dir / "logs",
+                    users=self.config.users,
+                    extra_env=upstream_env,
+                )
             except ServerStartError as exc:
                 self.verification[variant.key] = {"passed": False, "error": str(exc), "checks": []}
                 say(f"  NOT BENCHMARKED: {exc}")
                 continue
-            checks = verify(server.url)
+            checks = verify(server.url, upstream=self.upstream is not None)
             failed = [check for check in checks if not check.passed]
             self.verification[variant.key] = {
                 "passed": not failed,
@@ -126,21 +162,49 @@ class Bench:
             say(f"  {len(checks)} checks passed: {server.command}")
             self.servers[variant.key] = server
 
+    def servers_for(self, scenario: Scenario) -> dict[str, RunningServer]:
+        """The running, verified servers of the variants the scenario compares; none without its upstream."""
+        if UPSTREAM in scenario.auxiliaries and self.upstream is None:
+            return {}
+        return {
+            v.key: self.servers[v.key] for v in self.config.variants_for(scenario) if v.key in self.servers
+        }
+
     @property
     def total_runs(self) -> int:
-        return len(self.config.scenarios) * len(self.servers) * self.config.repeats * 2
+        return sum(
+            len(self.servers_for(s)) * self.config.repeats * (2 if s.equal_load else 1)
+            for s in self.config.scenarios
+        )
 
     def plan(self, scenario: Scenario, kind: str, repeat: int, rate: float | None = None) -> LoadPlan:
         c = self.config
-        return LoadPlan(scenario, kind, repeat, c.users, c.spawn_rate, c.warmup_s, c.duration_s, rate)
+        return LoadPlan(
+            scenario,
+            kind,
+            repeat,
+            c.users,
+            c.spawn_rate,
+            c.warmup_s,
+            c.duration_s,
+            rate,
+            processes=c.locust_processes,
+            upstream_latency_ms=c.upstream_latency_ms if UPSTREAM in scenario.auxiliaries else None,
+        )
 
     def measure_scenario(self, scenario: Scenario) -> None:
-        capacities: dict[str, list[float]] = {key: [] for key in self.servers}
+        servers = self.servers_for(scenario)
+        if not servers:
+            say(f"  {scenario.name}: no server to measure (not verified, or no upstream)")
+            return
+        capacities: dict[str, list[float]] = {key: [] for key in servers}
         for repeat in range(1, self.config.repeats + 1):
-            for key, server in self.servers.items():
+            for key, server in servers.items():
                 m = self.measure(self.plan(scenario, CAPACITY, repeat), server)
                 if not m.error:
                     capacities[key].append(m.rps)
+        if not scenario.equal_load:
+            return
         medians = {key: sorted(v)[len(v) // 2] if v else None for key, v in capacities.items()}
         chosen = equal_load_rate(scenario.name, medians, self.config.rate)
         if chosen is None:
@@ -150,13 +214,14 @@ class Bench:
         self.rates[scenario.name] = {"rate": rate, "source": source}
         say(f"  {scenario.name} equal load: {rate:g} requests/s ({source})")
         for repeat in range(1, self.config.repeats + 1):
-            for server in self.servers.values():
+            for server in servers.values():
                 self.measure(self.plan(scenario, FIXED, repeat, rate), server)
 
     def measure(self, plan: LoadPlan, server: RunningServer) -> Measurement:
         self.done += 1
         name = f"{self.done:02d}-{server.variant.key}-{plan.scenario.name}-{plan.kind}-r{plan.repeat}"
-        m = run_locust(plan, server, self.cpus.generator, self.results_dir, name)
+        upstream = self.upstream if UPSTREAM in plan.scenario.auxiliaries else None
+        m = run_locust(plan, server, self.cpus.generator, self.results_dir, name, upstream)
         self.measurements.append(m)
         say(f"[{self.done}/{self.total_runs}] {progress_line(m)}")
         return m
@@ -172,6 +237,25 @@ class Bench:
                 "note": self.cpus.note,
             },
             "workers": self.workers,
+            "locust_processes": c.locust_processes,
+            "generator_note": self.generator_note,
+            "variants": {
+                v.key: {
+                    "label": v.label,
+                    "concurrency": v.concurrency,
+                    "in_flight": v.in_flight(self.workers, c.users),
+                    "note": v.note,
+                }
+                for v in c.needed_variants
+            },
+            "upstream": {
+                "latency_ms": c.upstream_latency_ms,
+                "command": self.upstream.command,
+                "config": self.upstream.config_line,
+                "cpus": list(self.cpus.generator),
+            }
+            if self.upstream
+            else None,
             "server_commands": {key: v.get("command") for key, v in self.verification.items()},
             "server_configs": {key: v.get("config") for key, v in self.verification.items()},
             "locust_command": processes.shown(processes.pinned(example, self.cpus.generator), {}),
@@ -184,6 +268,8 @@ class Bench:
                 "repeats": c.repeats,
                 "rate": c.rate or "auto",
                 "workers": self.workers,
+                "locust_processes": c.locust_processes,
+                "upstream_latency_ms": c.upstream_latency_ms if c.needs_upstream else None,
             },
             "rates": self.rates,
             "invocation": os.environ.get("BENCH_INVOCATION", "").strip(),
@@ -204,7 +290,9 @@ class Bench:
 
 
 def progress_line(m: Measurement) -> str:
-    what = f"{m.framework} {m.scenario} {m.kind}" + (f" @ {m.target_rate:g} rps" if m.target_rate else "")
+    what = f"{m.framework}-{m.variant} {m.scenario} {m.kind}" + (
+        f" @ {m.target_rate:g} rps" if m.target_rate else ""
+    )
     if m.error:
         return f"{what}: FAILED: {m.error.splitlines()[0]}"
     p99 = m.latency_ms.get("99")
@@ -214,7 +302,12 @@ def progress_line(m: Measurement) -> str:
     )
     if (cpu := m.server_cpu_us_per_request) is not None:
         line += f" {cpu:.0f} us/request"
-    line += f" (locust cpu {m.generator_cpu_max:.0f}%)"
+    locust = f"locust cpu {m.generator_cpu_max:.0f}%"
+    if m.generator_processes > 1:
+        locust = f"{m.generator_processes} locust processes, busiest {m.generator_cpu_max:.0f}% cpu"
+    if m.upstream_cpu_max is not None:
+        locust += f", upstream {m.upstream_cpu_max:.0f}%"
+    line += f" ({locust})"
     if issues := problems(m):
         line += "  INVALID: " + "; ".join(issue.split(": ", 1)[1] for issue in issues)
     return line
@@ -232,6 +325,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     run.add_argument("--repeats", type=int, default=1, help="runs per variant and measurement, interleaved")
     run.add_argument("--workers", default="auto", help="worker processes per server; auto: one per CPU")
     run.add_argument("--results-dir", type=Path, default=REPO_ROOT / "results")
+    run.add_argument(
+        "--locust-processes", type=int, default=1, help="Locust processes: >1 runs a master and N workers"
+    )
+    run.add_argument(
+        "--upstream-latency-ms", type=float, default=50.0, help="the upstream's delay, for the io scenario"
+    )
     cross = commands.add_parser("crosscheck", help="Locust against wrk on predict, same server and payloads")
     cross.add_argument("--duration", type=int, default=8)
     cross.add_argument("--warmup", type=int, default=2)
@@ -251,6 +350,13 @@ def config_from(args: argparse.Namespace) -> BenchConfig:
     for name in ("duration", "warmup", "users", "repeats"):
         if getattr(args, name) < (0 if name == "warmup" else 1):
             raise ValueError(f"--{name} must be a positive integer")
+    # Not every caller's parser has these (loadtests/external.py): the defaults then.
+    locust_processes = getattr(args, "locust_processes", 1)
+    upstream_latency_ms = getattr(args, "upstream_latency_ms", 50.0)
+    if locust_processes < 1:
+        raise ValueError("LOCUST_PROCESSES (--locust-processes) must be a positive integer")
+    if not 0 < upstream_latency_ms < 60_000:
+        raise ValueError("UPSTREAM_LATENCY_MS (--upstream-latency-ms) must be between 0 and 60000, exclusive")
     workers = None if args.workers in {"", "auto"} else int(args.workers)
     return BenchConfig(
         scenarios=scenarios,
@@ -261,6 +367,8 @@ def config_from(args: argparse.Namespace) -> BenchConfig:
         repeats=args.repeats,
         workers=workers,
         results_root=args.results_dir.resolve(),
+        locust_processes=locust_processes,
+        upstream_latency_ms=upstream_latency_ms,
     )
 
 

@@ -1,9 +1,11 @@
 """The servers under test, as data: which framework, which server variant, and its environment.
 
-A variant is one way to serve a framework (gunicorn sync workers, uvicorn, ...). Adding one (e.g. gunicorn
-gthread) is one more entry in VARIANTS; the runner, summary and report take whatever is listed.
+A variant is one way to serve a framework (gunicorn sync workers, uvicorn, ...). Adding one is one more entry
+here; a scenario lists the variants it compares (loadtests/scenarios.py), and the runner, summary and report
+take whatever is listed. Every scenario runs VARIANTS, the two default deployments; io adds IO_VARIANTS.
 """
 
+import math
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
@@ -14,13 +16,21 @@ import httpx
 
 from loadtests.bench import processes
 
+# How many requests one worker process of a variant has in flight at once, while they wait on I/O.
+ONE = "one"  # a sync worker, or an event loop stalled by a blocking call
+THREADS = "threads"  # one per thread
+MANY = "many"  # an event loop, or gevent's greenlets: as many as the connections
+
 
 @dataclass(frozen=True)
 class ServerVariant:
     framework: str
     variant: str
     module: str
+    # Values may name {threads}: one thread per user the worker can be sent (see threads_per_worker).
     env: Mapping[str, str] = field(default_factory=dict)
+    concurrency: str = MANY
+    note: str = ""  # what it is, for the io table
 
     @property
     def key(self) -> str:
@@ -30,13 +40,92 @@ class ServerVariant:
     def label(self) -> str:
         return FRAMEWORK_LABELS.get(self.framework, self.framework) + f" ({self.variant})"
 
+    def environment(self, workers: int, users: int) -> dict[str, str]:
+        threads = str(threads_per_worker(users, workers))
+        return {name: value.format(threads=threads) for name, value in self.env.items()}
+
+    def in_flight(self, workers: int, users: int) -> int | None:
+        """Requests the server holds at once while they wait; None: as many as arrive (here, `users`)."""
+        if self.concurrency == ONE:
+            return workers
+        if self.concurrency == THREADS:
+            return workers * threads_per_worker(users, workers)
+        return None
+
+
+def threads_per_worker(users: int, workers: int) -> int:
+    """gthread's threads: enough for every user's request to have one (users / workers, rounded up). Fewer
+    would make requests queue for a thread, so the bound would be threads x workers / latency, not users /
+    latency; more only cost memory and GIL contention."""
+    return max(1, math.ceil(users / max(1, workers)))
+
 
 FRAMEWORK_LABELS = {"flask": "Flask", "fastapi": "FastAPI"}
 
 VARIANTS: tuple[ServerVariant, ...] = (
-    ServerVariant("flask", "gunicorn-sync", "flask_service.server", {"GUNICORN_WORKER_CLASS": "sync"}),
-    ServerVariant("fastapi", "uvicorn", "fastapi_service.server"),
+    ServerVariant(
+        "flask",
+        "gunicorn-sync",
+        "flask_service.server",
+        {"GUNICORN_WORKER_CLASS": "sync"},
+        ONE,
+        "the default: a sync worker serves one request at a time, waiting included",
+    ),
+    ServerVariant(
+        "fastapi",
+        "uvicorn",
+        "fastapi_service.server",
+        concurrency=MANY,
+        note="the default: `async def`, awaiting a pooled httpx.AsyncClient on the event loop",
+    ),
 )
+IO_VARIANTS: tuple[ServerVariant, ...] = (
+    ServerVariant(
+        "flask",
+        "gunicorn-gthread",
+        "flask_service.server",
+        {"GUNICORN_WORKER_CLASS": "gthread", "GUNICORN_THREADS": "{threads}"},
+        THREADS,
+        "gunicorn's threaded worker, one thread per user (users / workers); the same `def` view",
+    ),
+    ServerVariant(
+        "flask",
+        "gunicorn-gevent",
+        "flask_service.server",
+        {"GUNICORN_WORKER_CLASS": "gevent"},
+        MANY,
+        "gunicorn's gevent worker (monkey-patched sockets: httpx's waits yield), up to 1000 connections "
+        "per worker; the same `def` view",
+    ),
+    ServerVariant(
+        "fastapi",
+        "async-blocking",
+        "examples.fastapi_blocking_call",
+        concurrency=ONE,
+        note="mistake: `async def` calling the sync httpx.Client (examples/fastapi_blocking_call.py): "
+        "the event loop waits with it",
+    ),
+    ServerVariant(
+        "flask",
+        "async-view",
+        "examples.flask_async_view",
+        {"GUNICORN_WORKER_CLASS": "sync"},
+        ONE,
+        "mistake: an `async def` view under the sync worker (examples/flask_async_view.py): Flask runs "
+        "it to completion in a new event loop",
+    ),
+)
+CATALOGUE: tuple[ServerVariant, ...] = VARIANTS + IO_VARIANTS
+
+
+def variants_by_key(
+    keys: Sequence[str], catalogue: Sequence[ServerVariant] = CATALOGUE
+) -> list[ServerVariant]:
+    """The variants named, in catalogue order; an unknown name is an error."""
+    known = {variant.key for variant in catalogue}
+    if unknown := [key for key in keys if key not in known]:
+        raise ValueError(f"unknown server variant(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return [variant for variant in catalogue if variant.key in keys]
 
 
 @dataclass
@@ -61,11 +150,24 @@ class ServerStartError(RuntimeError):
 
 
 def start_server(
-    variant: ServerVariant, workers: int, cpus: Sequence[int], log_dir: Path, timeout_s: float = 30
+    variant: ServerVariant,
+    workers: int,
+    cpus: Sequence[int],
+    log_dir: Path,
+    timeout_s: float = 30,
+    users: int = 1,
+    extra_env: Mapping[str, str] | None = None,
 ) -> RunningServer:
-    """Start the variant on a free loopback port and wait for GET /health, or raise quoting its log."""
+    """Start the variant on a free loopback port and wait for GET /health, or raise quoting its log.
+    `users` sizes what depends on the load (gthread's threads); `extra_env` adds e.g. UPSTREAM_URL."""
     port = processes.free_port()
-    env = {"HOST": "127.0.0.1", "PORT": str(port), "WORKERS": str(workers), **variant.env}
+    env = {
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "WORKERS": str(workers),
+        **variant.environment(workers, users),
+        **(extra_env or {}),
+    }
     command = processes.pinned(processes.python_module(variant.module), cpus)
     log = log_dir / f"{variant.key}.log"
     process = processes.start(command, env, log)
@@ -96,3 +198,26 @@ def wait_until_healthy(server: RunningServer, timeout_s: float) -> None:
         f"{server.variant.key} was not healthy after {timeout_s:.0f} s; the end of its log ({server.log}):\n"
         f"{processes.log_tail(server.log)}"
     )
+
+
+UPSTREAM_MODULE = "upstream.server"
+
+
+def start_upstream(
+    latency_ms: float, cpus: Sequence[int], log_dir: Path, timeout_s: float = 30
+) -> RunningServer:
+    """The upstream observation service for the io scenario: one uvicorn process on a free port, on the load
+    generator's CPUs (the servers' CPUs stay theirs alone), no faults."""
+    port = processes.free_port()
+    env = {"HOST": "127.0.0.1", "PORT": str(port), "WORKERS": "1", "UPSTREAM_LATENCY_MS": f"{latency_ms:g}"}
+    command = processes.pinned(processes.python_module(UPSTREAM_MODULE), cpus)
+    log = log_dir / "upstream.log"
+    process = processes.start(command, env, log)
+    variant = ServerVariant("upstream", "uvicorn", UPSTREAM_MODULE)
+    server = RunningServer(variant, f"http://127.0.0.1:{port}", process, log, processes.shown(command, env))
+    try:
+        wait_until_healthy(server, timeout_s)
+    except BaseException:
+        processes.stop(process)
+        raise
+    return server

@@ -2,7 +2,8 @@
 
 One entry in "runs" per (framework, variant, scenario): the capacity figures (closed loop) as the median over
 repeats with their spread, the equal-load figures (a fixed rate), the CPU per request split into the model's
-share and the framework's, and whether each measurement can be trusted.
+share and the framework's, and whether each measurement can be trusted. An entry of a scenario with an
+upstream (io) also has the upstream's latency, the Little's-law bound on throughput and its share of it.
 """
 
 import statistics
@@ -13,8 +14,9 @@ from loadtests.bench.microbench import model_cpu_us
 from loadtests.bench.records import CAPACITY, FIXED, Measurement
 from loadtests.recorder import PERCENTILES, percentile_key
 
-GENERATOR_LIMIT = 90.0  # % of one CPU: above this, Locust may be what limits the run
+GENERATOR_LIMIT = 90.0  # % of one CPU: above this, Locust (or the upstream) may be what limits the run
 RATE_TOLERANCE = 0.95  # a fixed-rate run that reaches less than this share of its rate is not at that rate
+BOUND_TARGET = 0.80  # io: a server that keeps every user's request in flight reaches this share of the bound
 
 
 def median(values: Iterable[float | None]) -> float | None:
@@ -34,8 +36,24 @@ def problems(m: Measurement) -> list[str]:
         return [f"{where}: run failed: {m.error.splitlines()[0]}"]
     found = []
     if m.generator_cpu_max >= GENERATOR_LIMIT:
+        busiest = "its busiest process" if m.generator_processes > 1 else "Locust"
         found.append(
-            f"{where}: generator-bound, Locust reached {m.generator_cpu_max:.0f}% of its CPU "
+            f"{where}: generator-bound, {busiest} reached {m.generator_cpu_max:.0f}% of its CPU "
+            f"(limit {GENERATOR_LIMIT:.0f}%): the server's figure is a lower bound"
+        )
+    elif (
+        m.generator_cpu_count
+        and m.generator_side_cpu_max is not None
+        and m.generator_side_cpu_max >= GENERATOR_LIMIT * m.generator_cpu_count
+    ):
+        found.append(
+            f"{where}: generator-bound, the generator's {m.generator_cpu_count} CPU(s) were busy: Locust "
+            f"({m.generator_processes} process(es)) and the upstream together reached "
+            f"{m.generator_side_cpu_max:.0f}%: the server's figure is a lower bound"
+        )
+    if m.upstream_cpu_max is not None and m.upstream_cpu_max >= GENERATOR_LIMIT:
+        found.append(
+            f"{where}: upstream-bound, the upstream reached {m.upstream_cpu_max:.0f}% of its CPU "
             f"(limit {GENERATOR_LIMIT:.0f}%): the server's figure is a lower bound"
         )
     if m.failures:
@@ -56,6 +74,10 @@ def repeat_record(m: Measurement) -> dict[str, Any]:
         "requests": m.requests,
         "failures": m.failures,
         "generator_cpu_max": m.generator_cpu_max,
+        "generator_processes": m.generator_processes,
+        "generator_cpu_total_max": m.generator_cpu_total_max,
+        "generator_side_cpu_max": m.generator_side_cpu_max,
+        "upstream_cpu_max": m.upstream_cpu_max,
         "server_cpu_percent": m.server_cpu_percent,
         "server_cpu_us_per_request": m.server_cpu_us_per_request,
         "run_dir": m.run_dir,
@@ -89,10 +111,42 @@ def phase_figures(measurements: Sequence[Measurement], prefix: str) -> dict[str,
     }
 
 
+def upstream_figures(
+    measurements: Sequence[Measurement], rps: float | None, variant: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """io: the upstream's delay, the Little's-law bound and the share of it reached.
+
+    In a closed loop every user has one request out, so throughput = users / response time; no response is
+    faster than the upstream's delay, so users / delay bounds it. A server that holds fewer requests at once
+    (a sync worker: one) is bounded by that many / delay instead.
+    """
+    first = measurements[0]
+    latency_ms = first.upstream_latency_ms
+    if latency_ms is None:
+        return {}
+    bound = first.users / (latency_ms / 1000)
+    in_flight = variant.get("in_flight") if variant else None
+    own_bound = min(first.users, in_flight) / (latency_ms / 1000) if in_flight else bound
+    usable = [m for m in measurements if not m.error]
+    return {
+        "upstream_latency_ms": latency_ms,
+        "littles_law_bound_rps": bound,
+        "share_of_bound": rps / bound if rps is not None else None,
+        "in_flight": in_flight,
+        "variant_bound_rps": own_bound,
+        "share_of_variant_bound": rps / own_bound if rps is not None else None,
+        "variant_note": variant.get("note") if variant else None,
+        "mean_ms": median(m.mean_ms for m in usable),
+        "upstream_cpu_percent": median(m.upstream_cpu_percent for m in usable),
+        "upstream_cpu_max": max((m.upstream_cpu_max or 0.0 for m in usable), default=None),
+    }
+
+
 def run_entry(
     measurements: Sequence[Measurement],
     rate: Mapping[str, Any] | None,
     microbench: Mapping[str, Mapping[str, float]],
+    variant: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     first = measurements[0]
     capacity = sorted((m for m in measurements if m.kind == CAPACITY), key=lambda m: m.repeat)
@@ -127,6 +181,9 @@ def run_entry(
             cpu_per_request - model if cpu_per_request is not None and model is not None else None
         ),
         "request_mix": mix,
+        "equal_load": bool(fixed),
+        "generator_processes": max(m.generator_processes for m in measurements),
+        **upstream_figures(capacity or measurements, capacity_figures["rps"], variant),
         "capacity_runs": [repeat_record(m) for m in capacity],
         "fixed_runs": [repeat_record(m) for m in fixed],
     }
@@ -143,9 +200,13 @@ def build_summary(
     groups: dict[tuple[str, str, str], list[Measurement]] = {}
     for m in measurements:
         groups.setdefault((m.scenario, m.framework, m.variant), []).append(m)
+    variants = environment.get("variants") or {}
     return {
         "environment": dict(environment),
         "verification": dict(verification),
         "model": {name: dict(figures) for name, figures in microbench.items()},
-        "runs": [run_entry(group, rates.get(key[0]), microbench) for key, group in groups.items()],
+        "runs": [
+            run_entry(group, rates.get(key[0]), microbench, variants.get(f"{key[1]}-{key[2]}"))
+            for key, group in groups.items()
+        ],
     }

@@ -15,7 +15,9 @@ from loadtests.checks import (
     check_batch,
     check_health,
     check_invalid,
+    check_penguin_prediction,
     check_prediction,
+    labelled_rows,
     status_problem,
 )
 from loadtests.scenarios import BATCH_SIZE
@@ -59,8 +61,10 @@ def model_card_problem(response: httpx.Response) -> Problem:
     return None if card["classes"] == list(SPECIES) else f"classes {card['classes']!r}"
 
 
-def contract_checks(client: httpx.Client) -> list[CheckResult]:
-    """Each check sends one request and judges its answer."""
+def contract_checks(
+    client: httpx.Client, more: list[tuple[str, Callable[[], Problem]]] | None = None
+) -> list[CheckResult]:
+    """Each check sends one request and judges its answer; `more` are checks of the same kind."""
     checks: list[tuple[str, Callable[[], Problem]]] = [
         ("GET /health", lambda: check_health(*answer(client.get("/health")))),
         ("GET /model", lambda: model_card_problem(client.get("/model"))),
@@ -96,9 +100,14 @@ def contract_checks(client: httpx.Client) -> list[CheckResult]:
         ),
         (
             "POST /predict 2 MiB -> 413",
+            # On a connection of its own: Flask under gunicorn's gthread worker answers 413 "keep-alive"
+            # without reading the body, then drops the connection, which would fail the next check.
             lambda: detail_problem(
-                client.post(
-                    "/predict", content=b" " * (2 << 20), headers={"Content-Type": "application/json"}
+                httpx.post(
+                    client.base_url.join("/predict"),
+                    content=b" " * (2 << 20),
+                    headers={"Content-Type": "application/json"},
+                    timeout=10,
                 ),
                 413,
             ),
@@ -108,6 +117,7 @@ def contract_checks(client: httpx.Client) -> list[CheckResult]:
             "DELETE /predict -> 405",
             lambda: detail_problem(client.delete("/predict"), 405, "Method Not Allowed"),
         ),
+        *(more or []),
     ]
     results = []
     for name, check in checks:
@@ -119,10 +129,38 @@ def contract_checks(client: httpx.Client) -> list[CheckResult]:
     return results
 
 
+def upstream_checks(client: httpx.Client) -> list[tuple[str, Callable[[], Problem]]]:
+    """GET /penguins/{id}/prediction through the bench's upstream: one row of each species, a row with a
+    missing measurement (the upstream's 404) and an id that is not positive (422)."""
+    rows = labelled_rows()
+    firsts = {species: row_id for row_id, species in sorted(rows.items(), reverse=True)}
+    missing = min(set(range(1, max(rows) + 1)) - set(rows))
+    return [
+        *[
+            (
+                f"GET /penguins/{row_id}/prediction ({species})",
+                lambda row_id=row_id, species=species: check_penguin_prediction(
+                    *answer(client.get(f"/penguins/{row_id}/prediction")), row_id, species
+                ),
+            )
+            for species, row_id in sorted(firsts.items())
+        ],
+        (
+            f"GET /penguins/{missing}/prediction (no observation) -> 404",
+            lambda: detail_problem(client.get(f"/penguins/{missing}/prediction"), 404),
+        ),
+        (
+            "GET /penguins/0/prediction -> 422",
+            lambda: status_problem(client.get("/penguins/0/prediction").status_code, 422),
+        ),
+    ]
+
+
 def answer(response: httpx.Response) -> tuple[int, Any]:
     return response.status_code, body_of(response)
 
 
-def verify(url: str) -> list[CheckResult]:
+def verify(url: str, upstream: bool = False) -> list[CheckResult]:
+    """The contract checks; with `upstream` (one runs for the server), GET /penguins/{id}/prediction too."""
     with httpx.Client(base_url=url, timeout=10) as client:
-        return contract_checks(client)
+        return contract_checks(client, upstream_checks(client) if upstream else [])
