@@ -39,6 +39,7 @@ TARGET_PORT = $(if $(filter flask,$(TARGET)),8001,8002)
 # The workshop (docs/workshop/): make diff TOPIC=<topic>, make lab N=<number>.
 TOPIC ?=
 N ?=
+UNDO ?=
 # WHEELHOUSE=<folder of wheels> (from make wheelhouse): make venv installs from it, without the index.
 WHEELHOUSE ?=
 WHEELHOUSE_OUT := $(or $(WHEELHOUSE),wheelhouse)
@@ -116,8 +117,8 @@ diff-html: $(STAMP) ## Every topic side by side, highlighted, on one offline pag
 lab: $(MODEL) ## Check a workshop lab on both services: make lab N=1 (N=all: every lab)
 	@$(BIN)/python -m workshop lab $(N)
 
-lab-solution: $(STAMP) ## Apply a lab's solution to the working tree: make lab-solution N=1
-	@$(BIN)/python -m workshop solution $(N)
+lab-solution: $(STAMP) ## Apply a lab's solution to the working tree: make lab-solution N=1 (UNDO=1: take it out)
+	@$(BIN)/python -m workshop solution $(N) $(if $(UNDO),--undo)
 
 doctor: ## Ready for the workshop? Python, .venv, the model, ports 8001-8003 and 8089 free
 	@$(PYTHON) -m workshop.doctor

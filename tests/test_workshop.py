@@ -194,11 +194,16 @@ def test_each_lab_passes_with_its_solution(solved: dict[int, subprocess.Popen[st
 
 
 def test_the_solutions_apply_one_after_another(tmp_path: Path) -> None:
-    """As in a workshop: lab 2's solution on top of lab 1's, and so on; applying one twice changes nothing."""
+    """As in a workshop: lab 2's solution on top of lab 1's, and so on; applying one twice changes nothing,
+    and one can be taken out again."""
     root = copy_of_repository(tmp_path)
     for number in sorted(LABS):
         applied_or_explained(number, root)
     assert apply_solution(1, root).how.endswith("is already applied")
+    # Taking one out from the middle leaves the others: lab 3's namespace goes, lab 1's route stays.
+    assert apply_solution(3, root, undo=True).ok
+    routes = (root / "flask_service" / "routes.py").read_text()
+    assert "ops = Namespace(" not in routes and '@ns.route("/species")' in routes
 
 
 # --- make doctor, make wheelhouse, and the answers' comparison ----------------------------------------------

@@ -57,11 +57,10 @@ def solution(args: argparse.Namespace) -> int:
             f"make lab-solution: no lab {args.number}; labs are {', '.join(map(str, LABS))}", file=sys.stderr
         )
         return 2
-    applied = apply_solution(args.number)
+    applied = apply_solution(args.number, undo=args.undo)
     print(applied.how)
-    if applied.ok:
-        undo = f"git apply -R docs/workshop/solutions/lab-{args.number}.patch"
-        print(f"Check it: make lab N={args.number}. Undo it: {undo}")
+    if applied.ok and not args.undo:
+        print(f"Check it: make lab N={args.number}. Take it out: make lab-solution N={args.number} UNDO=1")
     return 0 if applied.ok else 1
 
 
@@ -80,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     command.set_defaults(run=lab)
     command = commands.add_parser("solution", help="apply a lab's solution patch to the working tree")
     command.add_argument("number", type=int)
+    command.add_argument("--undo", action="store_true", help="take the solution out again")
     command.set_defaults(run=solution)
     args = parser.parse_args(argv)
     result: int = args.run(args)

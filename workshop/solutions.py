@@ -40,7 +40,7 @@ def contents(root: Path, paths: list[str]) -> dict[str, str | None]:
     return {path: (root / path).read_text() if (root / path).exists() else None for path in paths}
 
 
-def three_way(root: Path, patch: Path) -> subprocess.CompletedProcess[str]:
+def three_way(root: Path, patch: Path, *flags: str) -> subprocess.CompletedProcess[str]:
     """`git apply --3way` against an index that matches the working tree: --3way insists on one."""
     with tempfile.TemporaryDirectory(prefix="workshop-index-") as scratch:
         index = Path(scratch) / "index"
@@ -48,7 +48,7 @@ def three_way(root: Path, patch: Path) -> subprocess.CompletedProcess[str]:
         existing = [path for path in patched_paths(root, patch) if (root / path).exists()]
         if existing:
             git(root, "add", "--", *existing, index=index)
-        return git(root, "apply", "--3way", str(patch), index=index)
+        return git(root, "apply", "--3way", *flags, str(patch), index=index)
 
 
 def in_work_tree(root: Path) -> bool:
@@ -58,23 +58,27 @@ def in_work_tree(root: Path) -> bool:
         return False
 
 
-def apply_solution(number: int, root: Path = REPO_ROOT) -> Applied:
+def apply_solution(number: int, root: Path = REPO_ROOT, undo: bool = False) -> Applied:
+    """Apply lab `number`'s solution to the working tree at `root`, or take it out (`undo`)."""
     patch = patch_path(number, root)
     name = patch.relative_to(root)
     if not patch.is_file():
         return Applied(False, f"there is no {name}")
-    if git(root, "apply", "--check", "--reverse", str(patch)).returncode == 0:
-        return Applied(True, f"{name} is already applied")
-    plain = git(root, "apply", str(patch))
+    flags, opposite = (["--reverse"], []) if undo else ([], ["--reverse"])
+    done = f"{name} is not applied" if undo else f"{name} is already applied"
+    verb = "took out" if undo else "applied"
+    if git(root, "apply", "--check", *opposite, str(patch)).returncode == 0:
+        return Applied(True, done)
+    plain = git(root, "apply", *flags, str(patch))
     if plain.returncode == 0:
-        return Applied(True, f"applied {name}")
+        return Applied(True, f"{verb} {name}")
     if in_work_tree(root):
         before = contents(root, patched_paths(root, patch))
-        merged = three_way(root, patch)
+        merged = three_way(root, patch, *flags)
         if merged.returncode == 0 and contents(root, list(before)) == before:
-            return Applied(True, f"{name} is already applied")
+            return Applied(True, done)
         if merged.returncode == 0:
-            return Applied(True, f"applied {name} with a three-way merge")
+            return Applied(True, f"{verb} {name} with a three-way merge")
         return Applied(
             False,
             f"{name} does not apply, even with a three-way merge: {merged.stderr.strip()}\n"
