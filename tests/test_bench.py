@@ -11,21 +11,42 @@ from typing import Any
 import pytest
 
 from loadtests.bench import processes
-from loadtests.bench.config import equal_load_rate, parse_rate, parse_scenarios, round_down
+from loadtests.bench.config import BenchConfig, equal_load_rate, parse_rate, parse_scenarios, round_down
 from loadtests.bench.crosscheck import wrk_script
-from loadtests.bench.loadrun import failure_messages, locust_totals
-from loadtests.bench.measure import Sample, cpu_seconds_between, mean_percent, peak_percent, value_at
+from loadtests.bench.loadrun import LoadPlan, failure_messages, locust_command, locust_totals
+from loadtests.bench.measure import (
+    Sample,
+    busiest_process_percent,
+    cpu_seconds_between,
+    generator_processes,
+    mean_percent,
+    peak_percent,
+    value_at,
+)
 from loadtests.bench.microbench import model_cpu_us, time_call
 from loadtests.bench.output import link_latest, write_results
+from loadtests.bench.reading import ratio
 from loadtests.bench.readme import METHOD, replace_between, update_readme
 from loadtests.bench.records import CAPACITY, FIXED, Measurement, load_measurements, save_measurements
-from loadtests.bench.reading import ratio
 from loadtests.bench.report import headline_table, render_report, verdict
+from loadtests.bench.servers import CATALOGUE, threads_per_worker, variants_by_key
 from loadtests.bench.summary import build_summary, problems
-from loadtests.checks import check_batch, check_health, check_invalid, check_prediction
-from loadtests.recorder import LatencyRecorder, percentile
-from loadtests.scenarios import BATCH, HEALTH, INVALID, PREDICT, SCENARIOS
+from loadtests.checks import (
+    MODEL_MISSES,
+    check_batch,
+    check_health,
+    check_invalid,
+    check_penguin_prediction,
+    check_prediction,
+    labelled_rows,
+)
+from loadtests.recorder import LatencyRecorder, merge_parts, part_path, percentile
+from loadtests.scenarios import BATCH, DEFAULT_VARIANTS, HEALTH, INVALID, IO, PREDICT, SCENARIOS
 from shared.examples import INVALID_PENGUIN_ERRORS, KNOWN_PENGUINS
+from shared.limits import PENGUIN_FIELDS
+from shared.model import load_model
+from shared.observations import observations
+from shared.settings import Settings
 
 MODEL = {
     name: {
@@ -393,3 +414,209 @@ def test_wrk_sends_the_known_penguins() -> None:
     for penguin in KNOWN_PENGUINS.values():
         assert f"[[{json.dumps(penguin)}]]" in script
     assert 'wrk.format("POST", "/predict"' in script
+
+
+# io: the upstream, the Little's-law bound, the server variants, Locust's --processes.
+
+
+def io_recorded(
+    framework: str, variant: str, rps: float, cpu_s: float, p50: float, p99: float, upstream_max: float
+) -> Measurement:
+    """An io capacity run as the runner records it (figures from a `make bench SCENARIOS=io` on 2 cores)."""
+    window = 7.7
+    requests = round(rps * window)
+    return replace(
+        recorded(framework, "predict", CAPACITY, rps, cpu_s, p50, p99, 10.0),
+        variant=variant,
+        scenario="io",
+        by_name={IO: requests},
+        mean_ms=p50 * 1.1,
+        window_s=window,
+        run_dir=f"runs/{framework}-{variant}-io",
+        upstream_latency_ms=50.0,
+        upstream_cpu_percent=upstream_max * 0.8,
+        upstream_cpu_max=upstream_max,
+        generator_cpu_count=1,
+        generator_side_cpu_max=25.0,
+    )
+
+
+IO_RECORDED = [
+    io_recorded("flask", "gunicorn-sync", 18.6, 0.409, 1718.4, 1725.4, 1.8),
+    io_recorded("fastapi", "uvicorn", 309.5, 7.664, 83.5, 303.5, 6.9),
+    io_recorded("flask", "gunicorn-gthread", 571.8, 6.402, 54.6, 100.8, 9.8),
+    io_recorded("flask", "gunicorn-gevent", 499.6, 6.736, 60.9, 121.4, 9.5),
+    io_recorded("fastapi", "async-blocking", 18.6, 0.271, 1672.2, 6177.2, 2.7),
+    io_recorded("flask", "async-view", 18.1, 0.672, 1776.3, 1779.6, 2.0),
+]
+IO_ENVIRONMENT: dict[str, Any] = {
+    **ENVIRONMENT,
+    "upstream": {"latency_ms": 50.0, "command": "env ... upstream.server", "config": "", "cpus": [1]},
+    "variants": {
+        v.key: {
+            "label": v.label,
+            "concurrency": v.concurrency,
+            "in_flight": v.in_flight(1, 32),
+            "note": v.note,
+        }
+        for v in CATALOGUE
+    },
+}
+
+
+def io_summary(measurements: list[Measurement]) -> dict[str, Any]:
+    verification = {f"{m.framework}-{m.variant}": VERIFICATION["fastapi-uvicorn"] for m in measurements}
+    return build_summary(IO_ENVIRONMENT, verification, MODEL, RATES, measurements)
+
+
+def test_io_variants_are_data_and_gthread_gets_a_thread_per_user() -> None:
+    config = BenchConfig(scenarios=parse_scenarios("predict,io"), users=32, repeats=2)
+    io = SCENARIOS["io"]
+    assert [v.key for v in config.variants_for(SCENARIOS["predict"])] == list(DEFAULT_VARIANTS)
+    assert [v.key for v in config.variants_for(io)] == [v.key for v in CATALOGUE] and not io.equal_load
+    assert config.needs_upstream and [v.key for v in config.needed_variants] == [v.key for v in CATALOGUE]
+    assert config.run_count == 2 * 2 * 2 + 6 * 2  # predict: capacity and equal load; io: capacity only
+    assert not BenchConfig(scenarios=parse_scenarios("predict")).needs_upstream
+    gthread, gevent, sync = (variants_by_key([key])[0] for key in IO_VARIANT_KEYS)
+    assert (
+        gthread.environment(workers=2, users=33)["GUNICORN_THREADS"] == "17" == str(threads_per_worker(33, 2))
+    )
+    assert (gthread.in_flight(2, 32), gevent.in_flight(2, 32), sync.in_flight(2, 32)) == (32, None, 2)
+    with pytest.raises(ValueError, match="unknown server variant"):
+        variants_by_key(["flask-tornado"])
+
+
+IO_VARIANT_KEYS = ("flask-gunicorn-gthread", "flask-gunicorn-gevent", "flask-gunicorn-sync")
+
+
+def test_io_summary_has_the_bound_and_each_variant_s_share() -> None:
+    summary = io_summary(IO_RECORDED)
+    assert len(summary["runs"]) == 6
+    for run in summary["runs"]:
+        assert run["users"] == 32 and run["upstream_latency_ms"] == 50
+        assert run["littles_law_bound_rps"] == pytest.approx(640)
+        assert run["share_of_bound"] == pytest.approx(run["rps"] / 640)
+        assert run["fixed_runs"] == [] and run["equal_load"] is False
+        assert run["model_cpu_us_per_request"] == pytest.approx(261.1)
+    sync = summary["runs"][0]
+    assert (sync["variant"], sync["in_flight"], sync["variant_bound_rps"]) == ("gunicorn-sync", 1, 20)
+    assert sync["share_of_variant_bound"] == pytest.approx(18.6 / 20)
+    fastapi = summary["runs"][1]
+    assert fastapi["in_flight"] is None and fastapi["variant_bound_rps"] == pytest.approx(640)
+    assert fastapi["capacity_server_cpu_us_per_request"] == pytest.approx(
+        7.664 / IO_RECORDED[1].requests_recorded * 1e6
+    )
+    json.dumps(summary, allow_nan=False)
+
+
+def test_io_report_explains_every_variant_below_the_bound(tmp_path: Path) -> None:
+    summary = io_summary(IO_RECORDED)
+    report_path, printed = write_results(tmp_path, summary)
+    report = report_path.read_text()
+    assert "## io: waiting on an upstream" in report and "## Headline" not in report
+    assert "| Flask (gunicorn-gthread) | 572 | 640 | 89% | all 32 |" in report
+    assert "| Flask (gunicorn-sync) | 18.6 | 640 | 3% | 1 (32 users) |" in report
+    # Below 80%: one request at a time (bound 1 / 50 ms), the CPU, or queueing; not gthread (89%).
+    assert "its own bound is 1 / 50.0 ms = 20.0 requests/s, of which it reached 93%" in report
+    assert (
+        "FastAPI (uvicorn): 48% of the bound. It holds every user's request, but its CPU was the limit"
+        in report
+    )
+    assert "Flask (gunicorn-gthread): 89%" not in report.split("| Flask (async-view)")[1]
+    assert "**Classic mistake**: `async def` calling a blocking client on FastAPI" in report
+    assert "**18.6 requests/s** against 310 for FastAPI (uvicorn)" in report
+    assert "**18.1 requests/s** against 18.6 for Flask (gunicorn-sync)" in report
+    assert (
+        "its busiest second reached 9.80 % of one CPU at most" in report and "never the bottleneck" in report
+    )
+    assert "Waiting on I/O" in " ".join(verdict(summary)) and "io:" in printed
+    assert (tmp_path / "io.png").stat().st_size > 1000 and not (tmp_path / "cpu.png").exists()
+
+
+def test_io_beside_other_scenarios_keeps_them_in_the_headline(tmp_path: Path) -> None:
+    summary = build_summary(IO_ENVIRONMENT, VERIFICATION, MODEL, RATES, [*RECORDED, *IO_RECORDED])
+    table = headline_table(summary)
+    assert "| predict | 970 | 1,731 |" in table and "| io |" not in table
+    report = render_report(summary, charts=())
+    assert "## Headline" in report and "## io: waiting on an upstream" in report
+    assert report.index("## predict") < report.index("## io:") < report.index("## Where the time goes")
+
+
+def test_an_upstream_or_a_busy_generator_cpu_makes_a_run_not_clean() -> None:
+    upstream_bound = replace(IO_RECORDED[1], upstream_cpu_max=95.0)
+    assert "upstream-bound, the upstream reached 95%" in problems(upstream_bound)[0]
+    shared_cpu = replace(IO_RECORDED[1], generator_side_cpu_max=93.0)
+    assert "generator-bound, the generator's 1 CPU(s) were busy" in problems(shared_cpu)[0]
+    assert not problems(replace(IO_RECORDED[1], generator_cpu_count=2, generator_side_cpu_max=150.0))
+    summary = io_summary([upstream_bound])
+    assert summary["runs"][0]["valid"] is False
+    assert "≥ 310 ⚠" in render_report(summary, charts=())
+
+
+# Several Locust processes: each worker's part of the window pooled, every process's CPU counted.
+
+
+def test_worker_parts_are_pooled_into_one_window(tmp_path: Path) -> None:
+    window = tmp_path / "window.json"
+    for pid, (start, samples, failures) in {
+        11: (100.0, [1.0, 3.0], 0),
+        12: (100.2, [2.0, 4.0, 9.0], 1),
+    }.items():
+        recorder = LatencyRecorder()
+        recorder.start(start)
+        for sample in samples:
+            recorder.record(IO, sample, False)
+        recorder.failures = failures
+        recorder.stop(start + 5)
+        recorder.write(part_path(window, pid), with_samples=True)
+    assert part_path(window, 11).name == "window.worker-11.json"
+    assert merge_parts(window) == 2 and not list(tmp_path.glob("window.worker-*"))
+    pooled = json.loads(window.read_text())
+    assert (pooled["requests"], pooled["failures"], pooled["processes"]) == (5, 1, 2)
+    assert (pooled["window_start"], pooled["window_end"]) == (100.0, 105.2)
+    assert pooled["percentiles_ms"]["50"] == 3.0 and pooled["max_ms"] == 9.0
+    assert pooled["by_name"] == {IO: 5}
+    assert merge_parts(tmp_path / "none.json") == 0  # a single process wrote its own file
+
+
+def test_every_locust_process_is_sampled_and_the_busiest_counts() -> None:
+    # A master (pid 1) nearly idle, two workers from t=1 s: one at 50% of a CPU, one at 95%.
+    samples = [
+        Sample(
+            at=float(t),
+            server_cpu_s=0.0,
+            generator_cpu_s=0.05 * t + 1.45 * max(0, t - 1),
+            generator_by_process={1: 0.05 * t, **({2: 0.5 * (t - 1), 3: 0.95 * (t - 1)} if t >= 1 else {})},
+        )
+        for t in range(6)
+    ]
+    assert generator_processes(samples) == [1, 2, 3]
+    assert busiest_process_percent(samples, 1, 5) == pytest.approx(95)
+    assert peak_percent(samples, "generator_cpu_s", 1, 5) == pytest.approx(150)
+    single = [Sample(at=float(t), server_cpu_s=0.0, generator_cpu_s=0.4 * t) for t in range(4)]
+    assert busiest_process_percent(single, 0, 3) == pytest.approx(40)  # records without per-process figures
+
+
+def test_locust_processes_knob_becomes_processes_option() -> None:
+    plan = LoadPlan(SCENARIOS["io"], CAPACITY, 1, 32, 32.0, 2, 8, processes=4)
+    command = locust_command(plan, "http://127.0.0.1:1", Path("run"))
+    assert command[-3:] == ["--processes", "4", "IoUser"]
+    assert "--processes" not in locust_command(replace(plan, processes=1), "http://127.0.0.1:1", Path("run"))
+
+
+# The io checks: each row's label, and the rows the model misses left out.
+
+
+def test_io_rows_are_labelled_and_the_model_agrees_with_every_label() -> None:
+    rows = labelled_rows()
+    assert len(rows) == 342 - len(MODEL_MISSES) and not set(rows) & ({4, 272} | MODEL_MISSES)
+    model = load_model(Settings.from_env().model_dir)
+    everything = observations()
+    predicted = model.predict_many([{f: everything[i][f] for f in PENGUIN_FIELDS} for i in everything])
+    wrong = {i for i, p in zip(everything, predicted, strict=True) if p.species != everything[i]["species"]}
+    assert wrong == MODEL_MISSES, "update MODEL_MISSES in loadtests/checks.py: the model changed"
+    body = {**prediction_body("Adelie"), "penguin_id": 1}
+    assert check_penguin_prediction(200, body, 1, "Adelie") is None
+    assert "penguin_id 1, expected 2" in str(check_penguin_prediction(200, body, 2, "Adelie"))
+    assert "species 'Adelie', expected 'Gentoo'" in str(check_penguin_prediction(200, body, 1, "Gentoo"))
+    assert "status 503" in str(check_penguin_prediction(503, {"detail": "x"}, 1, "Adelie"))

@@ -79,3 +79,48 @@ def test_report_matches_the_summary(results: Path, summary: dict[str, Any]) -> N
     assert sum(m["requests"] for m in measured) == sum(
         run["requests"] + run["fixed_requests"] for run in summary["runs"]
     )
+
+
+# io: the upstream started by the bench, and every server variant that io compares.
+IO_VARIANTS = {
+    ("flask", "gunicorn-sync"),
+    ("fastapi", "uvicorn"),
+    ("flask", "gunicorn-gthread"),
+    ("flask", "gunicorn-gevent"),
+    ("fastapi", "async-blocking"),
+    ("flask", "async-view"),
+}
+
+
+@pytest.fixture(scope="module")
+def io_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("io-results")
+    command = [
+        *(sys.executable, "-m", "loadtests.bench", "run", "--scenarios", "io"),
+        *("--duration", "1", "--warmup", "1", "--users", "8", "--upstream-latency-ms", "20"),
+        *("--results-dir", str(root)),
+    ]
+    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "io:" in done.stdout and "| server |" in done.stdout
+    return (root / "latest").resolve()
+
+
+def test_io_runs_every_variant_against_the_bench_upstream(io_results: Path) -> None:
+    summary = json.loads((io_results / "summary.json").read_text())
+    environment = summary["environment"]
+    assert environment["upstream"]["latency_ms"] == 20
+    assert "upstream.server" in environment["upstream"]["command"]
+    assert all(v["passed"] for v in summary["verification"].values())
+    checks = summary["verification"]["fastapi-uvicorn"]["checks"]
+    assert any(check["name"].startswith("GET /penguins/") for check in checks)
+    assert {(run["framework"], run["variant"]) for run in summary["runs"]} == IO_VARIANTS
+    for run in summary["runs"]:
+        assert run["failures"] == 0 and run["requests"] > 0, run
+        assert run["users"] == 8 and run["upstream_latency_ms"] == 20
+        assert run["littles_law_bound_rps"] == pytest.approx(400)
+        assert run["share_of_bound"] == pytest.approx(run["rps"] / 400)
+        assert run["fixed_runs"] == [] and run["upstream_cpu_max"] is not None
+        assert [r["generator_processes"] for r in run["capacity_runs"]] == [1]
+    assert (io_results / "io.png").is_file() and "](io.png)" in (io_results / "report.md").read_text()
+    assert (io_results / "logs" / "upstream.log").is_file()
