@@ -620,3 +620,20 @@ def test_io_rows_are_labelled_and_the_model_agrees_with_every_label() -> None:
     assert "penguin_id 1, expected 2" in str(check_penguin_prediction(200, body, 2, "Adelie"))
     assert "species 'Adelie', expected 'Gentoo'" in str(check_penguin_prediction(200, body, 1, "Gentoo"))
     assert "status 503" in str(check_penguin_prediction(503, {"detail": "x"}, 1, "Adelie"))
+
+
+def test_readme_results_carry_the_io_table_and_its_chart(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    results.mkdir()
+    write_results(results, io_summary(IO_RECORDED))
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        "<!-- bench:method -->\n<!-- /bench:method -->\n<!-- bench:results -->\n<!-- /bench:results -->\n"
+    )
+    update_readme(results, repo=tmp_path)
+    text = readme.read_text()
+    assert "**Waiting on I/O** (`io`)" in text and "| Flask (gunicorn-gevent) | 500 | 640 | 78% |" in text
+    assert "](docs/bench/io-vs-bound.png)" in text and "| scenario | Flask rps |" not in text
+    assert (tmp_path / "docs" / "bench" / "io-vs-bound.png").is_file()
+    assert not (tmp_path / "docs" / "bench" / "cpu-per-request.png").exists()
+    assert "`LOCUST_PROCESSES`" in text and "Little's-law bound" in text

@@ -1,5 +1,6 @@
 """README.md's two benchmark sections, written from a real run: the method (with that run's hardware record
-and server commands) and the latest results (its headline table and one chart, copied to docs/bench/).
+and server commands) and the latest results (its headline table, its io table if it ran io, and the charts,
+copied to docs/bench/).
 
 Only the text between the markers changes. When README.md has no markers, the sections go to
 loadtests/README-sections.md instead.
@@ -11,13 +12,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from loadtests.bench.reading import scenarios
 from loadtests.bench.report import headline_notes, headline_table
+from loadtests.bench.report_io import io_readme_lines
 from loadtests.scenarios import SCENARIOS
 from shared.settings import REPO_ROOT
 
 METHOD = ("<!-- bench:method -->", "<!-- /bench:method -->")
 RESULTS = ("<!-- bench:results -->", "<!-- /bench:results -->")
 CHART = "cpu.png"
+IO_CHART = "io.png"
 DOCS_DIR = Path("docs") / "bench"
 KEY_PACKAGES = ("flask", "flask-restx", "marshmallow", "gunicorn", "fastapi", "pydantic", "uvicorn", "locust")
 
@@ -56,6 +60,27 @@ one machine, without Docker. What it prints and writes is what we quote; these a
 - **Where the time goes.** The shared model alone is timed in-process (one prediction, a batch of 100), and
   each scenario's CPU per request is split into the model's share and the framework's (routing, validation,
   serialization, the server).
+- **Waiting on I/O** (`io`). The bench starts the upstream observation service itself (`UPSTREAM_LATENCY_MS`
+  per answer, no faults) and points every server at it. It runs on the load generator's CPU, beside Locust, so
+  the servers' CPU stays theirs alone, and its CPU is sampled like Locust's: a run where its busiest second
+  reaches 90%, or where Locust and the upstream together fill the generator's CPUs, is marked not clean.
+  Each user asks for `GET /penguins/{{id}}/prediction` in a closed loop, cycling through the upstream's rows,
+  and the species is checked against the row's label. Besides the two defaults, io runs what Flask users
+  deploy for I/O: gunicorn `gthread` with one thread per user (`USERS / WORKERS`: fewer threads would cap
+  the requests in flight below the users, more only cost memory) and `gevent`, and the two classic mistakes
+  from `examples/`: a FastAPI `async def` endpoint calling the blocking `httpx.Client`, and a Flask
+  `async def` view under the sync worker. Every variant is its own entry in `summary.json` (`variant`),
+  with `users` and `upstream_latency_ms`, and is compared with the **Little's-law bound**: in a closed loop,
+  requests/s = users / mean response time, and no response beats the upstream's latency, so users / latency
+  bounds every server (640 requests/s for 32 users at 50 ms). A server that keeps fewer requests in flight
+  (a sync worker: one) is bounded by that many / latency instead; the report explains every variant below
+  80% of the bound. io measures capacity only, with CPU per request there: at an equal rate, the slowest
+  variant (about 20 requests/s) would set it.
+- **Distributed load.** `LOCUST_PROCESSES=N` runs Locust as a master and N worker processes
+  (`--processes N`) on the generator's CPUs: each worker writes its part of the measured window and the
+  bench pools them, so percentiles stay exact, and every Locust process's CPU is sampled (a run is not clean
+  when any one of them, or all the generator's CPUs together, reach 90%). It helps only with more than one
+  CPU for Locust; see "Distributed load" below for workers on other hosts.
 - **Good to know.** gunicorn's sync workers close the connection after every response (they are meant to sit
   behind a buffering proxy such as nginx), so each Flask request includes a new TCP connection; uvicorn keeps
   connections alive. That is how each is served in production here, and it is part of what is measured.
@@ -76,16 +101,19 @@ one machine, without Docker. What it prints and writes is what we quote; these a
 | `REPEATS` | 1 | runs per service and measurement, interleaved |
 | `WORKERS` | one per server CPU | worker processes per server |
 | `RESULTS_DIR` | `results` | where `<UTC timestamp>/` and `latest` go |
+| `LOCUST_PROCESSES` | 1 | Locust processes: above 1, a master and that many workers (`--processes`) |
+| `UPSTREAM_LATENCY_MS` | 50 | io: the delay of the upstream the bench starts |
 
-**Profiles.** The default `make bench` (5 scenarios x 2 services x 2 measurements, 10 s each) takes under
-4 minutes on 2 cores and prints each run as it goes; `REPEATS=3` about 11. For numbers to publish, run longer
-and repeat: `make bench DURATION=60 REPEATS=5` (about 55 minutes). `make bench-quick` is a one-minute smoke
-test; `make locust` opens Locust's web UI against a running service for exploring by hand.
+**Profiles.** The default `make bench` (5 scenarios x 2 services x 2 measurements, and io's 6 variants at
+capacity, 10 s each) takes about 5 minutes on 2 cores and prints each run as it goes; `REPEATS=3` about 15.
+For numbers to publish, run longer and repeat: `make bench DURATION=60 REPEATS=5` (about 75 minutes).
+`make bench-quick` is a one-minute smoke test; `make locust` opens Locust's web UI against a running service
+for exploring by hand.
 
 **Outputs**, in `results/<UTC timestamp>/` (`results/latest` is the newest): `report.md` (read it first: the
-verdict, a table per scenario with the FastAPI/Flask ratio, the time split, the method, the environment),
-`summary.json`, the charts, and for every run Locust's CSVs and HTML report under `runs/` and the servers'
-logs under `logs/`.
+verdict, a table per scenario with the FastAPI/Flask ratio, the io table against the bound, the time split,
+the method, the environment), `summary.json`, the charts, and for every run Locust's CSVs and HTML report
+under `runs/` and the servers' (and the upstream's) logs under `logs/`.
 
 **Hardware record** of the run below: {env["cpu_model"]}, {env["cores"]} cores, {env["memory_gib"]} GiB,
 {env["os"]}, {env["python"]}; {packages}. Server commands, from the repository's root:
@@ -123,20 +151,30 @@ def crosscheck_paragraph(results_dir: Path) -> str:
     )
 
 
-def results_section(summary: Mapping[str, Any], chart: Path, results_dir: Path) -> str:
+def results_section(
+    summary: Mapping[str, Any], chart: Path | None, results_dir: Path, io_chart: Path | None = None
+) -> str:
     env = summary["environment"]
     command = env.get("invocation") or env["command"]
-    return f"""## Latest results
+    parts = [
+        f"""## Latest results
 
 From `{command}` on {env["started_at"][:10]} (commit {env["git"]}, {env["cpu_model"]}, {env["cores"]}
 cores), from its `report.md`, which has the full tables, latency percentiles and the reasons for each ⚠:
-
-{headline_table(summary)}
-
-{headline_notes(summary)}
-
-![Server CPU per request at equal load, split into the model's share and the framework's]({chart.as_posix()})
-{crosscheck_paragraph(results_dir)}"""
+"""
+    ]
+    if scenarios(summary):
+        parts.append(f"{headline_table(summary)}\n\n{headline_notes(summary)}\n")
+    if chart:
+        parts.append(
+            "![Server CPU per request at equal load, split into the model's share and the framework's]"
+            f"({chart.as_posix()})\n"
+        )
+    if io := io_readme_lines(summary):
+        parts.append("\n".join(io) + "\n")
+    if io_chart:
+        parts.append(f"![io: requests/s against the Little's-law bound]({io_chart.as_posix()})\n")
+    return "\n".join(parts) + crosscheck_paragraph(results_dir)
 
 
 def replace_between(text: str, markers: tuple[str, str], body: str) -> str | None:
@@ -150,10 +188,14 @@ def replace_between(text: str, markers: tuple[str, str], body: str) -> str | Non
 
 def update_readme(results_dir: Path, repo: Path = REPO_ROOT) -> Path:
     summary = json.loads((results_dir / "summary.json").read_text())
-    chart = DOCS_DIR / "cpu-per-request.png"
     (repo / DOCS_DIR).mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(results_dir / CHART, repo / chart)
-    method, results = method_section(summary), results_section(summary, chart, results_dir)
+    charts: dict[str, Path | None] = {}
+    for name, published in ((CHART, "cpu-per-request.png"), (IO_CHART, "io-vs-bound.png")):
+        charts[name] = DOCS_DIR / published if (results_dir / name).exists() else None
+        if charts[name]:
+            shutil.copyfile(results_dir / name, repo / DOCS_DIR / published)
+    method = method_section(summary)
+    results = results_section(summary, charts[CHART], results_dir, charts[IO_CHART])
     readme = repo / "README.md"
     text = readme.read_text() if readme.exists() else ""
     updated = replace_between(text, METHOD, method)
