@@ -7,24 +7,22 @@ timed in-process, then per scenario the capacity runs (variants interleaved), th
 them and the fixed-rate runs; the same summary.json, report.md and charts. What differs: the bench neither
 starts nor pins the servers (in compose they are containers with equal CPU and memory limits), and it finds
 each server's process to read its CPU time, which it can when it shares the servers' PID namespace (the
-compose profile runs it with `pid: host`) or runs on their machine.
+compose profile runs it with `pid: host`) or runs on their machine. The io scenario needs the upstream the
+services call in sight too (its CPU is sampled like Locust's). Finding them: loadtests/attach.py.
 """
 
 import argparse
 import dataclasses
-import itertools
 import math
 import os
 import shlex
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-import psutil
-
+from loadtests.attach import MODULES, ServerNotFound, attached, find_server
 from loadtests.bench import processes
 from loadtests.bench.config import BenchConfig, equal_load_rate
 from loadtests.bench.environment import machine_record
@@ -33,66 +31,17 @@ from loadtests.bench.microbench import run_microbench
 from loadtests.bench.output import write_results
 from loadtests.bench.records import CAPACITY, FIXED, Measurement, save_measurements
 from loadtests.bench.runner import config_from, new_results_dir, progress_line, say
-from loadtests.bench.servers import RunningServer, ServerVariant
+from loadtests.bench.servers import CATALOGUE, RunningServer, ServerVariant
 from loadtests.bench.summary import build_summary
 from loadtests.bench.verify import verify
-from loadtests.scenarios import Scenario
+from loadtests.scenarios import UPSTREAM, Scenario
 from shared.settings import REPO_ROOT
 
-MODULES = {"flask": "flask_service.server", "fastapi": "fastapi_service.server"}
 
-
-class ServerNotFound(RuntimeError):
-    pass
-
-
-class AttachedProcess:
-    """A server the bench did not start, by PID: what a Locust run needs of it (its PID, whether it runs)."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.returncode: int | None = None
-
-    def poll(self) -> int | None:
-        if self.returncode is None and not psutil.pid_exists(self.pid):
-            self.returncode = 0
-        return self.returncode
-
-
-def server_roots(module: str, listing: list[tuple[int, int, list[str]]]) -> list[int]:
-    """PIDs running `python -m module` whose parent does not (gunicorn's workers share its command line)."""
-    matching = {
-        pid: ppid
-        for pid, ppid, cmdline in listing
-        if any(a == "-m" and b == module for a, b in itertools.pairwise(cmdline))
-    }
-    return sorted(pid for pid, ppid in matching.items() if ppid not in matching)
-
-
-def visible_processes() -> list[tuple[int, int, list[str]]]:
-    found = []
-    for process in psutil.process_iter(["pid", "ppid", "cmdline"]):
-        info = process.info
-        found.append((info["pid"], info["ppid"] or 0, info["cmdline"] or []))
-    return found
-
-
-def find_server(framework: str, given_pid: int | None) -> int:
-    """The server's master process: the PID given, or the only one running its module in sight."""
-    if given_pid is not None:
-        if not psutil.pid_exists(given_pid):
-            raise ServerNotFound(f"--{framework}-pid {given_pid}: no such process")
-        return given_pid
-    module = MODULES[framework]
-    roots = server_roots(module, visible_processes())
-    if len(roots) == 1:
-        return roots[0]
-    found = f"{len(roots)} processes run it (PIDs {', '.join(map(str, roots))})" if roots else "none runs it"
-    raise ServerNotFound(
-        f"cannot read {framework}'s CPU time: looking for `python -m {module}`, {found}. The bench must see "
-        f"the server's processes: run it on the servers' machine, or in compose with `pid: host` (the bench "
-        f"profile does), and name the server with --{framework}-pid if several run."
-    )
+def deployed_variant(framework: str, variant: str) -> ServerVariant:
+    """The catalogue's entry (how many requests it holds at once, for the io bound), or a bare one."""
+    known = {v.key: v for v in CATALOGUE}
+    return known.get(f"{framework}-{variant}", ServerVariant(framework, variant, MODULES[framework]))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,7 +67,12 @@ class Deployment:
 
 class ExternalBench:
     def __init__(
-        self, config: BenchConfig, urls: dict[str, str], pids: dict[str, int], deployment: Deployment
+        self,
+        config: BenchConfig,
+        urls: dict[str, str],
+        pids: dict[str, int],
+        deployment: Deployment,
+        upstream_pid: int | None = None,
     ):
         self.config = config
         self.urls = urls
@@ -126,6 +80,12 @@ class ExternalBench:
         self.deployment = deployment
         self.results_dir = new_results_dir(config.results_root)
         self.servers: dict[str, RunningServer] = {}
+        # The upstream the services call (io): sampled, never started or stopped by the bench.
+        self.upstream = (
+            attached(ServerVariant("upstream", "uvicorn", MODULES["upstream"]), "", upstream_pid, "")
+            if upstream_pid is not None
+            else None
+        )
         self.verification: dict[str, Any] = {}
         self.microbench: dict[str, dict[str, float]] = {}
         self.rates: dict[str, dict[str, Any]] = {}
@@ -134,7 +94,10 @@ class ExternalBench:
         self.done = 0
 
     def run(self) -> Path:
-        say(f"bench against running services: results in {self.results_dir}\n  {self.deployment.note}")
+        say(
+            f"bench against running services: results in {self.results_dir}\n  {self.deployment.note}; "
+            f"{self.generator_note}"
+        )
         interrupted = False
         try:
             say("model micro-benchmark (in-process) ...")
@@ -161,7 +124,7 @@ class ExternalBench:
         for variant in self.config.variants:
             url = self.urls[variant.framework]
             say(f"checking the contract live on {variant.key} at {url} ...")
-            checks = verify(url)
+            checks = verify(url, upstream=self.upstream is not None)
             failed = [check for check in checks if not check.passed]
             self.verification[variant.key] = {
                 "passed": not failed,
@@ -176,29 +139,61 @@ class ExternalBench:
                 say(f"  NOT BENCHMARKED: {len(failed)} check(s) failed, e.g. {first.name}: {first.problem}")
                 continue
             say(f"  {len(checks)} checks passed; server process {self.pids[variant.framework]}")
-            process = cast("subprocess.Popen[bytes]", AttachedProcess(self.pids[variant.framework]))
-            self.servers[variant.key] = RunningServer(
-                variant, url, process, Path(os.devnull), self.command(variant)
+            self.servers[variant.key] = attached(
+                variant, url, self.pids[variant.framework], self.command(variant)
             )
 
     @property
+    def generator_note(self) -> str:
+        n = self.config.locust_processes
+        return (
+            "Locust: one process"
+            if n == 1
+            else f"Locust: a master and {n} worker processes (--processes {n})"
+        )
+
+    def servers_for(self, scenario: Scenario) -> dict[str, RunningServer]:
+        """Both services as deployed, whatever variants make bench would compare; none for io without its
+        upstream in sight."""
+        return {} if UPSTREAM in scenario.auxiliaries and self.upstream is None else self.servers
+
+    @property
     def total_runs(self) -> int:
-        return len(self.config.scenarios) * len(self.servers) * self.config.repeats * 2
+        return sum(
+            len(self.servers_for(s)) * self.config.repeats * (2 if s.equal_load else 1)
+            for s in self.config.scenarios
+        )
 
     def plan(self, scenario: Scenario, kind: str, repeat: int, rate: float | None = None) -> LoadPlan:
         c = self.config
-        return LoadPlan(scenario, kind, repeat, c.users, c.spawn_rate, c.warmup_s, c.duration_s, rate)
+        latency = c.upstream_latency_ms if UPSTREAM in scenario.auxiliaries else None
+        return LoadPlan(
+            scenario,
+            kind,
+            repeat,
+            c.users,
+            c.spawn_rate,
+            c.warmup_s,
+            c.duration_s,
+            rate,
+            processes=c.locust_processes,
+            upstream_latency_ms=latency,
+        )
 
     def measure_scenario(self, scenario: Scenario) -> None:
         """As make bench does: capacity runs interleaved, the rate from their medians, fixed-rate runs. Every
         scenario runs against both services as they are deployed (no other server variant is started)."""
-        capacities: dict[str, list[float]] = {key: [] for key in self.servers}
+        servers = self.servers_for(scenario)
+        if not servers:
+            say(f"  {scenario.name}: skipped, its upstream is not in sight (python -m upstream.server)")
+            return
+        capacities: dict[str, list[float]] = {key: [] for key in servers}
         for repeat in range(1, self.config.repeats + 1):
-            for key, server in self.servers.items():
+            for key, server in servers.items():
                 m = self.measure(self.plan(scenario, CAPACITY, repeat), server)
                 if not m.error:
                     capacities[key].append(m.rps)
-        if not getattr(scenario, "equal_load", True):  # a capacity-only scenario (io)
+        if not scenario.equal_load:
             return
         medians = {key: sorted(v)[len(v) // 2] if v else None for key, v in capacities.items()}
         chosen = equal_load_rate(scenario.name, medians, self.config.rate)
@@ -209,13 +204,14 @@ class ExternalBench:
         self.rates[scenario.name] = {"rate": rate, "source": source}
         say(f"  {scenario.name} equal load: {rate:g} requests/s ({source})")
         for repeat in range(1, self.config.repeats + 1):
-            for server in self.servers.values():
+            for server in servers.values():
                 self.measure(self.plan(scenario, FIXED, repeat, rate), server)
 
     def measure(self, plan: LoadPlan, server: RunningServer) -> Measurement:
         self.done += 1
         name = f"{self.done:02d}-{server.variant.key}-{plan.scenario.name}-{plan.kind}-r{plan.repeat}"
-        m = run_load(plan, server, (), self.results_dir, name)
+        upstream = self.upstream if UPSTREAM in plan.scenario.auxiliaries else None
+        m = run_load(plan, server, (), self.results_dir, name, upstream)
         self.measurements.append(m)
         say(f"[{self.done}/{self.total_runs}] {progress_line(m)}")
         return m
@@ -236,6 +232,25 @@ class ExternalBench:
             },
             "deployment": dataclasses.asdict(d),
             "workers": d.workers,
+            "locust_processes": c.locust_processes,
+            "generator_note": self.generator_note,
+            "variants": {
+                v.key: {
+                    "label": v.label,
+                    "concurrency": v.concurrency,
+                    "in_flight": v.in_flight(d.workers, c.users),
+                    "note": v.note,
+                }
+                for v in c.variants
+            },
+            "upstream": {
+                "latency_ms": c.upstream_latency_ms,
+                "command": f"python -m {MODULES['upstream']} (process {self.upstream.process.pid})",
+                "config": "",
+                "cpus": [],
+            }
+            if self.upstream
+            else None,
             "server_commands": {key: v.get("command") for key, v in self.verification.items()},
             "server_configs": {},
             "locust_command": processes.shown(example, {}),
@@ -248,6 +263,8 @@ class ExternalBench:
                 "repeats": c.repeats,
                 "rate": c.rate or "auto",
                 "workers": d.workers,
+                "locust_processes": c.locust_processes,
+                "upstream_latency_ms": c.upstream_latency_ms if c.needs_upstream else None,
             },
             "rates": self.rates,
             "invocation": os.environ.get("BENCH_INVOCATION", "").strip(),
@@ -273,6 +290,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--fastapi-url", required=True, help="e.g. http://fastapi:8002")
     parser.add_argument("--flask-pid", type=int, help="the Flask server's master process (default: found)")
     parser.add_argument("--fastapi-pid", type=int, help="the FastAPI server's process (default: found)")
+    parser.add_argument("--upstream-pid", type=int, help="the upstream's process, for io (default: found)")
     parser.add_argument(
         "--flask-variant", default="gunicorn-sync", help="how Flask is served, for the report"
     )
@@ -285,10 +303,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--repeats", type=int, default=1, help="runs per variant and measurement, interleaved"
     )
     parser.add_argument("--workers", type=int, default=1, help="worker processes the servers run (WORKERS)")
+    parser.add_argument("--locust-processes", type=int, default=1, help=">1: a Locust master and N workers")
+    parser.add_argument(
+        "--upstream-latency-ms",
+        type=float,
+        default=50.0,
+        help="the upstream's delay (UPSTREAM_LATENCY_MS), io",
+    )
     parser.add_argument("--server-cpus", type=float, help="each server container's CPU limit (SERVICE_CPUS)")
     parser.add_argument("--server-memory", help="each server container's memory limit (SERVICE_MEMORY)")
     parser.add_argument("--results-dir", type=Path, default=REPO_ROOT / "results")
     return parser.parse_args(argv)
+
+
+def refuse(message: object) -> int:
+    print(f"bench: {message}", file=sys.stderr)
+    return 2
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -298,31 +328,30 @@ def main(argv: list[str] | None = None) -> int:
         if args.workers < 1:
             raise ValueError("--workers must be a positive integer")
     except ValueError as exc:
-        print(f"bench: {exc}", file=sys.stderr)
-        return 2
-    variants = (
-        ServerVariant("flask", args.flask_variant, MODULES["flask"]),
-        ServerVariant("fastapi", "uvicorn", MODULES["fastapi"]),
-    )
-    config = dataclasses.replace(config, variants=variants)
-    try:
-        pids = {framework: find_server(framework, getattr(args, f"{framework}_pid")) for framework in MODULES}
-    except ServerNotFound as exc:
-        print(f"bench: {exc}", file=sys.stderr)
-        return 2
+        return refuse(exc)
     urls = {"flask": args.flask_url.rstrip("/"), "fastapi": args.fastapi_url.rstrip("/")}
+    variants = (deployed_variant("flask", args.flask_variant), deployed_variant("fastapi", "uvicorn"))
+    config = dataclasses.replace(config, variants=variants, extra_variants=())
+    try:
+        pids = {framework: find_server(framework, getattr(args, f"{framework}_pid")) for framework in urls}
+    except ServerNotFound as exc:
+        return refuse(exc)
+    upstream_pid = None
+    if config.needs_upstream:  # io samples the upstream's CPU, as make bench does: it must be in sight too
+        try:
+            upstream_pid = find_server("upstream", args.upstream_pid)
+        except ServerNotFound as exc:
+            return refuse(f"{exc} Or leave io out of --scenarios.")
     deployment = Deployment(args.workers, args.server_cpus, args.server_memory)
     processes.install_cleanup()
     try:
-        bench = ExternalBench(config, urls, pids, deployment)
+        bench = ExternalBench(config, urls, pids, deployment, upstream_pid)
     except PermissionError as exc:
-        print(
-            f"bench: cannot write the results: {exc}. In compose, create results/ first and run the bench "
-            "as its owner: mkdir -p results && HOST_UID=$(id -u) HOST_GID=$(id -g) "
-            "docker compose --profile bench run --rm bench",
-            file=sys.stderr,
+        return refuse(
+            f"cannot write the results: {exc}. In compose, create results/ first and run the bench as its "
+            "owner: mkdir -p results && HOST_UID=$(id -u) HOST_GID=$(id -g) "
+            "docker compose --profile bench run --rm bench"
         )
-        return 2
     try:
         bench.run()
     except KeyboardInterrupt:

@@ -280,7 +280,17 @@ def test_the_bench_profile_passes_make_benchs_knobs() -> None:
     make_options = {
         recipe[i].removeprefix("--"): recipe[i + 1] for i in range(len(recipe) - 1) if recipe[i][:2] == "--"
     }
-    for option in ("scenarios", "duration", "warmup", "users", "rate", "repeats"):
+    knobs = (
+        "scenarios",
+        "duration",
+        "warmup",
+        "users",
+        "rate",
+        "repeats",
+        "locust-processes",
+        "upstream-latency-ms",
+    )
+    for option in knobs:
         variable = make_options[option].removeprefix("$(").removesuffix(")")
         assert given[option] == f"${{{variable}:-{make[variable]}}}", option
     # The services' worker count, for the report; results/ is the bind mount's target, under WORKDIR /app.
