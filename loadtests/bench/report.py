@@ -361,10 +361,18 @@ def io_method(summary: Mapping[str, Any]) -> list[str]:
     upstream = summary["environment"].get("upstream")
     if not upstream:
         return []
+    cpus = upstream.get("cpus") or []
+    # Against running services (compose, loadtests/external.py) the upstream was started by someone else.
+    where = (
+        f"the bench starts the upstream observation service ({num(upstream['latency_ms'])} ms per answer, no "
+        f"faults) on the generator's CPU(s) {','.join(map(str, cpus))}, beside Locust, and points every "
+        "server at it (UPSTREAM_URL)"
+        if cpus
+        else f"the upstream observation service ({num(upstream['latency_ms'])} ms per answer, no faults) was "
+        "already running, unpinned, and every server points at it (UPSTREAM_URL)"
+    )
     return [
-        f"- **io**: the bench starts the upstream observation service ({num(upstream['latency_ms'])} ms "
-        f"per answer, no faults) on the generator's CPU(s) {','.join(map(str, upstream['cpus']))}, beside "
-        "Locust, and points every server at it (UPSTREAM_URL). Capacity only, one closed loop per server "
+        f"- **io**: {where}. Capacity only, one closed loop per server "
         "variant: besides the defaults, Flask under gunicorn `gthread` (one thread per user) and "
         "`gevent`, and the two classic mistakes (examples/). Its throughput is compared with the "
         "Little's-law bound, users / upstream latency; its CPU per request is at capacity. The upstream's "

@@ -149,7 +149,9 @@ def upstream_check(summary: Mapping[str, Any]) -> str:
         f"alone), its CPU sampled like Locust's throughout each run: its busiest second reached "
         f"{num(busiest, '%')} of one CPU at most (a run is marked not clean at {GENERATOR_LIMIT:.0f}%), "
         f"and Locust and the upstream "
-        f"together {num(side, '%')} of the generator's {len(cpus) or '?'} CPU(s): {verdict}."
+        f"together {num(side, '%')} of "
+        + (f"the generator's {len(cpus)} CPU(s)" if cpus else "the machine's CPUs (not pinned)")
+        + f": {verdict}."
     )
 
 
