@@ -147,8 +147,13 @@ def copy_of_repository(destination: Path) -> Path:
         shutil.copytree(REPO_ROOT / name, destination / name, ignore=shutil.ignore_patterns("__pycache__"))
     git = ["git", "-c", "user.name=workshop", "-c", "user.email=workshop@localhost", "-C", str(destination)]
     subprocess.run([*git, "init", "-q"], check=True)
-    objects = REPO_ROOT / ".git" / "objects"
-    if objects.is_dir():
+    common = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "rev-parse", "--path-format=absolute", "--git-common-dir"],
+        capture_output=True,
+        text=True,
+    )
+    objects = Path(common.stdout.strip()) / "objects"  # a linked worktree's objects are in the common dir
+    if common.returncode == 0 and objects.is_dir():
         (destination / ".git" / "objects" / "info" / "alternates").write_text(f"{objects}\n")
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run([*git, "commit", "-q", "-m", "starting point"], check=True)
