@@ -1,7 +1,7 @@
 """Classic mistake 1: an `async def` FastAPI endpoint that calls blocking code.
 
-The service's real route awaits a pooled `httpx.AsyncClient`. Here the one line that fetches the
-observation uses the synchronous `httpx.Client` instead, inside `async def`. FastAPI runs `async def`
+The service's real route awaits a pooled `httpx2.AsyncClient`. Here the one line that fetches the
+observation uses the synchronous `httpx2.Client` instead, inside `async def`. FastAPI runs `async def`
 endpoints on the event loop itself, so the loop stops for the whole upstream wait: one worker serves one
 request at a time, and throughput falls to about workers / upstream latency, with /health stalled behind it.
 The fix is the real route (await an async client), or a plain `def` endpoint, which FastAPI runs in its
@@ -13,7 +13,7 @@ https://fastapi.tiangolo.com/async/#in-a-hurry
 
 from typing import Annotated
 
-import httpx
+import httpx2
 import uvicorn
 from fastapi import FastAPI, Path, Request
 from starlette.concurrency import run_in_threadpool
@@ -30,7 +30,7 @@ APP = "examples.fastapi_blocking_call:app"
 ROUTE = "/penguins/{penguin_id}/prediction"
 
 settings = Settings.from_env()
-blocking_upstream = httpx.Client(**client_options(settings.upstream_url, settings.upstream_timeout_s))
+blocking_upstream = httpx2.Client(**client_options(settings.upstream_url, settings.upstream_timeout_s))
 
 
 async def penguin_prediction(
@@ -40,7 +40,7 @@ async def penguin_prediction(
     try:
         # THE MISTAKE: a blocking call inside `async def` holds the event loop for the whole wait.
         response = blocking_upstream.get(observation_path(penguin_id))
-    except httpx.HTTPError as exc:
+    except httpx2.HTTPError as exc:
         raise error_for_transport(exc) from None
     model = penguin_model_of_app(request)
     result = await run_in_threadpool(model.predict_one, penguin_from_response(penguin_id, response))

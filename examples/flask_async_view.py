@@ -3,7 +3,7 @@
 Flask 2+ accepts `async def` views (with `flask[async]`, i.e. asgiref), but runs each one to completion in a
 fresh event loop inside the worker that received the request: under gunicorn's sync worker that worker still
 holds one request at a time, so throughput stays at about workers / upstream latency, as with the plain
-`def` view. Nothing else can run on that loop, and a pooled `httpx.AsyncClient` cannot outlive it, so each
+`def` view. Nothing else can run on that loop, and a pooled `httpx2.AsyncClient` cannot outlive it, so each
 request opens its own client and connection. For I/O, Flask users change the worker (gthread or gevent).
 https://flask.palletsprojects.com/en/stable/async-await/#performance
 
@@ -13,7 +13,7 @@ https://flask.palletsprojects.com/en/stable/async-await/#performance
 import ssl
 from typing import Any
 
-import httpx
+import httpx2
 from flask import Flask, current_app
 from gunicorn.util import import_app
 
@@ -38,12 +38,12 @@ async def penguin_prediction(penguin_id: str) -> dict[str, object]:
     """Fetch a penguin's observation from the upstream service and predict its species."""
     valid_id: int = load_path_param(penguin_id_field, "penguin_id", penguin_id)
     # THE MISTAKE: `await` here frees nothing; the sync worker waits for this coroutine to finish.
-    async with httpx.AsyncClient(
+    async with httpx2.AsyncClient(
         **client_options(settings.upstream_url, settings.upstream_timeout_s), verify=TLS
     ) as upstream:
         try:
             response = await upstream.get(observation_path(valid_id))
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             raise error_for_transport(exc) from None
     model: PenguinModel = current_app.extensions["penguin_model"]
     result = model.predict_one(penguin_from_response(valid_id, response))

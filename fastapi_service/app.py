@@ -3,7 +3,7 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import httpx
+import httpx2
 from fastapi import FastAPI
 
 from fastapi_service.docs import add_docs
@@ -23,7 +23,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Once per worker process, before the first request: https://fastapi.tiangolo.com/advanced/events/
         app.state.penguin_model = load_model(settings.model_dir)
         # One pooled client per worker, closed at shutdown.
-        async with httpx.AsyncClient(
+        async with httpx2.AsyncClient(
             **client_options(settings.upstream_url, settings.upstream_timeout_s)
         ) as upstream:
             app.state.upstream = upstream

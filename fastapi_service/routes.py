@@ -3,7 +3,7 @@ thread pool and the event loop stays free; the trivial ones are `async def` and 
 
 from typing import Annotated, Any
 
-import httpx
+import httpx2
 from fastapi import APIRouter, Path, Request
 from starlette.concurrency import run_in_threadpool
 
@@ -44,8 +44,8 @@ def penguin_model_of_app(request: Request) -> PenguinModel:
     return model
 
 
-def upstream_of_app(request: Request) -> httpx.AsyncClient:
-    upstream: httpx.AsyncClient = request.app.state.upstream
+def upstream_of_app(request: Request) -> httpx2.AsyncClient:
+    upstream: httpx2.AsyncClient = request.app.state.upstream
     return upstream
 
 
@@ -91,7 +91,7 @@ async def penguin_prediction(
     """Fetch a penguin's observation from the upstream service and predict its species."""
     try:
         response = await upstream_of_app(request).get(observation_path(penguin_id))
-    except httpx.HTTPError as exc:
+    except httpx2.HTTPError as exc:
         raise error_for_transport(exc) from None
     model = penguin_model_of_app(request)
     # The wait above frees the event loop; the model's CPU work goes to the thread pool, not to the loop.

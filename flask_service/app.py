@@ -2,7 +2,7 @@
 
 import weakref
 
-import httpx
+import httpx2
 from flask import Flask
 from flask_restx import Api
 
@@ -23,7 +23,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     # Once per worker process: gunicorn imports the app in each worker (no --preload).
     app.extensions["penguin_model"] = load_model(settings.model_dir)
     # One pooled client per worker, shared by its threads. Flask has no shutdown hook: closed with the app.
-    upstream = httpx.Client(**client_options(settings.upstream_url, settings.upstream_timeout_s))
+    upstream = httpx2.Client(**client_options(settings.upstream_url, settings.upstream_timeout_s))
     app.extensions["upstream"] = upstream
     weakref.finalize(app, upstream.close)
     app.url_map.converters["int"] = AnySegment

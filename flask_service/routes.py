@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 
-import httpx
+import httpx2
 from flask import current_app
 from flask_restx import Namespace, Resource
 
@@ -49,8 +49,8 @@ def penguin_model_of_app() -> PenguinModel:
     return model
 
 
-def upstream_of_app() -> httpx.Client:
-    upstream: httpx.Client = current_app.extensions["upstream"]
+def upstream_of_app() -> httpx2.Client:
+    upstream: httpx2.Client = current_app.extensions["upstream"]
     return upstream
 
 
@@ -120,7 +120,7 @@ class PenguinPrediction(Resource):
         valid_id: int = load_path_param(penguin_id_field, "penguin_id", penguin_id)
         try:
             response = upstream_of_app().get(observation_path(valid_id))
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             raise error_for_transport(exc) from None
         model = penguin_model_of_app()
         # A sync worker waits on the socket above and can do nothing else meanwhile; gthread or gevent can.

@@ -1,12 +1,23 @@
 """What the services make of the upstream observation service's answers, the same on both.
 
-Each service fetches with httpx (a pooled `Client` in Flask, an `AsyncClient` in FastAPI); everything after
+Each service fetches with httpx2 (a pooled `Client` in Flask, an `AsyncClient` in FastAPI); everything after
 the fetch, including which failure becomes which status, is here.
+
+Why httpx2, not httpx 0.28: the same API (httpx's author started it; Pydantic maintains it), but httpx 0.28's
+transport, httpcore 1.0.9, costs an `AsyncClient` about 0.9 ms of CPU per call with 32 calls in flight on a
+50 ms upstream, and 1.4-2.3 ms when its CPU is the limit (a 0 ms upstream), against 0.45-0.5 ms for httpx2's
+either way (`python -m loadtests.bench.upstream_client` measures it). Two known causes, fixed in httpx2, not
+in httpcore: its pool re-scans every connection, polling each idle socket, whenever a request is queued or
+released, and re-counts them per idle one (https://github.com/encode/httpcore/pull/1035, fixed by
+pydantic/httpx2#974 and #1075); and it retries `import sniffio`, which anyio no longer installs, on every lock
+it sets up (https://github.com/encode/httpcore/pull/1103, pydantic/httpx2#1132). No client option avoids
+either (trust_env, pool limits, the transport's: measured). On one CPU that held the FastAPI service to about
+half of the io bench's bound.
 """
 
 from typing import Any
 
-import httpx
+import httpx2
 
 from shared.limits import MEASUREMENTS, PENGUIN_FIELDS
 
@@ -32,14 +43,14 @@ UNAVAILABLE = "The observation service is unavailable"
 TIMED_OUT = "The observation service did not answer in time"
 
 
-def error_for_transport(exc: httpx.HTTPError) -> UpstreamError:
+def error_for_transport(exc: httpx2.HTTPError) -> UpstreamError:
     """A timeout is a 504; anything else that stops the exchange (refused, reset) is a 503."""
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, httpx2.TimeoutException):
         return UpstreamError(504, TIMED_OUT)
     return UpstreamError(503, UNAVAILABLE)
 
 
-def penguin_from_response(penguin_id: int, response: httpx.Response) -> dict[str, Any]:
+def penguin_from_response(penguin_id: int, response: httpx2.Response) -> dict[str, Any]:
     """The Penguin in an upstream answer, or the error the client gets instead."""
     if response.status_code == 404:
         raise not_found(penguin_id)
@@ -55,12 +66,15 @@ def penguin_from_response(penguin_id: int, response: httpx.Response) -> dict[str
     return penguin
 
 
+# Enough kept-alive connections for every request a worker can have in flight.
+POOL_CONNECTIONS = 512
+
+
 def client_options(upstream_url: str, timeout_s: float) -> dict[str, Any]:
-    """The same pool and timeouts for Flask's `httpx.Client` and FastAPI's `httpx.AsyncClient`."""
+    """The same pool and timeouts for Flask's `httpx2.Client` and FastAPI's `httpx2.AsyncClient`."""
     return {
         "base_url": upstream_url,
         # Applies to connecting, each read and waiting for a pooled connection alike.
-        "timeout": httpx.Timeout(timeout_s),
-        # Enough kept-alive connections for every request a worker can have in flight.
-        "limits": httpx.Limits(max_connections=512, max_keepalive_connections=512),
+        "timeout": httpx2.Timeout(timeout_s),
+        "limits": httpx2.Limits(max_connections=POOL_CONNECTIONS, max_keepalive_connections=POOL_CONNECTIONS),
     }

@@ -25,7 +25,7 @@ PORTS = {
     8003: "make run-upstream",
     8089: "make locust",
 }
-IMPORTS = "flask, flask_restx, marshmallow, gunicorn, fastapi, pydantic, uvicorn, httpx, sklearn, locust"
+IMPORTS = "flask, flask_restx, marshmallow, gunicorn, fastapi, pydantic, uvicorn, httpx2, sklearn, locust"
 MODEL_PROBE = (
     "from shared.model import load_model; from shared.settings import Settings; "
     "m = load_model(Settings.from_env().model_dir); "

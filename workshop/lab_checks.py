@@ -375,8 +375,8 @@ def lab4_steps(both: Both) -> list[Step]:
             503,
             "with the upstream down, the request",
             {
-                "flask": "error_for_transport maps httpx's errors.",
-                "fastapi": "error_for_transport maps httpx's errors.",
+                "flask": "error_for_transport maps httpx2's errors.",
+                "fastapi": "error_for_transport maps httpx2's errors.",
             },
         )
         expect_same(replies, "with the upstream down")
@@ -398,7 +398,7 @@ def lab4_steps(both: Both) -> list[Step]:
             raise NotYet(
                 "fastapi: the view is a plain `def`. It works, but FastAPI runs it in its thread pool, where "
                 "each waiting request holds one of 40 threads. Make it `async def` and `await` the app's "
-                "httpx.AsyncClient (upstream_of_app(request))."
+                "httpx2.AsyncClient (upstream_of_app(request))."
             )
 
     return [

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-import httpx
+import httpx2
 
 from shared.examples import EXAMPLE_PENGUIN
 from tests.clients import FRAMEWORKS
@@ -23,8 +23,8 @@ PENGUIN_IDS = (1, 9, 153, 277)
 
 async def burst(url: str, count: int) -> tuple[float, list[int]]:
     """`count` requests sent at once; the seconds until the last answer, and the statuses."""
-    limits = httpx.Limits(max_connections=count)
-    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+    limits = httpx2.Limits(max_connections=count)
+    async with httpx2.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
         paths = [f"/penguins/{PENGUIN_IDS[i % len(PENGUIN_IDS)]}/observation" for i in range(count)]
         started = time.perf_counter()
         replies = await asyncio.gather(*(client.get(path) for path in paths))
@@ -61,7 +61,7 @@ def observation_concurrency(both: Both, out: TextIO) -> None:
                     server_env = {"UPSTREAM_URL": upstream.url, "WORKERS": "1"}
                     with live_server(framework, logs, env=server_env) as server:
                         results[framework] = asyncio.run(burst(server.url, CONCURRENT))
-    except (RuntimeError, OSError, httpx.HTTPError) as exc:
+    except (RuntimeError, OSError, httpx2.HTTPError) as exc:
         print(f"Could not measure: {exc}", file=out)
         return
     for framework, (seconds, statuses) in results.items():

@@ -84,13 +84,13 @@ TOPICS: tuple[Topic, ...] = (
         "Async and I/O: the same upstream call, sync against async",
         "routes.py",
         "04-async-and-io.md",
-        "Both fetch an observation with httpx, the same library. Flask's view calls a pooled httpx.Client "
+        "Both fetch an observation with httpx2, the same library. Flask's view calls a pooled httpx2.Client "
         "and waits: a gunicorn sync worker can do nothing else meanwhile. FastAPI's async def awaits a "
-        "pooled httpx.AsyncClient: the event loop serves other requests during the wait, then the CPU-bound"
+        "pooled httpx2.AsyncClient: the event loop serves other requests during the wait, then the CPU-bound"
         " model call goes to the thread pool (run_in_threadpool) so the loop never blocks. What each "
         "failure becomes (404, 503, 504) is shared/upstream.py, the same on both.",
         focus=(("upstream_of_app", "PenguinPrediction"), ("upstream_of_app", "penguin_prediction")),
-        anchors=(("httpx.Client",), ("httpx.AsyncClient", "await", "run_in_threadpool")),
+        anchors=(("httpx2.Client",), ("httpx2.AsyncClient", "await", "run_in_threadpool")),
     ),
     Topic(
         "performance",

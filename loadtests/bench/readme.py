@@ -68,7 +68,7 @@ one machine, without Docker. What it prints and writes is what we quote; these a
   and the species is checked against the row's label. Besides the two defaults, io runs what Flask users
   deploy for I/O: gunicorn `gthread` with one thread per user (`USERS / WORKERS`: fewer threads would cap
   the requests in flight below the users, more only cost memory) and `gevent`, and the two classic mistakes
-  from `examples/`: a FastAPI `async def` endpoint calling the blocking `httpx.Client`, and a Flask
+  from `examples/`: a FastAPI `async def` endpoint calling the blocking `httpx2.Client`, and a Flask
   `async def` view under the sync worker. Every variant is its own entry in `summary.json` (`variant`),
   with `users` and `upstream_latency_ms`, and is compared with the **Little's-law bound**: in a closed loop,
   requests/s = users / mean response time, and no response beats the upstream's latency, so users / latency

@@ -76,7 +76,7 @@ VARIANTS: tuple[ServerVariant, ...] = (
         "uvicorn",
         "fastapi_service.server",
         concurrency=MANY,
-        note="the default: `async def`, awaiting a pooled httpx.AsyncClient on the event loop",
+        note="the default: `async def`, awaiting a pooled httpx2.AsyncClient on the event loop",
     ),
 )
 IO_VARIANTS: tuple[ServerVariant, ...] = (
@@ -94,7 +94,7 @@ IO_VARIANTS: tuple[ServerVariant, ...] = (
         "flask_service.server",
         {"GUNICORN_WORKER_CLASS": "gevent"},
         MANY,
-        "gunicorn's gevent worker (monkey-patched sockets: httpx's waits yield), up to 1000 connections "
+        "gunicorn's gevent worker (monkey-patched sockets: httpx2's waits yield), up to 1000 connections "
         "per worker; the same `def` view",
     ),
     ServerVariant(
@@ -102,7 +102,7 @@ IO_VARIANTS: tuple[ServerVariant, ...] = (
         "async-blocking",
         "examples.fastapi_blocking_call",
         concurrency=ONE,
-        note="mistake: `async def` calling the sync httpx.Client (examples/fastapi_blocking_call.py): "
+        note="mistake: `async def` calling the sync httpx2.Client (examples/fastapi_blocking_call.py): "
         "the event loop waits with it",
     ),
     ServerVariant(
