@@ -1,5 +1,6 @@
 """HTTP on a bare connection, for requests that clients such as httpx normalise or refuse to send."""
 
+import contextlib
 import http.client
 import socket
 from collections.abc import Mapping
@@ -17,7 +18,10 @@ def send(url: str, method: str, path: str, body: bytes | None, headers: Mapping[
             connection.putheader(name, value)
         if body is not None:
             connection.putheader("Content-Length", str(len(body)))
-        connection.endheaders(body)
+        # A server may answer early (a 413 from the declared length) and close without reading the rest,
+        # as gunicorn's sync worker does: its answer is still there to read, as httpx would.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            connection.endheaders(body)
         response = connection.getresponse()
         reply_headers = {name.lower(): value for name, value in response.getheaders()}
         return Reply(response.status, reply_headers, response.read())
