@@ -14,13 +14,17 @@ HOST ?= 127.0.0.1
 WORKERS ?= 1
 export HOST WORKERS
 
-# Benchmark knobs (README, "Benchmark method"). WORKERS left unset means one per CPU given to the servers.
-SCENARIOS ?= all
-DURATION ?= 8
-WARMUP ?= 2
+# Benchmark knobs (docs/bench/method.md). Empty: the profile's choice. WORKERS left unset means one per CPU
+# given to the servers.
+PROFILE ?= default
+SCENARIOS ?=
+VARIANTS ?=
+ROUNDS ?=
+DURATION ?=
+WARMUP ?=
 USERS ?= 32
-RATE ?= auto
-REPEATS ?= 1
+RATES ?= auto
+SLO_MS ?= 50
 RESULTS_DIR ?= results
 # Locust processes: above 1, a master and that many workers (Locust's --processes), all on Locust's CPUs.
 LOCUST_PROCESSES ?= 1
@@ -55,13 +59,16 @@ help: ## List the targets and their knobs
 	@echo
 	@echo "Knobs (make VAR=value): WORKERS=$(WORKERS) HOST=$(HOST); services also read MAX_BODY_BYTES,"
 	@echo "MAX_BATCH_SIZE, MODEL_DIR, UPSTREAM_URL, UPSTREAM_TIMEOUT_S, DOCS_ENABLED, ACCESS_LOG."
-	@echo "Bench knobs: SCENARIOS=$(SCENARIOS) (comma list of health,predict,batch,invalid,mixed,io)"
-	@echo "  DURATION=$(DURATION) (measured s per run) WARMUP=$(WARMUP) USERS=$(USERS) RATE=$(RATE) (equal-load"
-	@echo "  requests/s: auto, N or predict=N,batch=M) REPEATS=$(REPEATS) WORKERS=$(BENCH_WORKERS) (auto: one per"
-	@echo "  server CPU) RESULTS_DIR=$(RESULTS_DIR) LOCUST_PROCESSES=$(LOCUST_PROCESSES) (>1: a Locust master and"
-	@echo "  N worker processes, for many-core machines; README, \"Distributed load\")"
-	@echo "  UPSTREAM_LATENCY_MS=$(UPSTREAM_LATENCY_MS) (io: the upstream's delay; the bench starts its own upstream)."
-	@echo "  Publishable: make bench DURATION=60 REPEATS=5."
+	@echo "Bench knobs (empty: the profile's): PROFILE=$(PROFILE) (quick: about a minute; default: under 5 min"
+	@echo "  on 2 cores; full: every scenario and variant, about an hour) SCENARIOS=$(SCENARIOS) (comma list of"
+	@echo "  health,predict,batch,invalid,mixed,io, or all) VARIANTS=$(VARIANTS) (server variants, e.g."
+	@echo "  flask-gunicorn-sync,fastapi-uvicorn,flask-granian,fastapi-granian,flask-gunicorn-gthread,"
+	@echo "  fastapi-async-def) ROUNDS=$(ROUNDS) (pairs per scenario) DURATION=$(DURATION) (measured s per slice)"
+	@echo "  WARMUP=$(WARMUP) USERS=$(USERS) RATES=$(RATES) (the curve's offered requests/s: auto or r1,r2,...)"
+	@echo "  SLO_MS=$(SLO_MS) (latency objective: corrected p99) WORKERS=$(BENCH_WORKERS) (auto: one per server"
+	@echo "  CPU) RESULTS_DIR=$(RESULTS_DIR) LOCUST_PROCESSES=$(LOCUST_PROCESSES) (>1: a Locust master and N"
+	@echo "  workers) UPSTREAM_LATENCY_MS=$(UPSTREAM_LATENCY_MS) (io: the upstream's delay)."
+	@echo "  Publishable: make bench PROFILE=full, on a quiet machine."
 	@echo "  make locust TARGET=flask|fastapi (default $(TARGET))."
 	@echo "Workshop: make diff TOPIC=<topic> (TOPIC=list names them), make lab N=<number> (none: the list),"
 	@echo "  WHEELHOUSE=<folder> (make venv, and so every target, installs from it offline; make wheelhouse"
@@ -91,15 +98,16 @@ run-fastapi: $(MODEL) ## Serve the FastAPI app with uvicorn on 127.0.0.1:8002
 run-upstream: $(STAMP) ## Serve the upstream observation service on 127.0.0.1:8003
 	$(BIN)/python -m upstream.server
 
-bench: $(MODEL) ## Verify both services live, load-test them on equal terms, write results/latest/report.md
+bench: $(MODEL) ## Verify every server live, measure them in pairs with a latency curve, write results/latest/report.md
 	BENCH_INVOCATION="make bench $(strip $(MAKEOVERRIDES))" \
-	$(BIN)/python -m loadtests.bench run --scenarios "$(SCENARIOS)" --duration $(DURATION) --warmup $(WARMUP) \
-		--users $(USERS) --rate "$(RATE)" --repeats $(REPEATS) --workers "$(BENCH_WORKERS)" \
+	$(BIN)/python -m loadtests.bench run --profile "$(PROFILE)" --scenarios "$(SCENARIOS)" \
+		--variants "$(VARIANTS)" --rounds "$(ROUNDS)" --duration "$(DURATION)" --warmup "$(WARMUP)" \
+		--users $(USERS) --rates "$(RATES)" --slo-ms $(SLO_MS) --workers "$(BENCH_WORKERS)" \
 		--results-dir "$(RESULTS_DIR)" --locust-processes $(LOCUST_PROCESSES) \
 		--upstream-latency-ms $(UPSTREAM_LATENCY_MS)
 
-bench-quick: ## A smoke bench in about a minute: predict and invalid, 3-second runs
-	$(MAKE) bench SCENARIOS=predict,invalid DURATION=3 WARMUP=1
+bench-quick: ## A smoke bench in about a minute: predict, three pairs and a three-rate curve
+	$(MAKE) bench PROFILE=quick
 
 locust: $(STAMP) ## Locust's web UI on 127.0.0.1:8089 against a running service (make run-flask / run-fastapi)
 	@echo "Target: http://$(HOST):$(TARGET_PORT) ($(TARGET)); start it with 'make run-$(TARGET)' in another terminal."

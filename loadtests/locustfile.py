@@ -9,7 +9,10 @@ worker process writes its own part of the window file, which the bench merges (l
 Options added to Locust's own (also settable as LOCUST_* environment variables):
   --rate R          total requests per second for the whole run, shared by the users; 0 (default): no wait
   --warmup S        seconds before the measured window; Locust's statistics are reset when it ends
-  --window-file F   where to write the window's exact latency percentiles (loadtests/recorder.py)
+  --window-file F   where to write the window's latency histograms and counts (loadtests/recorder.py)
+
+With --rate, each user's requests are due every users / rate seconds, on a schedule a slow answer does not
+push back, and the recorder also times each request from when it was due (loadtests/recorder.py says why).
 """
 
 import itertools
@@ -21,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import gevent
-from locust import FastHttpUser, TaskSet, constant_throughput, events
+from locust import FastHttpUser, TaskSet, events
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
@@ -34,7 +37,7 @@ from loadtests.checks import (
     labelled_rows,
     parse,
 )
-from loadtests.recorder import LatencyRecorder, part_path
+from loadtests.recorder import LatencyRecorder, Schedule, part_path
 from loadtests.scenarios import BATCH, BATCH_SIZE, HEALTH, INVALID, IO, MIXED_WEIGHTS, PREDICT
 from shared.examples import INVALID_PENGUIN, KNOWN_PENGUINS, batch_of, expected_species_of_batch
 
@@ -56,7 +59,18 @@ def add_options(parser: Any) -> None:
 
 
 def on_request(name: str, response_time: float, exception: Exception | None, **_: Any) -> None:
-    recorder.record(name, response_time, exception is not None)
+    recorder.record(name, response_time, exception is not None, time.time())
+
+
+def expected_interval_s(environment: Environment) -> float:
+    """Each user's intended time between sends at --rate (0: a closed loop, no schedule to keep)."""
+    rate: float = options(environment).rate
+    if rate <= 0:
+        return 0.0
+    users = getattr(options(environment), "total_users", 0) or (
+        environment.runner.user_count if environment.runner else 1
+    )
+    return max(1, users) / rate
 
 
 def on_test_start(environment: Environment, **_: Any) -> None:
@@ -70,7 +84,7 @@ def on_test_start(environment: Environment, **_: Any) -> None:
     def open_window() -> None:
         gevent.sleep(options(environment).warmup)
         environment.stats.reset_all()
-        recorder.start(time.time())
+        recorder.start(time.time(), expected_interval_s(environment))
 
     if options(environment).window_file:
         gevent.spawn(open_window)
@@ -81,11 +95,11 @@ def on_test_stopping(environment: Environment, **_: Any) -> None:
 
 
 def on_test_stop(environment: Environment, **_: Any) -> None:
-    """A worker writes its part, every response time in it, as soon as its users stop: the master pools them
+    """A worker writes its part, its histograms encoded, as soon as its users stop: the master pools them
     after the run (a master records no requests; its workers send it statistics, not response times)."""
     if options(environment).window_file and isinstance(environment.runner, WorkerRunner):
         recorder.stop(time.time())
-        recorder.write(part_path(Path(options(environment).window_file), os.getpid()), with_samples=True)
+        recorder.write(part_path(Path(options(environment).window_file), os.getpid()))
 
 
 def on_quitting(environment: Environment, **_: Any) -> None:
@@ -115,24 +129,21 @@ class ScenarioUser(FastHttpUser):
     def per_user_rate(self) -> float:
         """Requests/s for this user: its share of --rate, or 0 for a closed loop. A worker's users share it
         with every other worker's: the total comes from the master."""
-        rate: float = options(self.environment).rate
-        users = getattr(options(self.environment), "total_users", 0) or (
-            self.environment.runner.user_count if self.environment.runner else 1
-        )
-        return rate / max(1, users) if rate > 0 else 0.0
+        interval = expected_interval_s(self.environment)
+        return 1 / interval if interval else 0.0
+
+    schedule: Schedule | None = None
 
     def on_start(self) -> None:
         # Users spawn together: left in phase, they would send in bursts of `users` requests at once.
-        # `_cp_last_run` is where Locust's constant_throughput keeps the start of the last cycle.
         if rate := self.per_user_rate():
-            gevent.sleep(random.uniform(0, 1 / rate))
-            self._cp_last_run = time.perf_counter()
+            self.schedule = Schedule(1 / rate, time.perf_counter() + random.uniform(0, 1 / rate))
+            gevent.sleep(self.schedule.wait(time.perf_counter()))
 
     def wait_time(self) -> float:
-        """No wait in a closed loop; with --rate, each user paces itself to its share of the rate."""
-        rate = self.per_user_rate()
-        pacing: float = constant_throughput(rate)(self) if rate else 0.0
-        return pacing
+        """No wait in a closed loop; with --rate, until the user's next request is due (none if it is late:
+        a slow answer does not push the schedule back, unlike Locust's constant_throughput)."""
+        return self.schedule.wait(time.perf_counter()) if self.schedule else 0.0
 
     def checked(
         self, method: str, path: str, name: str, check: Callable[[int, Any], str | None], body: Any
@@ -144,6 +155,8 @@ class ScenarioUser(FastHttpUser):
                 response.failure(problem)
             else:
                 response.success()
+        if self.schedule:
+            recorder.record_from_due(self.schedule.answered(time.perf_counter()))
 
     def health(self) -> None:
         self.checked("GET", "/health", HEALTH, check_health, None)

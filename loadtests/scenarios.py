@@ -28,17 +28,10 @@ MODEL_WORK: dict[str, str | None] = {
 MIXED_WEIGHTS: dict[str, int] = {PREDICT: 70, HEALTH: 15, INVALID: 10, BATCH: 5}
 
 
-# Server variants (loadtests/bench/servers.py) by key: every scenario compares the two default deployments;
-# io adds the ones Flask users deploy for I/O-bound endpoints, and the two classic mistakes (examples/).
-DEFAULT_VARIANTS = ("flask-gunicorn-sync", "fastapi-uvicorn")
-IO_VARIANTS = (
-    *DEFAULT_VARIANTS,
-    "flask-gunicorn-gthread",
-    "flask-gunicorn-gevent",
-    "fastapi-async-blocking",
-    "flask-async-view",
-)
 UPSTREAM = "upstream"
+# What a scenario's requests mostly cost the server: CPU (the model, validation, the framework) or waiting on
+# I/O (the upstream). The server variants (loadtests/bench/servers.py) say which of the two they are for.
+CPU, IO_BOUND = "cpu", "io"
 
 
 @dataclass(frozen=True)
@@ -48,10 +41,11 @@ class Scenario:
     description: str
     # Names of auxiliary processes the scenario needs running: "upstream", the observation service.
     auxiliaries: tuple[str, ...] = ()
-    variants: tuple[str, ...] = DEFAULT_VARIANTS
-    # Capacity, then every variant at one fixed rate. io measures capacity only: what it compares is how many
-    # requests each server keeps in flight, and the slowest variant (about 20 requests/s) would set the rate.
-    equal_load: bool = True
+    kind: str = CPU
+    # io is measured at capacity only: what it compares is how many requests each server keeps in flight
+    # while they wait, against the Little's-law bound, and the slowest variant (about 20 requests/s) would
+    # set the rates of a latency curve.
+    curve: bool = True
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -76,8 +70,8 @@ SCENARIOS: dict[str, Scenario] = {
             "GET /penguins/{id}/prediction: the service waits on the upstream (UPSTREAM_LATENCY_MS), then "
             "predicts; the species checked against the row's label",
             auxiliaries=(UPSTREAM,),
-            variants=IO_VARIANTS,
-            equal_load=False,
+            kind=IO_BOUND,
+            curve=False,
         ),
     )
 }

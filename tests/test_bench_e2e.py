@@ -1,6 +1,9 @@
-"""A short `make bench`, end to end: both servers started, verified and measured; summary and report agree."""
+"""A short `make bench`, end to end: servers started in turn, verified, measured in pairs and on a curve;
+summary.json has what it promises and the report agrees with it. Then io, with every variant it compares.
+"""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,20 +15,28 @@ from shared.settings import REPO_ROOT
 
 pytestmark = pytest.mark.live
 
-SCENARIOS = ["predict", "invalid"]
-VARIANTS = {("flask", "gunicorn-sync"), ("fastapi", "uvicorn")}
+# The default pair and the same-server pair: Flask and FastAPI both under Granian.
+VARIANTS = ("flask-gunicorn-sync", "fastapi-uvicorn", "fastapi-granian", "flask-granian")
+RATES = (150.0, 300.0)
+
+
+def bench(root: Path, *knobs: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "loadtests.bench", "run", "--results-dir", str(root), *knobs]
+    return subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=240)
 
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("results")
-    command = [
-        *(sys.executable, "-m", "loadtests.bench", "run", "--scenarios", ",".join(SCENARIOS)),
-        *("--duration", "1", "--warmup", "1", "--users", "8", "--results-dir", str(root)),
-    ]
-    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=180)
+    done = bench(
+        root,
+        *("--profile", "quick", "--scenarios", "predict", "--variants", ",".join(VARIANTS)),
+        *("--rounds", "2", "--duration", "1", "--warmup", "1", "--users", "8"),
+        *("--rates", ",".join(f"{r:g}" for r in RATES)),
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert f"report: {root}" in done.stdout and "| scenario |" in done.stdout
+    assert f"report: {root}" in done.stdout and "| scenario | comparison |" in done.stdout
+    assert "left]" in done.stdout  # progress, with the time left
     return (root / "latest").resolve()
 
 
@@ -35,92 +46,97 @@ def summary(results: Path) -> dict[str, Any]:
     return loaded
 
 
-def test_both_services_were_verified_then_measured(summary: dict[str, Any]) -> None:
+def test_every_variant_was_verified_then_measured_in_alternating_rounds(summary: dict[str, Any]) -> None:
+    assert set(summary["verification"]) == set(VARIANTS)
     assert all(v["passed"] for v in summary["verification"].values())
-    measured = {(run["framework"], run["variant"], run["scenario"]) for run in summary["runs"]}
-    assert measured == {(f, v, s) for f, v in VARIANTS for s in SCENARIOS}
+    capacity = [r for r in summary["runs"] if r["phase"] == "capacity"]
+    order = [f"{r['framework']}-{r['variant']}" for r in capacity]
+    assert order == [*VARIANTS, *reversed(VARIANTS)]
+    assert "granian" in summary["verification"]["flask-granian"]["command"]
     environment = summary["environment"]
-    assert {"cpu_model", "cores", "os", "python", "packages", "server_commands"} <= set(environment)
     assert "taskset" in environment["locust_command"] or "not pinned" in environment["cpu_plan"]["note"]
-    assert {"gunicorn", "uvicorn", "locust", "flask", "fastapi"} <= set(environment["packages"])
+    # One server at a time: a start at each change of variant, each timed to its first healthy answer.
+    starts = environment["server_starts"]
+    assert [s["variant"] for s in starts] == [*VARIANTS, *reversed(VARIANTS[:3]), VARIANTS[1], VARIANTS[0]]
+    assert all(0 < s["startup_s"] < 30 for s in starts)
 
 
-def test_every_run_answered_right_at_the_rate_asked(summary: dict[str, Any]) -> None:
+def test_every_slice_answered_right_and_records_the_machine(summary: dict[str, Any]) -> None:
     for run in summary["runs"]:
-        assert run["failures"] == 0 and run["fixed_failures"] == 0, run
-        assert run["requests"] > 0 and run["rps"] > 0
-        assert 0 < run["rate"] < run["rps"]
-        assert run["p50_ms"] <= run["p95_ms"] <= run["p99_ms"]
+        assert run["failures"] == 0 and run["samples"] == run["requests"] > 0, run["run_dir"]
         assert run["server_cpu_us_per_request"] > 0
-        assert run["model_cpu_us_per_request"] == (
-            pytest.approx(summary["model"]["predict_one"]["cpu_us"]) if run["scenario"] == "predict" else 0
-        )
+        assert {"steal_pct", "generator_steal_pct", "others_pct"} <= set(run)
+        assert run["rss_mib"] > 20 and run["uss_mib"] > 5 and run["startup_s"] > 0
+        assert isinstance(run["per_second"], list)  # whole seconds of a 1 s window: maybe none
 
 
-def test_the_files_of_every_run_are_there(results: Path, summary: dict[str, Any]) -> None:
-    records = [r for run in summary["runs"] for r in run["capacity_runs"] + run["fixed_runs"]]
-    assert len(records) == len(SCENARIOS) * len(VARIANTS) * 2
-    for record in records:
-        run_dir = results / record["run_dir"]
-        for name in ("locust_stats.csv", "report.html", "stats.json", "window.json", "locust.log"):
-            assert (run_dir / name).is_file(), run_dir / name
-    assert len(list((results / "logs").glob("*.log"))) == len(VARIANTS)
+def test_the_pairs_give_ratios_with_intervals(summary: dict[str, Any]) -> None:
+    names = {(e["comparison"], e["metric"]) for e in summary["ratios"]}
+    assert {("default", "rps"), ("default", "cpu_us_per_request"), ("same-server", "rps")} <= names
+    for entry in summary["ratios"]:
+        assert entry["pairs"] + entry["dropped"] == 2
+        if entry["pairs"]:
+            assert entry["low"] <= entry["median"] <= entry["high"]
 
 
-def test_report_matches_the_summary(results: Path, summary: dict[str, Any]) -> None:
+def test_the_curve_is_corrected_and_read_for_the_objective(summary: dict[str, Any]) -> None:
+    points = {(p["framework"], p["offered_rps"]) for p in summary["curve"]}
+    assert {(framework, rate) for framework in ("flask", "fastapi") for rate in RATES} == points
+    assert all(p["corrected"] and p["samples"] > 0 and p["p99_ms"] > 0 for p in summary["curve"])
+    slo = summary["capacity_at_slo"]
+    assert slo["slo_ms"] == 50 and {"flask/predict", "fastapi/predict"} <= set(slo)
+
+
+def test_the_cross_check_ran_where_wrk_is_installed(summary: dict[str, Any]) -> None:
+    # The quick profile cross-checks nothing; the report says what there is.
+    assert summary["crosscheck"] == []
+    assert summary["environment"]["wrk"] == (shutil.which("wrk") is not None)
+
+
+def test_the_report_matches_the_summary(results: Path, summary: dict[str, Any]) -> None:
     report = (results / "report.md").read_text()
+    verdict = report.split("## Verdict")[1].split("![")[0].strip().split("\n\n")
+    assert 1 <= len(verdict) <= 5
+    assert report.index("## Verdict") < report.index("](curve.png)") < report.index("## Pair ratios")
     for run in summary["runs"]:
-        assert f"## {run['scenario']}" in report
-        for record in run["capacity_runs"] + run["fixed_runs"]:
-            assert f"[{record['run_dir']}]" in report
-    for chart in ("throughput.png", "latency.png", "cpu.png"):
-        assert (results / chart).is_file() and f"]({chart})" in report
+        assert run["run_dir"].removeprefix("runs/") in report
+    for chart in ("curve.png", "ratios.png"):
+        assert (results / chart).stat().st_size > 1000
     measured = json.loads((results / "measurements.json").read_text())
-    assert sum(m["requests"] for m in measured) == sum(
-        run["requests"] + run["fixed_requests"] for run in summary["runs"]
-    )
+    assert [m["requests"] for m in measured] == [r["requests"] for r in summary["runs"]]
+    assert all(m["histogram"] for m in measured)  # the raw record keeps what the analysis reads
 
 
-# io: the upstream started by the bench, and every server variant that io compares.
-IO_VARIANTS = {
-    ("flask", "gunicorn-sync"),
-    ("fastapi", "uvicorn"),
-    ("flask", "gunicorn-gthread"),
-    ("flask", "gunicorn-gevent"),
-    ("fastapi", "async-blocking"),
-    ("flask", "async-view"),
-}
+# io: the upstream started by the bench, and every server variant that io compares, one round.
+IO_VARIANTS = (
+    "flask-gunicorn-sync",
+    "fastapi-uvicorn",
+    "flask-gunicorn-gthread",
+    "flask-gunicorn-gevent",
+    "fastapi-async-blocking",
+    "flask-async-view",
+)
 
 
-@pytest.fixture(scope="module")
-def io_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("io-results")
-    command = [
-        *(sys.executable, "-m", "loadtests.bench", "run", "--scenarios", "io"),
+def test_io_runs_every_variant_against_the_bench_upstream(tmp_path: Path) -> None:
+    done = bench(
+        tmp_path,
+        *("--scenarios", "io", "--variants", ",".join(IO_VARIANTS), "--rounds", "1"),
         *("--duration", "1", "--warmup", "1", "--users", "8", "--upstream-latency-ms", "20"),
-        *("--results-dir", str(root)),
-    ]
-    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=180)
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "io:" in done.stdout and "| server |" in done.stdout
-    return (root / "latest").resolve()
-
-
-def test_io_runs_every_variant_against_the_bench_upstream(io_results: Path) -> None:
-    summary = json.loads((io_results / "summary.json").read_text())
-    environment = summary["environment"]
-    assert environment["upstream"]["latency_ms"] == 20
-    assert "upstream.server" in environment["upstream"]["command"]
+    results = (tmp_path / "latest").resolve()
+    summary = json.loads((results / "summary.json").read_text())
+    assert summary["environment"]["upstream"]["latency_ms"] == 20
     assert all(v["passed"] for v in summary["verification"].values())
     checks = summary["verification"]["fastapi-uvicorn"]["checks"]
     assert any(check["name"].startswith("GET /penguins/") for check in checks)
-    assert {(run["framework"], run["variant"]) for run in summary["runs"]} == IO_VARIANTS
-    for run in summary["runs"]:
-        assert run["failures"] == 0 and run["requests"] > 0, run
-        assert run["users"] == 8 and run["upstream_latency_ms"] == 20
-        assert run["littles_law_bound_rps"] == pytest.approx(400)
-        assert run["share_of_bound"] == pytest.approx(run["rps"] / 400)
-        assert run["fixed_runs"] == [] and run["upstream_cpu_max"] is not None
-        assert [r["generator_processes"] for r in run["capacity_runs"]] == [1]
-    assert (io_results / "io.png").is_file() and "](io.png)" in (io_results / "report.md").read_text()
-    assert (io_results / "logs" / "upstream.log").is_file()
+    assert [f"{e['framework']}-{e['variant']}" for e in summary["variants"]] == list(IO_VARIANTS)
+    for entry in summary["variants"]:
+        assert entry["failures"] == 0 and entry["requests"] > 0, entry
+        assert entry["littles_law_bound_rps"] == pytest.approx(400)
+        assert entry["share_of_bound"] == pytest.approx(entry["rps"] / 400)
+        assert entry["upstream_cpu_max"] is not None
+    assert summary["curve"] == []  # io has no latency curve
+    assert (results / "io.png").is_file() and "](io.png)" in (results / "report.md").read_text()
+    assert (results / "logs" / "upstream.log").is_file()

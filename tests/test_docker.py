@@ -165,7 +165,17 @@ def test_every_variable_has_one_default_and_the_makefiles(compose: dict[str, Any
     assert {name: values for name, values in defaults.items() if len(values) != 1} == {}
     make = makefile_variables()
     shared = set(make) & set(defaults)
-    assert {"HOST", "WORKERS", "SCENARIOS", "DURATION", "WARMUP", "USERS", "RATE", "REPEATS"} <= shared
+    assert {
+        "HOST",
+        "WORKERS",
+        "PROFILE",
+        "SCENARIOS",
+        "ROUNDS",
+        "DURATION",
+        "WARMUP",
+        "USERS",
+        "RATES",
+    } <= shared
     assert {name: defaults[name] for name in shared if defaults[name] != {make[name]}} == {}
 
 
@@ -281,12 +291,14 @@ def test_the_bench_profile_passes_make_benchs_knobs() -> None:
         recipe[i].removeprefix("--"): recipe[i + 1] for i in range(len(recipe) - 1) if recipe[i][:2] == "--"
     }
     knobs = (
+        "profile",
         "scenarios",
+        "rounds",
         "duration",
         "warmup",
         "users",
-        "rate",
-        "repeats",
+        "rates",
+        "slo-ms",
         "locust-processes",
         "upstream-latency-ms",
     )

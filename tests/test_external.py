@@ -1,6 +1,7 @@
 """What the containers rely on beyond their files: the health probe, and how the compose bench finds the
 servers' processes to read their CPU time (loadtests/external.py)."""
 
+import json
 from pathlib import Path
 
 import psutil
@@ -80,3 +81,34 @@ def test_the_report_says_how_the_servers_were_deployed() -> None:
         and "2g of memory" in Deployment(2, 1.5, "2g").note
     )
     assert "already running" in Deployment(1, None, None).note
+
+
+@pytest.mark.live
+def test_the_bench_attaches_to_running_services_on_its_one_code_path(tmp_path: Path) -> None:
+    """What the compose bench runs, against two services started here: the same plan, summary and report,
+    the servers never started or stopped by the bench."""
+    with (
+        live_server("flask", tmp_path) as flask,
+        live_server("fastapi", tmp_path) as fastapi,
+    ):
+        code = main(
+            [
+                f"--flask-url={flask.url}",
+                f"--fastapi-url={fastapi.url}",
+                f"--flask-pid={flask.process.pid}",
+                f"--fastapi-pid={fastapi.process.pid}",
+                *("--profile=quick", "--rounds=1", "--duration=1", "--warmup=1", "--users=8", "--rates=200"),
+                f"--results-dir={tmp_path / 'results'}",
+            ]
+        )
+        assert flask.process.poll() is None and fastapi.process.poll() is None  # still theirs, still up
+    assert code == 0
+    summary = json.loads((tmp_path / "results" / "latest" / "summary.json").read_text())
+    environment = summary["environment"]
+    assert environment["attached"] and environment["server_starts"] == []
+    assert "already running" in environment["cpu_plan"]["note"]
+    assert [e["comparison"] for e in summary["ratios"] if e["metric"] == "rps"] == ["default"]
+    assert {p["framework"] for p in summary["curve"]} == {"flask", "fastapi"}
+    assert all(run["failures"] == 0 and run["requests"] > 0 for run in summary["runs"])
+    report = (tmp_path / "results" / "latest" / "report.md").read_text()
+    assert "already running (attached by URL)" in report

@@ -1,6 +1,6 @@
-"""The report's PNG charts, one small panel per scenario (their scales differ by orders of magnitude)."""
+"""The report's PNG charts (matplotlib, files only): the latency curve, the pair ratios, io, the waterfall."""
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -9,112 +9,118 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 
 import matplotlib.pyplot as plt
-from matplotlib.axes import Axes
 
-from loadtests.bench.reading import find, is_io, label, scenarios, short_label, variants
+from loadtests.bench.reading import is_io, label
+from loadtests.bench.split_report import waterfall_chart
 
-Run = Mapping[str, Any]
 COLOURS = {"flask": "#4c72b0", "fastapi": "#dd8452"}
-MODEL_COLOUR = "#8c8c8c"
 
 
-def colour(run: Run) -> str:
-    return COLOURS.get(run["framework"], "#55a868")
+def colour(framework: str) -> str:
+    return COLOURS.get(framework, "#55a868")
 
 
-def panels(
-    summary: Mapping[str, Any], title: str, draw: Callable[[Axes, list[Run]], None], path: Path
-) -> Path:
-    names = scenarios(summary)
-    figure, axes = plt.subplots(1, len(names), figsize=(2.6 * len(names) + 0.6, 3.4), squeeze=False)
+def curve_chart(summary: Mapping[str, Any], path: Path) -> Path:
+    """p50 (dashed) and p99 (solid), corrected, against the offered rate: one panel per scenario, both
+    services on it, a log latency axis; a hollow marker where a service no longer kept up (its curve's
+    end)."""
+    names = list(dict.fromkeys(p["scenario"] for p in summary["curve"]))
+    slo = summary["capacity_at_slo"]["slo_ms"]
+    figure, axes = plt.subplots(1, len(names), figsize=(4.6 * len(names) + 0.4, 3.9), squeeze=False)
     for ax, scenario in zip(axes[0], names, strict=True):
-        runs = [run for v in variants(summary) if (run := find(summary, scenario, v))]
-        draw(ax, runs)
+        points = [p for p in summary["curve"] if p["scenario"] == scenario]
+        for framework, variant in dict.fromkeys((p["framework"], p["variant"]) for p in points):
+            own = sorted(
+                (p for p in points if (p["framework"], p["variant"]) == (framework, variant)),
+                key=lambda p: p["offered_rps"],
+            )
+            x = [p["offered_rps"] for p in own]
+            name = label({"framework": framework, "variant": variant})
+            for field, style, what in (("p99_ms", "-", "p99"), ("p50_ms", "--", "p50")):
+                y = [p[field] or float("nan") for p in own]
+                ax.plot(
+                    x, y, style, color=colour(framework), marker="o", markersize=4, label=f"{name} {what}"
+                )
+            behind = [p for p in own if not p["keeps_up"]]
+            ax.scatter(
+                [p["offered_rps"] for p in behind],
+                [p["p99_ms"] or float("nan") for p in behind],
+                s=90,
+                facecolors="none",
+                edgecolors="red",
+                zorder=3,
+            )
+        ax.axhline(slo, color="grey", linewidth=1, linestyle=":")
+        ax.annotate(f"SLO {slo:g} ms", (ax.get_xlim()[0], slo), va="bottom", fontsize=7, color="grey")
+        ax.set_yscale("log")
+        ax.set_xlabel("offered load, requests/s")
+        ax.set_ylabel("latency, ms (corrected)")
         ax.set_title(scenario)
         ax.spines[["top", "right"]].set_visible(False)
-    figure.suptitle(title)
+        ax.legend(fontsize=6, frameon=False)
+    figure.suptitle("Latency against load (red ring: no longer keeps up)", fontsize=10)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return path
 
 
-def throughput(ax: Axes, runs: list[Run]) -> None:
-    x = range(len(runs))
-    values = [run["rps"] or 0 for run in runs]
-    low = [max(0.0, v - (run["rps_min"] or v)) for v, run in zip(values, runs, strict=True)]
-    high = [max(0.0, (run["rps_max"] or v) - v) for v, run in zip(values, runs, strict=True)]
-    bars = ax.bar(x, values, color=[colour(run) for run in runs], yerr=[low, high], capsize=4)
-    for bar, run in zip(bars, runs, strict=True):
-        if not run["valid"]:
-            bar.set_hatch("//")
-            bar.set_alpha(0.5)
-        ax.annotate(
-            ("≥ " if not run["valid"] else "") + f"{run['rps'] or 0:,.0f}",
-            (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-            ha="center",
-            va="bottom",
-            fontsize=8,
-        )
-    ax.set_xticks(list(x), [short_label(run) for run in runs])
-    ax.set_ylabel("requests/s")
-
-
-def latency(ax: Axes, runs: list[Run]) -> None:
-    percentiles = ("p50", "p95", "p99")
-    width = 0.8 / max(1, len(runs))
-    for index, run in enumerate(runs):
-        values = [run[f"fixed_{p}_ms"] or 0 for p in percentiles]
-        offsets = [i + (index - (len(runs) - 1) / 2) * width for i in range(len(percentiles))]
-        bars = ax.bar(offsets, values, width, color=colour(run), label=short_label(run))
-        if not run["fixed_valid"]:
-            for bar in bars:
-                bar.set_hatch("//")
-    ax.set_xticks(range(len(percentiles)), list(percentiles))
-    ax.set_ylabel(f"ms at {runs[0]['rate']:g} requests/s" if runs and runs[0]["rate"] else "ms")
-    ax.legend(fontsize=7, frameon=False)
-
-
-def cpu_split(ax: Axes, runs: list[Run]) -> None:
-    x = list(range(len(runs)))
-    model = [run["model_cpu_us_per_request"] or 0 for run in runs]
-    framework = [max(0.0, run["framework_cpu_us_per_request"] or 0) for run in runs]
-    ax.bar(x, model, color=MODEL_COLOUR, label="model")
-    bars = ax.bar(x, framework, bottom=model, color=[colour(run) for run in runs], label="framework")
-    for bar, run, base in zip(bars, runs, model, strict=True):
-        total = run["server_cpu_us_per_request"]
-        if total is not None:
-            ax.annotate(
-                f"{total:,.0f}",
-                (bar.get_x() + bar.get_width() / 2, base + bar.get_height()),
-                ha="center",
-                va="bottom",
-                fontsize=8,
+def ratios_chart(summary: Mapping[str, Any], path: Path) -> Path:
+    """Every pair's ratio as a dot, the median as a bar with its interval, for each comparison and metric."""
+    entries = [e for e in summary["ratios"] if e["median"] is not None]
+    rows = list(dict.fromkeys((e["scenario"], e["comparison"], e["generator"]) for e in entries))
+    figure, axes = plt.subplots(1, 2, figsize=(10, 0.45 * len(rows) + 1.6), squeeze=False)
+    for ax, metric, title in (
+        (axes[0][0], "rps", "requests/s ratio"),
+        (axes[0][1], "cpu_us_per_request", "CPU per request ratio"),
+    ):
+        for y, (scenario, comparison, generator) in enumerate(rows):
+            entry = next(
+                (
+                    e
+                    for e in entries
+                    if (e["scenario"], e["comparison"], e["generator"], e["metric"])
+                    == (scenario, comparison, generator, metric)
+                ),
+                None,
             )
-    ax.set_xticks(x, [short_label(run) for run in runs])
-    ax.set_ylabel("server CPU µs per request")
-    ax.legend(fontsize=7, frameon=False, handles=[ax.patches[0]], labels=["model"])
-
-
-CHART_DRAWERS: Sequence[tuple[str, str, Callable[[Axes, list[Run]], None]]] = (
-    (
-        "throughput.png",
-        "Capacity, requests/s (closed loop)\nhatched: generator-bound, a lower bound",
-        throughput,
-    ),
-    ("latency.png", "Latency percentiles at equal load\n(the same fixed rate for both)", latency),
-    ("cpu.png", "Server CPU per request at equal load\nmodel (grey) and framework", cpu_split),
-)
+            if entry is None:
+                continue
+            ax.errorbar(
+                entry["median"],
+                y,
+                xerr=[[entry["median"] - entry["low"]], [entry["high"] - entry["median"]]],
+                fmt="s",
+                color="black" if entry["confident"] else "grey",
+                capsize=4,
+            )
+            ax.scatter(
+                entry["values"], [y] * len(entry["values"]), s=12, color="#dd8452", alpha=0.7, zorder=3
+            )
+        ax.axvline(1.0, color="grey", linewidth=1, linestyle=":")
+        ax.set_yticks(
+            range(len(rows)),
+            [f"{s}: {comparison} ({g})" for s, comparison, g in rows],
+            fontsize=7,
+        )
+        ax.invert_yaxis()
+        ax.set_title(title, fontsize=9)
+        ax.spines[["top", "right"]].set_visible(False)
+    figure.suptitle("Pair ratios: each dot a pair, the square the median with its interval", fontsize=10)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
 
 
 def io_chart(summary: Mapping[str, Any], path: Path) -> Path:
     """io: each server's requests/s against the Little's-law bound, its share of it written on the bar."""
-    runs = [run for run in summary["runs"] if is_io(run)]
+    runs = [entry for entry in summary["variants"] if is_io(entry)]
     figure, ax = plt.subplots(figsize=(1.3 * len(runs) + 2.4, 3.8))
     x = range(len(runs))
-    bars = ax.bar(x, [run["rps"] or 0 for run in runs], color=[colour(run) for run in runs])
+    bars = ax.bar(x, [run["rps"] or 0 for run in runs], color=[colour(run["framework"]) for run in runs])
     for bar, run in zip(bars, runs, strict=True):
-        if not run["valid"]:
+        if not run["clean"]:
             bar.set_hatch("//")
         ax.annotate(
             f"{run['rps'] or 0:,.0f}\n{run['share_of_bound'] or 0:.0%}",
@@ -142,8 +148,12 @@ def io_chart(summary: Mapping[str, Any], path: Path) -> Path:
 
 def write_charts(summary: Mapping[str, Any], directory: Path) -> list[str]:
     charts = []
-    if scenarios(summary):
-        charts += [panels(summary, title, draw, directory / name).name for name, title, draw in CHART_DRAWERS]
-    if scenarios(summary, io=True):
+    if summary["curve"]:
+        charts.append(curve_chart(summary, directory / "curve.png").name)
+    if any(e["median"] is not None for e in summary["ratios"]):
+        charts.append(ratios_chart(summary, directory / "ratios.png").name)
+    if summary.get("split") and (waterfall := waterfall_chart(summary, directory / "waterfall.png")):
+        charts.append(waterfall.name)
+    if any(is_io(entry) for entry in summary["variants"]):
         charts.append(io_chart(summary, directory / "io.png").name)
     return charts

@@ -1,31 +1,112 @@
-"""The bench's knobs (make variables) and the choices derived from them, such as the equal-load rate."""
+"""The bench's knobs (make variables) and profiles: what a run measures, before anything starts.
+
+A profile is a budget: `quick` (make bench-quick, about a minute), `default` (make bench, under 5 minutes on
+2 cores) and `full` (every scenario, every variant, the whole curve; about an hour). The knobs given on the
+command line override the profile's choices one by one.
+"""
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from loadtests.bench.servers import IO_VARIANTS, VARIANTS, ServerVariant
-from loadtests.scenarios import SCENARIOS, UPSTREAM, Scenario
+from loadtests.bench.servers import CATALOGUE, CPU_VARIANTS, IO_VARIANTS, VARIANTS, ServerVariant
+from loadtests.scenarios import CPU, IO_BOUND, SCENARIOS, UPSTREAM, Scenario
 from shared.settings import REPO_ROOT
 
-AUTO_RATE_SHARE = 0.5  # the equal-load rate, as a share of the slower variant's capacity
+DEFAULT_PAIR = tuple(v.key for v in VARIANTS)  # flask-gunicorn-sync, fastapi-uvicorn
+# The same server for both frameworks: what is left between them is the framework's.
+GRANIAN_PAIR = ("fastapi-granian", "flask-granian")
+SLO_MS = 50.0
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    scenarios: tuple[str, ...]
+    # Server variants by scenario name, else by scenario kind ("cpu", "io"), in the order a round runs them.
+    variants: Mapping[str, tuple[str, ...]]
+    rounds: int  # each variant once per round, the order reversed every other round (A B, B A, ...)
+    duration_s: int  # measured seconds of each slice
+    warmup_s: int  # seconds before each slice's window, not counted
+    curve_scenarios: tuple[str, ...]  # the latency-throughput curve, for the default pair
+    grid: tuple[float, ...]  # the curve's offered rates, as shares of the faster default's capacity
+    wrk_scenarios: tuple[str, ...]  # the cross-check: the default pair's slices again under wrk
+    split: bool  # the in-process split of each framework's CPU per request (loadtests/bench/split.py)
+    estimate: str  # what `make help` and the README say it takes
+
+
+CPU_SCENARIOS = tuple(name for name, s in SCENARIOS.items() if s.kind == CPU)
+PROFILES: dict[str, Profile] = {
+    profile.name: profile
+    for profile in (
+        Profile(
+            "quick",
+            ("predict",),
+            {CPU: DEFAULT_PAIR, IO_BOUND: DEFAULT_PAIR},
+            rounds=3,
+            duration_s=2,
+            warmup_s=1,
+            curve_scenarios=("predict",),
+            grid=(0.3, 0.7, 1.05),
+            wrk_scenarios=(),
+            split=False,
+            estimate="about a minute",
+        ),
+        Profile(
+            "default",
+            ("predict", "batch"),
+            {"predict": DEFAULT_PAIR + GRANIAN_PAIR, CPU: DEFAULT_PAIR, IO_BOUND: DEFAULT_PAIR},
+            rounds=4,
+            duration_s=3,
+            warmup_s=1,
+            curve_scenarios=("predict", "batch"),
+            grid=(0.2, 0.45, 0.7, 0.9, 1.1),
+            wrk_scenarios=("predict",),
+            split=True,
+            estimate="under 5 minutes on 2 cores",
+        ),
+        Profile(
+            "full",
+            tuple(SCENARIOS),
+            {
+                CPU: tuple(v.key for v in CPU_VARIANTS),
+                IO_BOUND: DEFAULT_PAIR + GRANIAN_PAIR + tuple(v.key for v in IO_VARIANTS),
+            },
+            rounds=6,
+            duration_s=5,
+            warmup_s=2,
+            curve_scenarios=CPU_SCENARIOS,
+            grid=(0.1, 0.2, 0.35, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25),
+            wrk_scenarios=CPU_SCENARIOS,
+            split=True,
+            estimate="about an hour",
+        ),
+    )
+}
 
 
 @dataclass(frozen=True)
 class BenchConfig:
+    profile: Profile
     scenarios: tuple[Scenario, ...]
-    duration_s: int = 8  # measured seconds per run
-    warmup_s: int = 2  # seconds before each run's window, not counted
+    variant_keys: tuple[
+        str, ...
+    ] = ()  # VARIANTS=: these on every scenario they apply to; empty: the profile's
+    rounds: int = 4
+    duration_s: int = 3
+    warmup_s: int = 1
     users: int = 32
-    rate: dict[str, float] | None = None  # scenario -> requests/s; None: derived from the capacities
-    repeats: int = 1
+    rates: tuple[
+        float, ...
+    ] = ()  # RATES=: the curve's offered rates in requests/s; empty: the profile's grid
+    slo_ms: float = SLO_MS
     workers: int | None = None  # None: one per CPU given to the servers
     results_root: Path = REPO_ROOT / "results"
-    variants: tuple[ServerVariant, ...] = VARIANTS  # the default deployments, in every scenario
-    extra_variants: tuple[ServerVariant, ...] = IO_VARIANTS  # those only some scenarios list (io)
     locust_processes: int = 1  # > 1: Locust's --processes, a master and this many workers
     upstream_latency_ms: float = 50.0  # the upstream's delay, for the scenarios that have one (io)
+    # Against running services (compose): the variants as deployed, replacing the catalogue's defaults.
+    deployed: Mapping[str, ServerVariant] = field(default_factory=dict)
 
     @property
     def spawn_rate(self) -> float:
@@ -33,29 +114,33 @@ class BenchConfig:
         return float(self.users)
 
     def variants_for(self, scenario: Scenario) -> list[ServerVariant]:
-        """The variants a scenario compares, in catalogue order (the defaults first)."""
-        return [v for v in (*self.variants, *self.extra_variants) if v.key in scenario.variants]
+        """The variants a scenario compares, in the order a round runs them."""
+        if self.deployed:
+            return list(self.deployed.values())
+        keys = (
+            self.variant_keys
+            or self.profile.variants.get(scenario.name)
+            or self.profile.variants[scenario.kind]
+        )
+        known = {v.key: v for v in CATALOGUE}
+        return [known[key] for key in keys if key in known and scenario.kind in known[key].scenarios]
 
-    @property
-    def needed_variants(self) -> list[ServerVariant]:
-        """Every variant some selected scenario compares: the servers the bench starts."""
-        keys = {v.key for scenario in self.scenarios for v in self.variants_for(scenario)}
-        return [v for v in (*self.variants, *self.extra_variants) if v.key in keys]
+    def curve_for(self, scenario: Scenario) -> bool:
+        return scenario.curve and scenario.name in self.profile.curve_scenarios
+
+    def wrk_for(self, scenario: Scenario) -> bool:
+        return scenario.name in self.profile.wrk_scenarios
 
     @property
     def needs_upstream(self) -> bool:
         return any(UPSTREAM in scenario.auxiliaries for scenario in self.scenarios)
 
-    @property
-    def run_count(self) -> int:
-        return sum(
-            len(self.variants_for(s)) * self.repeats * (2 if s.equal_load else 1) for s in self.scenarios
-        )
 
-
-def parse_scenarios(text: str) -> tuple[Scenario, ...]:
+def parse_scenarios(text: str, profile: Profile) -> tuple[Scenario, ...]:
     names = [name.strip() for name in text.split(",") if name.strip()]
-    if not names or names == ["all"]:
+    if not names:
+        names = list(profile.scenarios)
+    if names == ["all"]:
         return tuple(SCENARIOS.values())
     unknown = [name for name in names if name not in SCENARIOS]
     if unknown:
@@ -63,20 +148,20 @@ def parse_scenarios(text: str) -> tuple[Scenario, ...]:
     return tuple(SCENARIOS[name] for name in dict.fromkeys(names))
 
 
-def parse_rate(text: str, scenarios: tuple[Scenario, ...]) -> dict[str, float] | None:
-    """ "" or "auto": derived; "500": every scenario; "predict=500,batch=40": those, the others derived."""
+def parse_variants(text: str) -> tuple[str, ...]:
+    keys = tuple(dict.fromkeys(key.strip() for key in text.split(",") if key.strip()))
+    known = {v.key for v in CATALOGUE}
+    if unknown := [key for key in keys if key not in known]:
+        raise ValueError(f"unknown server variant(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return keys
+
+
+def parse_rates(text: str) -> tuple[float, ...]:
+    """ "" or "auto": the profile's grid; "100,300,600": those offered rates, requests/s."""
     text = text.strip()
     if text in {"", "auto"}:
-        return None
-    if "=" not in text:
-        return {scenario.name: positive(text) for scenario in scenarios}
-    rates = {}
-    for part in text.split(","):
-        name, _, value = part.partition("=")
-        if name.strip() not in SCENARIOS:
-            raise ValueError(f"RATE names an unknown scenario: {name.strip()!r}")
-        rates[name.strip()] = positive(value)
-    return rates
+        return ()
+    return tuple(sorted(positive(part) for part in text.split(",") if part.strip()))
 
 
 def positive(text: str) -> float:
@@ -97,15 +182,9 @@ def round_down(value: float, digits: int = 2) -> float:
     return round(math.floor(value / scale) * scale, 10)
 
 
-def equal_load_rate(
-    scenario: str, capacities: Mapping[str, float | None], fixed: dict[str, float] | None
-) -> tuple[float, str] | None:
-    """The rate every variant gets for a scenario's equal-load run, and where it comes from."""
-    if fixed and scenario in fixed:
-        return fixed[scenario], "RATE"
-    measured = {key: value for key, value in capacities.items() if value}
-    if not measured:
-        return None
-    slower = min(measured, key=lambda key: measured[key])
-    rate = max(1.0, round_down(AUTO_RATE_SHARE * measured[slower]))
-    return rate, f"{AUTO_RATE_SHARE:.0%} of the slower capacity ({slower}, {measured[slower]:.0f} rps)"
+def curve_rates(grid: tuple[float, ...], capacity: float, fixed: tuple[float, ...] = ()) -> list[float]:
+    """The offered rates of a curve: RATES as given, else the grid's shares of the faster capacity, rounded
+    to two significant digits (the same for both services)."""
+    if fixed:
+        return list(fixed)
+    return sorted({max(1.0, round_down(share * capacity)) for share in grid})

@@ -1,7 +1,8 @@
-"""One Locust run: headless, pinned to the generator's CPUs, its CPU and the server's sampled throughout.
+"""One Locust slice: headless, pinned to the generator's CPUs, its CPU and the server's sampled throughout.
 
-Locust writes its own CSVs, HTML report and JSON statistics into the run's directory, and the Locust file's
-recorder writes the measured window's exact percentiles (window.json); the run's figures come from those.
+Locust writes its own CSVs, HTML report and JSON statistics into the slice's directory, and the Locust
+file's recorder writes the measured window's histograms and per-second counts (window.json); the slice's
+figures come from those and from the sampler (CPU, stolen time, memory).
 
 With `processes` > 1, Locust forks that many workers under a master (`--processes`, all pinned alike): each
 worker writes its part of window.json, pooled here, and the requests and requests/s come from those parts
@@ -23,11 +24,14 @@ from loadtests.bench.measure import (
     cpu_seconds_between,
     generator_processes,
     mean_percent,
+    memory_after,
+    others_percent,
     peak_percent,
+    steal_percent,
 )
-from loadtests.bench.records import FIXED, Measurement
+from loadtests.bench.records import FIXED, LOCUST, Measurement
 from loadtests.bench.servers import RunningServer
-from loadtests.recorder import merge_parts
+from loadtests.recorder import full_seconds, merge_parts
 from loadtests.scenarios import Scenario
 
 LOCUSTFILE = "loadtests/locustfile.py"
@@ -38,7 +42,7 @@ EXIT_GRACE_S = 60  # past the run time, for Locust to start, stop and write its 
 class LoadPlan:
     scenario: Scenario
     kind: str  # CAPACITY or FIXED
-    repeat: int
+    round: int
     users: int
     spawn_rate: float
     warmup_s: int
@@ -46,6 +50,7 @@ class LoadPlan:
     rate: float | None = None  # FIXED only: total requests/s
     processes: int = 1  # Locust processes generating the load: > 1 forks that many workers under a master
     upstream_latency_ms: float | None = None  # the upstream's delay, for a scenario that has one
+    phase: str = "capacity"
 
     @property
     def run_time_s(self) -> int:
@@ -85,41 +90,66 @@ def locust_command(plan: LoadPlan, host: str, run_dir: Path) -> list[str]:
     return [*command, plan.scenario.user_class]
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where a slice runs: the CPUs of the server and of the generator (empty: not pinned)."""
+
+    server_cpus: tuple[int, ...] = ()
+    generator_cpus: tuple[int, ...] = ()
+
+
+def base_record(
+    server: RunningServer,
+    plan: LoadPlan,
+    run_dir: Path,
+    results_dir: Path,
+    command: list[str],
+    cpus: int,
+    generator: str = LOCUST,
+) -> dict[str, Any]:
+    """The fields every record of a slice has, whatever measured it."""
+    return {
+        "generator": generator,
+        "framework": server.variant.framework,
+        "variant": server.variant.variant,
+        "scenario": plan.scenario.name,
+        "kind": plan.kind,
+        "round": plan.round,
+        "phase": plan.phase,
+        "users": plan.users,
+        "target_rate": plan.rate if plan.kind == FIXED else None,
+        "run_dir": str(run_dir.relative_to(results_dir)),
+        "command": processes.shown(command, {}),
+        "generator_cpu_count": cpus,
+        "upstream_latency_ms": plan.upstream_latency_ms,
+        "startup_s": server.startup_s,
+    }
+
+
 def run_load(
     plan: LoadPlan,
     server: RunningServer,
-    cpus: tuple[int, ...],
+    placement: Placement,
     results_dir: Path,
     run_name: str,
     upstream: RunningServer | None = None,
 ) -> Measurement:
     run_dir = results_dir / "runs" / run_name
     run_dir.mkdir(parents=True, exist_ok=True)
-    command = processes.pinned(locust_command(plan, server.url, run_dir), cpus)
+    command = processes.pinned(locust_command(plan, server.url, run_dir), placement.generator_cpus)
     process = processes.start(command, {}, run_dir / "locust.log")
     exit_code, error = 0, None
-    upstream_pid = upstream.process.pid if upstream else None
-    with Sampler(server.process.pid, process.pid, upstream_pid=upstream_pid) as sampler:
+    with sampler_for(server, process.pid, placement, upstream) as sampler:
         try:
             exit_code = process.wait(plan.run_time_s + EXIT_GRACE_S)
         except subprocess.TimeoutExpired:
             error = f"Locust did not finish within {plan.run_time_s + EXIT_GRACE_S} s"
         finally:
             processes.stop(process)
-    base: dict[str, Any] = {
-        "framework": server.variant.framework,
-        "variant": server.variant.variant,
-        "scenario": plan.scenario.name,
-        "kind": plan.kind,
-        "repeat": plan.repeat,
-        "users": plan.users,
-        "target_rate": plan.rate if plan.kind == FIXED else None,
-        "run_dir": str(run_dir.relative_to(results_dir)),
-        "command": processes.shown(command, {}),
-        "exit_code": exit_code if error is None else -1,
-        "generator_cpu_count": len(cpus),
-        "upstream_latency_ms": plan.upstream_latency_ms if upstream else None,
-    }
+    base = base_record(server, plan, run_dir, results_dir, command, len(placement.generator_cpus))
+    base["exit_code"] = exit_code if error is None else -1
+    if upstream is None:
+        base["upstream_latency_ms"] = None
     try:
         if error:
             raise RuntimeError(error)
@@ -130,38 +160,66 @@ def run_load(
     return Measurement(**base, **figures)
 
 
-def read_figures(run_dir: Path, sampler: Sampler, upstream: bool = False) -> dict[str, Any]:
-    parts = merge_parts(run_dir / "window.json")
-    stats = locust_totals(json.loads((run_dir / "stats.json").read_text()))
-    window = json.loads((run_dir / "window.json").read_text())
-    start, end = window["window_start"], window["window_end"]
-    if start is None or end is None:
-        raise ValueError("the measured window never opened (run time shorter than the warm-up?)")
-    if parts:
-        stats = {
-            "requests": window["requests"],
-            "failures": window["failures"],
-            "rps": window["requests"] / (end - start) if end > start else 0.0,
-        }
+def sampler_for(
+    server: RunningServer, generator_pid: int, placement: Placement, upstream: RunningServer | None
+) -> Sampler:
+    return Sampler(
+        server.process.pid,
+        generator_pid,
+        upstream_pid=upstream.process.pid if upstream else None,
+        server_cpus=placement.server_cpus,
+        generator_cpus=placement.generator_cpus,
+    )
+
+
+def sampled_figures(sampler: Sampler, start: float, end: float, upstream: bool) -> dict[str, Any]:
+    """What the sampler saw over the window [start, end]: CPU, stolen time, memory."""
     samples = sampler.samples
+    after_warmup, at_end = memory_after(sampler.memory, start), memory_after(sampler.memory, end)
     return {
-        **stats,
-        "window_s": end - start,
-        "latency_ms": window["percentiles_ms"],
-        "mean_ms": window["mean_ms"],
-        "max_ms": window["max_ms"],
-        "requests_recorded": window["requests"],
-        "by_name": window["by_name"],
         "server_cpu_s": cpu_seconds_between(samples, "server_cpu_s", start, end),
         "server_cpu_percent": mean_percent(samples, "server_cpu_s", start, end),
         "generator_cpu_max": busiest_process_percent(samples, start, end),
         "generator_cpu_mean": mean_percent(samples, "generator_cpu_s", start, end),
-        "failure_messages": failure_messages(run_dir / "locust_failures.csv"),
         "generator_processes": max(1, len(generator_processes(samples))),
         "generator_cpu_total_max": peak_percent(samples, "generator_cpu_s", start, end),
         "generator_side_cpu_max": peak_percent(samples, "generator_side_cpu_s", start, end),
         "upstream_cpu_percent": mean_percent(samples, "upstream_cpu_s", start, end) if upstream else None,
         "upstream_cpu_max": peak_percent(samples, "upstream_cpu_s", start, end) if upstream else None,
+        "steal_pct": steal_percent(samples, "server", start, end),
+        "generator_steal_pct": steal_percent(samples, "generator", start, end),
+        "others_pct": others_percent(samples, "server", start, end),
+        "generator_others_pct": others_percent(samples, "generator", start, end),
+        "rss_mib": after_warmup.rss_mib if after_warmup else None,
+        "uss_mib": after_warmup.uss_mib if after_warmup else None,
+        "rss_end_mib": at_end.rss_mib if at_end else None,
+        "uss_end_mib": at_end.uss_mib if at_end else None,
+        "tree_rss_mib": at_end.tree_rss_mib if at_end else None,
+    }
+
+
+def read_figures(run_dir: Path, sampler: Sampler, upstream: bool = False) -> dict[str, Any]:
+    merge_parts(run_dir / "window.json")
+    window = json.loads((run_dir / "window.json").read_text())
+    start, end = window["window_start"], window["window_end"]
+    if start is None or end is None:
+        raise ValueError("the measured window never opened (run time shorter than the warm-up?)")
+    return {
+        "requests": window["requests"],
+        "failures": window["failures"],
+        "rps": window["requests"] / (end - start) if end > start else 0.0,
+        "window_s": end - start,
+        "latency_ms": window["percentiles_ms"],
+        "corrected_latency_ms": window["corrected_percentiles_ms"],
+        "expected_interval_ms": window["expected_interval_ms"],
+        "mean_ms": window["mean_ms"],
+        "max_ms": window["max_ms"],
+        "by_name": window["by_name"],
+        "per_second": full_seconds(window["per_second"], start, end),
+        "histogram": window["histogram"],
+        "corrected_histogram": window["corrected_histogram"],
+        "failure_messages": failure_messages(run_dir / "locust_failures.csv"),
+        **sampled_figures(sampler, start, end, upstream),
     }
 
 
@@ -193,7 +251,6 @@ def failed_measurement(base: dict[str, Any], error: str) -> Measurement:
         latency_ms={},
         mean_ms=None,
         max_ms=None,
-        requests_recorded=0,
         by_name={},
         server_cpu_s=0.0,
         server_cpu_percent=0.0,

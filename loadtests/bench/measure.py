@@ -2,8 +2,10 @@
 
 A sampler thread records, a few times a second, the CPU seconds (user + system) used so far by the server's
 process tree (master and workers), by Locust's (one process, or a master and its workers, each also on its
-own) and by the upstream service's, if the run has one. Afterwards, pure functions read the samples: CPU
-used over the measured window (interpolated at its edges), and the busiest second.
+own) and by the upstream service's, if the run has one; the ticks the host stole from the server's CPUs and
+from the generator's (loadtests/bench/host.py); and about once a second the server workers' memory.
+Afterwards, pure functions read the samples: CPU used over the measured window (interpolated at its edges),
+the busiest second, the share stolen, the memory after the warm-up and at the end.
 """
 
 import threading
@@ -15,8 +17,12 @@ from types import TracebackType
 
 import psutil
 
+from loadtests.bench.host import TICKS_PER_S, read_cpu_times, summed
+
 SAMPLE_INTERVAL_S = 0.2
 PEAK_SPAN_S = 1.0
+MEMORY_EVERY = 5  # samples: a memory reading (smaps_rollup, about 0.3 ms a process) every second
+MIB = 2**20
 
 
 @dataclass(frozen=True)
@@ -26,11 +32,39 @@ class Sample:
     generator_cpu_s: float  # every Locust process together
     upstream_cpu_s: float = 0.0
     generator_by_process: Mapping[int, float] = field(default_factory=dict)  # PID -> CPU seconds
+    # /proc/stat ticks, cumulative: stolen and all, on the server's CPUs and on the generator's
+    server_steal: float = 0.0
+    server_ticks: float = 0.0
+    generator_steal: float = 0.0
+    generator_ticks: float = 0.0
+    server_busy: float = 0.0  # ticks the server's CPUs were busy, whoever ran
+    generator_busy: float = 0.0  # ticks the generator's CPUs were busy, whoever ran
+    bench_cpu_s: float = 0.0  # the bench's own process (this sampler included), on the generator's CPUs
+
+    @property
+    def others_on_server_cpus_s(self) -> float:
+        """Busy time of the server's CPUs beyond the server's own CPU time, in seconds (cumulative)."""
+        return self.server_busy / TICKS_PER_S - self.server_cpu_s
+
+    @property
+    def others_on_generator_cpus_s(self) -> float:
+        """Busy time of the generator's CPUs beyond the generator's, the upstream's and the bench's own."""
+        return (
+            self.generator_busy / TICKS_PER_S - self.generator_cpu_s - self.upstream_cpu_s - self.bench_cpu_s
+        )
 
     @property
     def generator_side_cpu_s(self) -> float:
         """What runs on the load generator's CPUs: Locust and the upstream."""
         return self.generator_cpu_s + self.upstream_cpu_s
+
+
+@dataclass(frozen=True)
+class MemoryReading:
+    at: float
+    rss_mib: float  # the mean over the server's workers (see ProcessTree.workers)
+    uss_mib: float  # memory only that worker holds: what one more worker would add
+    tree_rss_mib: float  # master and workers together
 
 
 class ProcessTree:
@@ -59,6 +93,31 @@ class ProcessTree:
             used[pid] = times.user + times.system
         return used
 
+    def workers(self) -> list[psutil.Process]:
+        """The processes that serve requests: those without children (gunicorn's and Granian's workers under
+        their master; uvicorn's single process, which is its own worker)."""
+        try:
+            tree = [self.root, *self.root.children(recursive=True)]
+            parents = {process.ppid() for process in tree}
+        except psutil.NoSuchProcess:
+            return []
+        return [process for process in tree if process.pid not in parents]
+
+    def memory(self) -> MemoryReading | None:
+        rss, uss, total = [], [], 0.0
+        try:
+            for process in self.workers():
+                info = process.memory_full_info()
+                rss.append(info.rss / MIB)
+                uss.append(info.uss / MIB)
+            for process in [self.root, *self.root.children(recursive=True)]:
+                total += process.memory_info().rss / MIB
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            return None
+        if not rss:
+            return None
+        return MemoryReading(time.time(), sum(rss) / len(rss), sum(uss) / len(uss), total)
+
 
 class Sampler:
     """Samples the server's, the generator's and the upstream's CPU seconds until closed; use as a context
@@ -70,17 +129,24 @@ class Sampler:
         generator_pid: int,
         interval_s: float = SAMPLE_INTERVAL_S,
         upstream_pid: int | None = None,
+        server_cpus: Sequence[int] = (),
+        generator_cpus: Sequence[int] = (),
     ) -> None:
         self.server = ProcessTree(server_pid)
         self.generator = ProcessTree(generator_pid)
         self.upstream = ProcessTree(upstream_pid) if upstream_pid else None
+        self.server_cpus, self.generator_cpus = tuple(server_cpus), tuple(generator_cpus)
+        self.bench = psutil.Process()
         self.interval_s = interval_s
         self.samples: list[Sample] = []
+        self.memory: list[MemoryReading] = []
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name="cpu-sampler", daemon=True)
 
     def sample(self) -> None:
         generator = self.generator.cpu_by_process()
+        ticks = read_cpu_times()
+        server, generator_ticks = summed(ticks, self.server_cpus), summed(ticks, self.generator_cpus)
         self.samples.append(
             Sample(
                 time.time(),
@@ -88,8 +154,17 @@ class Sampler:
                 sum(generator.values()),
                 self.upstream.cpu_seconds() if self.upstream else 0.0,
                 generator,
+                server.steal,
+                server.total,
+                generator_ticks.steal,
+                generator_ticks.total,
+                server.busy,
+                generator_ticks.busy,
+                sum(self.bench.cpu_times()[:2]),
             )
         )
+        if len(self.samples) % MEMORY_EVERY == 1 and (reading := self.server.memory()):
+            self.memory.append(reading)
 
     def _run(self) -> None:
         while not self._stopped.wait(self.interval_s):
@@ -106,6 +181,8 @@ class Sampler:
         self._stopped.set()
         self._thread.join()
         self.sample()
+        if reading := self.server.memory():
+            self.memory.append(reading)
 
 
 Counter = str | Callable[[Sample], float]  # an attribute of Sample, or a function of one
@@ -177,3 +254,27 @@ def busiest_process_percent(samples: Sequence[Sample], start: float, end: float)
     if not pids:
         return peak_percent(samples, "generator_cpu_s", start, end)
     return max(peak_percent(process_counter(samples, pid), "generator_cpu_s", start, end) for pid in pids)
+
+
+def steal_percent(samples: Sequence[Sample], cpus: str, start: float, end: float) -> float | None:
+    """The share of `cpus` ("server" or "generator") time the host stole over [start, end], in %; None where
+    /proc/stat says nothing (not Linux)."""
+    stolen = cpu_seconds_between(samples, f"{cpus}_steal", start, end)
+    ticks = cpu_seconds_between(samples, f"{cpus}_ticks", start, end)
+    return 100 * stolen / ticks if ticks > 0 else None
+
+
+def others_percent(samples: Sequence[Sample], cpus: str, start: float, end: float) -> float | None:
+    """The share of `cpus` ("server" or "generator") time that went to anything but what the bench put there
+    over [start, end], in %: other processes of this machine, and the kernel's network work. None where
+    /proc/stat says nothing."""
+    ticks = cpu_seconds_between(samples, f"{cpus}_ticks", start, end)
+    if ticks <= 0:
+        return None
+    others = cpu_seconds_between(samples, f"others_on_{cpus}_cpus_s", start, end)
+    return max(0.0, 100 * others * TICKS_PER_S / ticks)
+
+
+def memory_after(readings: Sequence[MemoryReading], at: float) -> MemoryReading | None:
+    """The first reading at or after `at` (the end of the warm-up), else the last one."""
+    return next((r for r in readings if r.at >= at), readings[-1] if readings else None)

@@ -6,22 +6,17 @@ from pathlib import Path
 from typing import Any
 
 from loadtests.bench.charts import write_charts
-from loadtests.bench.reading import scenarios
-from loadtests.bench.report import headline_notes, headline_table, render_report
-from loadtests.bench.report_io import io_table
+from loadtests.bench.records import load_measurements
+from loadtests.bench.report import headline_text, render_report
+from loadtests.bench.summary import build_summary
 
 
 def write_results(results_dir: Path, summary: Mapping[str, Any]) -> tuple[Path, str]:
-    """Everything a person reads; returns the report's path and the headline tables to print."""
+    """Everything a person reads; returns the report's path and the verdict and ratios to print."""
     (results_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     report = write_report(results_dir, summary)
     link_latest(results_dir)
-    printed = []
-    if scenarios(summary) or not scenarios(summary, io=True):
-        printed.append(headline_table(summary) + "\n\n" + headline_notes(summary))
-    if scenarios(summary, io=True):
-        printed.append("io:\n\n" + io_table(summary))
-    return report, "\n\n".join(printed)
+    return report, headline_text(summary)
 
 
 def write_report(results_dir: Path, summary: Mapping[str, Any]) -> Path:
@@ -40,6 +35,22 @@ def link_latest(results_dir: Path) -> None:
     temporary.replace(latest)
 
 
+def rebuilt_summary(results_dir: Path) -> dict[str, Any]:
+    """The summary analysed afresh from the raw records (measurements.json), with the run's environment,
+    verification, model timings and split as they were recorded."""
+    recorded = json.loads((results_dir / "summary.json").read_text())
+    measurements = load_measurements(results_dir / "measurements.json")
+    return build_summary(
+        recorded["environment"],
+        recorded["verification"],
+        recorded["model"],
+        measurements,
+        recorded.get("split", []),
+    )
+
+
 def rewrite_report(results_dir: Path) -> Path:
-    summary = json.loads((results_dir / "summary.json").read_text())
-    return write_report(results_dir.resolve(), summary)
+    results_dir = results_dir.resolve()
+    summary = rebuilt_summary(results_dir)
+    (results_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return write_report(results_dir, summary)

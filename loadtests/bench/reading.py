@@ -1,50 +1,76 @@
-"""Reading summary.json, for the report, the README sections and the charts: which runs there are, their
-labels, and numbers as people read them. Pure functions.
+"""Reading summary.json, for the report, the README and the charts: labels, lookups, and numbers as people
+read them (a ratio with its interval, a percentile with the samples behind it). Pure functions.
 """
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from loadtests.bench.servers import FRAMEWORK_LABELS
+from loadtests.recorder import rests_on_tail
 
-Run = Mapping[str, Any]
+Entry = Mapping[str, Any]
 BOUND = "⚠"
 
 
-def label(run: Run) -> str:
-    return f"{FRAMEWORK_LABELS.get(run['framework'], run['framework'])} ({run['variant']})"
+def label(entry: Entry) -> str:
+    return f"{FRAMEWORK_LABELS.get(entry['framework'], entry['framework'])} ({entry['variant']})"
 
 
-def short_label(run: Run) -> str:
-    return str(FRAMEWORK_LABELS.get(run["framework"], run["framework"]))
+def key_label(key: str) -> str:
+    """ "flask-gunicorn-sync" -> "Flask (gunicorn-sync)"."""
+    framework, _, variant = key.partition("-")
+    return label({"framework": framework, "variant": variant})
 
 
-def is_io(run: Run) -> bool:
-    """A run of a scenario with an upstream (io): its own table, compared with the Little's-law bound."""
-    return run.get("upstream_latency_ms") is not None
+def short_label(entry: Entry) -> str:
+    return str(FRAMEWORK_LABELS.get(entry["framework"], entry["framework"]))
 
 
-def variants(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(framework, variant) in the order measured."""
-    return list(dict.fromkeys((run["framework"], run["variant"]) for run in summary["runs"]))
+def is_io(entry: Entry) -> bool:
+    """A variant of a scenario with an upstream (io): its own table, compared with the Little's-law bound."""
+    return entry.get("littles_law_bound_rps") is not None
 
 
 def scenarios(summary: Mapping[str, Any], io: bool = False) -> list[str]:
-    """The scenarios measured, in order: those compared at capacity and equal load, or (`io`) the others."""
-    return list(dict.fromkeys(run["scenario"] for run in summary["runs"] if is_io(run) == io))
+    """The scenarios measured, in order: those with CPU-bound requests, or (`io`) those waiting on I/O."""
+    return list(dict.fromkeys(v["scenario"] for v in summary["variants"] if is_io(v) == io))
 
 
-def find(summary: Mapping[str, Any], scenario: str, variant: tuple[str, str]) -> Run | None:
-    for run in summary["runs"]:
-        if run["scenario"] == scenario and (run["framework"], run["variant"]) == variant:
-            return dict(run)
+def variants_of(summary: Mapping[str, Any], scenario: str) -> list[Entry]:
+    return [v for v in summary["variants"] if v["scenario"] == scenario]
+
+
+def ratio_entry(
+    summary: Mapping[str, Any], scenario: str, comparison: str, metric: str, generator: str = "locust"
+) -> Entry | None:
+    for entry in summary["ratios"]:
+        if (entry["scenario"], entry["comparison"], entry["metric"], entry["generator"]) == (
+            scenario,
+            comparison,
+            metric,
+            generator,
+        ):
+            found: Entry = entry
+            return found
     return None
+
+
+def comparisons(summary: Mapping[str, Any], scenario: str, generator: str = "locust") -> list[str]:
+    return list(
+        dict.fromkeys(
+            e["comparison"]
+            for e in summary["ratios"]
+            if e["scenario"] == scenario and e["generator"] == generator
+        )
+    )
 
 
 # Numbers, as people read them: three significant digits, thousands separated.
 def num(value: float | None, unit: str = "") -> str:
     if value is None:
         return "-"
+    if unit == "%":
+        return num(value) + "%"
     if value == 0:
         return f"0 {unit}".strip()
     if abs(value) >= 100:
@@ -56,27 +82,41 @@ def num(value: float | None, unit: str = "") -> str:
     return f"{text} {unit}".strip()
 
 
-def ratio(
-    contender: float | None, baseline: float | None, contender_bound: str = "", baseline_bound: str = ""
-) -> str:
-    """contender / baseline; a lower bound on one side makes the ratio a bound ("≥ 3.1x"), on both: none."""
-    if not contender or not baseline:
+def times(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def ratio_text(entry: Entry | None, with_pairs: bool = True) -> str:
+    """ "1.58x [1.49-1.66], 4 pairs" (a bound: "≥ 3.10x ..."); "-" when there is no pair to speak of."""
+    if entry is None or entry["median"] is None:
         return "-"
-    if contender_bound and baseline_bound:
-        return "n/a"
-    prefix = {"≥": "≥ ", "≤": "≤ "}.get(contender_bound or {"≥": "≤", "≤": "≥"}.get(baseline_bound, ""), "")
-    return f"{prefix}{contender / baseline:.2f}x"
+    prefix = f"{entry['bound']} " if entry.get("bound") else ""
+    text = f"{prefix}{times(entry['median'])} [{entry['low']:.2f}-{entry['high']:.2f}]"
+    if with_pairs:
+        text += f", {entry['pairs']} pair{'s' if entry['pairs'] != 1 else ''}"
+        if entry["dropped"]:
+            text += f" ({entry['dropped']} dropped)"
+    if not entry["confident"]:
+        text += f" {BOUND}"
+    return text
+
+
+def coverage_text(entry: Entry | None) -> str:
+    if entry is None or entry.get("coverage") is None:
+        return ""
+    return f"{entry['coverage']:.0%}"
+
+
+def percentile_text(value_ms: float | None, p: float, samples: int) -> str:
+    """A percentile with the samples behind it; one that rests on the slowest few says so."""
+    if value_ms is None:
+        return "-"
+    if rests_on_tail(p, samples):
+        return f"≈ max {num(value_ms)} (n={samples:,})"
+    return f"{num(value_ms)} (n={samples:,})"
 
 
 def joined(items: Sequence[str]) -> str:
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def capacity_bound(run: Run | None) -> str:
-    """ "≥" when the capacity figure is a lower bound (the generator or the upstream limited it), else ""."""
-    if run is None or run["valid"]:
-        return ""
-    limited = ("generator-bound", "upstream-bound")
-    return "≥" if any(word in reason for reason in run["invalid_reasons"] for word in limited) else "?"

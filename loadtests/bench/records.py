@@ -1,12 +1,18 @@
-"""What one Locust run measured: the record the runner writes (measurements.json) and the summary reads."""
+"""What one slice measured: the raw record the runner writes (measurements.json) and the analysis reads.
+
+A slice is one server variant under one load shape for one window: a closed loop (capacity) or an offered
+rate (a point of the latency curve), driven by Locust or by wrk. `results/<run>/measurements.json` is the
+boundary between measuring and analysing: a report can be rebuilt from it without any server.
+"""
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 CAPACITY = "capacity"  # closed loop, no wait: the most the server answers per second
-FIXED = "fixed"  # a fixed request rate, the same for every variant: latency and CPU per request
+FIXED = "fixed"  # an offered rate, shared by the users: latency (corrected) and CPU at that load
+LOCUST, WRK = "locust", "wrk"
 
 
 @dataclass(frozen=True)
@@ -15,30 +21,52 @@ class Measurement:
     variant: str
     scenario: str
     kind: str  # CAPACITY or FIXED
-    repeat: int  # 1-based
+    round: int  # 1-based: the capacity round, or the curve's rate index
     users: int
-    target_rate: float | None  # requests/s asked for (FIXED), None for CAPACITY
-    # Locust's own statistics over the measured window (its --json-file, written at exit)
-    requests: int
+    target_rate: float | None  # requests/s offered (FIXED), None for CAPACITY
+    requests: int  # answers in the window
     failures: int
     rps: float
-    # the window as Locust's recorder saw it (loadtests/recorder.py): exact latencies, request mix
     window_s: float
-    latency_ms: dict[str, float | None]  # percentile ("50", "99.9") -> ms
+    latency_ms: dict[str, float | None]  # percentile ("50", "99.9") -> ms, as measured
     mean_ms: float | None
     max_ms: float | None
-    requests_recorded: int
     by_name: dict[str, int]
     # CPU accounting over the same window (loadtests/bench/measure.py), percentages of one CPU
     server_cpu_s: float
     server_cpu_percent: float
-    generator_cpu_max: float  # the busiest Locust process's busiest second
-    generator_cpu_mean: float  # every Locust process together
+    generator_cpu_max: float  # the busiest generator process's busiest second
+    generator_cpu_mean: float  # every generator process together
     run_dir: str  # relative to the results directory
     command: str
     exit_code: int
+    phase: str = "capacity"  # loadtests/bench/plan.py: "capacity" or "curve"
+    generator: str = LOCUST
     failure_messages: list[str] = field(default_factory=list)
-    error: str | None = None  # set when the run produced no usable figures
+    error: str | None = None  # set when the slice produced no usable figures
+    # Corrected for coordinated omission (FIXED): percentile -> ms, and each user's intended interval.
+    corrected_latency_ms: dict[str, float | None] | None = None
+    expected_interval_ms: float | None = None
+    per_second: list[int] = field(default_factory=list)  # answers in each whole second of the window
+    histogram: str | None = None  # the window's HdrHistogram, encoded (µs)
+    corrected_histogram: str | None = None
+    # The host: the share of CPU time it stole, on the server's CPUs and on the generator's (%).
+    steal_pct: float | None = None
+    generator_steal_pct: float | None = None
+    # What else ran on the server's CPUs: other processes of this machine, the kernel's network work (%).
+    others_pct: float | None = None
+    generator_others_pct: float | None = (
+        None  # and on the generator's, beyond Locust, the upstream, the bench
+    )
+    # The server: its workers' memory after the warm-up and at the end (mean per worker, MiB), the whole
+    # tree's, and how long its process took from start to the first healthy answer.
+    rss_mib: float | None = None
+    uss_mib: float | None = None
+    rss_end_mib: float | None = None
+    uss_end_mib: float | None = None
+    tree_rss_mib: float | None = None
+    startup_s: float | None = None
+    server_start: int = 0  # which start of the server served it (slices of one turn share one)
     # The load generator: how many Locust processes ran (one, or a master and its workers), how many CPUs
     # they had (0: not pinned), their busiest second all together, and with the upstream beside them.
     generator_processes: int = 1
@@ -51,10 +79,19 @@ class Measurement:
     upstream_cpu_max: float | None = None
 
     @property
+    def key(self) -> str:
+        return f"{self.framework}-{self.variant}"
+
+    @property
+    def samples(self) -> int:
+        """The real answers behind the window's percentiles (corrected ones add synthetic samples)."""
+        return self.requests
+
+    @property
     def server_cpu_us_per_request(self) -> float | None:
-        if not self.requests_recorded:
+        if not self.requests:
             return None
-        return self.server_cpu_s / self.requests_recorded * 1e6
+        return self.server_cpu_s / self.requests * 1e6
 
 
 def save_measurements(measurements: list[Measurement], path: Path) -> None:
@@ -62,5 +99,6 @@ def save_measurements(measurements: list[Measurement], path: Path) -> None:
 
 
 def load_measurements(path: Path) -> list[Measurement]:
+    names = {f.name for f in fields(Measurement)}
     raw: list[dict[str, Any]] = json.loads(path.read_text())
-    return [Measurement(**entry) for entry in raw]
+    return [Measurement(**{k: v for k, v in entry.items() if k in names}) for entry in raw]

@@ -1,293 +1,323 @@
-"""report.md, the page a person reads first: verdict, headline table, a table per scenario, the time split,
-the method and the environment. Pure functions of summary.json.
+"""report.md, the page a person reads first: the verdict in five lines and the curve, then the pair ratios
+with their intervals, the curve's table, the cross-check, what the host did, a table per scenario, the
+method and the environment. Pure functions of summary.json.
 """
 
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from loadtests.bench.method import CONNECTION_MODEL, method_markdown
 from loadtests.bench.reading import (
     BOUND,
-    Run,
-    capacity_bound,
-    find,
-    is_io,
+    Entry,
+    coverage_text,
     joined,
+    key_label,
     label,
     num,
-    ratio,
+    percentile_text,
+    ratio_entry,
+    ratio_text,
     scenarios,
-    variants,
+    times,
+    variants_of,
 )
 from loadtests.bench.report_io import io_section, io_verdict
-from loadtests.bench.summary import GENERATOR_LIMIT, RATE_TOLERANCE
+from loadtests.bench.split_report import split_section, waterfall_sentence
 from loadtests.scenarios import SCENARIOS
 
-SATURATED = 90.0  # % of the server's CPU(s): below this at capacity, the CPU was not what limited it
 CHARTS = {
-    "throughput.png": "Capacity (closed loop), requests/s: the median, whiskers the spread over repeats",
-    "latency.png": "Latency percentiles at equal load",
-    "cpu.png": "Server CPU per request at equal load, split into the model's share and the framework's",
+    "curve.png": "Latency against offered load: corrected p50 and p99, both services; a curve ends where its "
+    "service no longer keeps up",
+    "ratios.png": "FastAPI/Flask per pair of slices, and the median with its interval",
+    "waterfall.png": "From Flask's CPU per request to FastAPI's, step by step",
     "io.png": "io: requests/s of each server against the Little's-law bound (users / upstream latency)",
 }
+SATURATED = 90.0  # % of the server's CPU(s): below this at capacity, the CPU was not what limited it
 
 
-def pair(summary: Mapping[str, Any]) -> tuple[tuple[str, str], tuple[str, str]] | None:
-    """The comparison the headline makes: the first Flask variant against the first FastAPI one (of the
-    scenarios compared at equal load, when there are any: io compares more variants)."""
-    found = variants({"runs": [run for run in summary["runs"] if not is_io(run)]}) or variants(summary)
-    flask = next((v for v in found if v[0] == "flask"), None)
-    fastapi = next((v for v in found if v[0] == "fastapi"), None)
-    return (flask, fastapi) if flask and fastapi else None
-
-
-def capacity_cell(run: Run | None) -> str:
-    if run is None or run["rps"] is None:
-        return "not measured"
-    bound = capacity_bound(run)
-    return f"{bound} {num(run['rps'])} {BOUND}".strip() if bound else num(run["rps"])
-
-
-def fixed_cell(run: Run | None, field: str, unit: str = "") -> str:
-    if run is None:
-        return "not measured"
-    text = num(run.get(field), unit)
-    return text if run["fixed_valid"] else f"{text} {BOUND}"
-
-
-def headline_table(summary: Mapping[str, Any]) -> str:
-    compared = pair(summary)
-    if compared is None:
-        return "No comparison: Flask or FastAPI has no measurement (not benchmarked, or interrupted)."
-    flask, fastapi = compared
-    rows = [
-        "| scenario | Flask rps | FastAPI rps | FastAPI/Flask | equal load | Flask p99 | FastAPI p99 "
-        "| Flask CPU/req | FastAPI CPU/req | FastAPI/Flask CPU |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
-    ]
-    for scenario in scenarios(summary):
-        a, b = find(summary, scenario, flask), find(summary, scenario, fastapi)
-        rate = (a or b or {}).get("rate")
-        cap_ratio = ratio(b["rps"], a["rps"], capacity_bound(b), capacity_bound(a)) if a and b else "-"
-        cpu_ratio = (
-            ratio(b["server_cpu_us_per_request"], a["server_cpu_us_per_request"])
-            if a and b and a["fixed_valid"] and b["fixed_valid"]
-            else "-"
-        )
-        cells = [
-            scenario,
-            capacity_cell(a),
-            capacity_cell(b),
-            cap_ratio,
-            num(rate, "rps"),
-            fixed_cell(a, "fixed_p99_ms", "ms"),
-            fixed_cell(b, "fixed_p99_ms", "ms"),
-            fixed_cell(a, "server_cpu_us_per_request", "µs"),
-            fixed_cell(b, "server_cpu_us_per_request", "µs"),
-            cpu_ratio,
-        ]
-        rows.append("| " + " | ".join(cells) + " |")
-    return "\n".join(rows)
-
-
-def headline_notes(summary: Mapping[str, Any]) -> str:
-    env = summary["environment"]
-    workers = env.get("workers")
-    notes = [
-        f"Capacity: closed loop, {env['settings']['users']} users, median over {env['settings']['repeats']} "
-        f"repeat(s). Equal load: both at the same fixed rate; p99 and server CPU time per request there. "
-        f"{workers} worker process(es) per server.",
-    ]
-    if any(not run["valid"] or not run["fixed_valid"] for run in summary["runs"] if not is_io(run)):
-        notes.append(
-            f"{BOUND} not a clean measurement: the generator reached {GENERATOR_LIMIT:.0f}% CPU, requests "
-            f"failed, or the rate was not reached (reasons under each scenario). `≥`: a lower bound."
-        )
-    return "\n".join(f"- {note}" for note in notes)
+def headline_scenarios(summary: Mapping[str, Any]) -> list[str]:
+    return [s for s in scenarios(summary) if ratio_entry(summary, s, "default", "rps")]
 
 
 def verdict(summary: Mapping[str, Any]) -> list[str]:
-    compared = pair(summary)
+    """At most five lines: the headline ratios, capacity at the objective, the same-server pair and where
+    the difference comes from, the connection model, and how far to trust it."""
+    lines = []
     failed = [key for key, v in summary["verification"].items() if not v["passed"]]
-    sentences = []
+    names = headline_scenarios(summary)
+    confident = [
+        s
+        for s in names
+        if all((ratio_entry(summary, s, "default", m) or {}).get("confident") for m in ("rps",))
+    ]
+    if names:
+        first = ratio_entry(summary, names[0], "default", "rps") or {}
+        parts = [
+            f"{s} {ratio_text(ratio_entry(summary, s, 'default', 'rps'), with_pairs=False)} the requests/s "
+            f"at {ratio_text(ratio_entry(summary, s, 'default', 'cpu_us_per_request'), with_pairs=False)} "
+            "the CPU per request"
+            for s in names
+        ]
+        pairs = joined(
+            sorted({str((ratio_entry(summary, s, "default", "rps") or {}).get("pairs")) for s in names})
+        )
+        lines.append(
+            f"**{key_label(first['numerator'])} against {key_label(first['denominator'])}**: "
+            + "; ".join(parts)
+            + f" ({pairs} pairs per figure, median and {coverage_text(first)} interval)."
+        )
+        if len(confident) < len(names):
+            noisy = [s for s in names if s not in confident]
+            lines.append(
+                f"**Too noisy to be sure** on {joined(noisy)}: fewer than "
+                f"{summary['noise']['min_pairs']} clean "
+                f'pairs (marked {BOUND}; dropped pairs and why under "The machine").'
+            )
     if failed:
-        sentences.append(
+        lines.append(
             f"**Not benchmarked:** {', '.join(failed)} failed the live contract checks (see Verification)."
         )
-    if compared is None:
-        return sentences
-    flask, fastapi = compared
-    capacity, bounded, cpu, latency, split = [], [], [], [], []
+    if slo := slo_sentence(summary):
+        lines.append(slo)
+    if same := same_server_sentence(summary):
+        lines.append(same)
+    elif io := io_verdict(summary):
+        lines.append(io)
+    lines.append(trust_sentence(summary))
+    return lines[:5]
+
+
+def slo_sentence(summary: Mapping[str, Any]) -> str | None:
+    slo = summary["capacity_at_slo"]
+    found = []
+    for scenario in dict.fromkeys(p["scenario"] for p in summary["curve"]):
+        flask, fastapi = slo.get(f"flask/{scenario}"), slo.get(f"fastapi/{scenario}")
+        found.append(f"{scenario} Flask {num(flask)}, FastAPI {num(fastapi)}")
+    if not found:
+        return None
+    return (
+        f"**Capacity at p99 < {slo['slo_ms']:g} ms** (corrected, requests/s offered): "
+        + "; ".join(found)
+        + "."
+    )
+
+
+def same_server_sentence(summary: Mapping[str, Any]) -> str | None:
+    parts = []
     for scenario in scenarios(summary):
-        a, b = find(summary, scenario, flask), find(summary, scenario, fastapi)
-        if not a or not b:
+        entry = ratio_entry(summary, scenario, "same-server", "rps")
+        if entry and entry["median"] is not None:
+            cpu = ratio_entry(summary, scenario, "same-server", "cpu_us_per_request")
+            parts.append(
+                f"{scenario} {ratio_text(entry, False)} the requests/s at {ratio_text(cpu, False)} the CPU"
+            )
+    if not parts:
+        return None
+    sentence = "**Both under Granian** (the framework alone): " + "; ".join(parts) + "."
+    if waterfall := waterfall_sentence(summary):
+        sentence += " " + waterfall
+    return sentence
+
+
+def trust_sentence(summary: Mapping[str, Any]) -> str:
+    noise = summary["noise"]
+    dropped = sum(e["dropped"] for e in summary["ratios"] if e["metric"] == "rps")
+    kept = sum(e["pairs"] for e in summary["ratios"] if e["metric"] == "rps")
+    text = (
+        f"**The machine**: the host stole {num(noise['steal_pct_median'], '%')} of the server's CPU (median "
+        f"slice; worst {num(noise['steal_pct_max'], '%')}), other processes took "
+        f"{num(noise['others_pct_median'], '%')} (worst {num(noise['others_pct_max'], '%')}); {dropped} of "
+        f"{dropped + kept} pairs dropped."
+    )
+    for check in summary["crosscheck"]:
+        agreement = (
+            "they agree" if not check["differ"] else "**they differ by more than 10%** (see Cross-check)"
+        )
+        text += (
+            f" wrk gives {check['scenario']} {times(check['wrk_ratio'])} where Locust gives "
+            f"{times(check['locust_ratio'])}: {agreement}."
+        )
+    if not summary["crosscheck"] and not summary["environment"].get("wrk", True):
+        text += " No wrk cross-check: wrk is not installed."
+    return text
+
+
+def ratios_table(summary: Mapping[str, Any]) -> str:
+    lines = [
+        "| scenario | comparison | generator | requests/s | CPU per request | coverage | what it answers |",
+        "|---|---|---|--:|--:|--:|---|",
+    ]
+    for entry in summary["ratios"]:
+        if entry["metric"] != "rps":
             continue
-        if a["valid"] and b["valid"]:
-            capacity.append(f"{scenario} {ratio(b['rps'], a['rps'])}")
-        elif a["rps"] and b["rps"]:
-            bounded.append(f"{scenario} {ratio(b['rps'], a['rps'], capacity_bound(b), capacity_bound(a))}")
-        if a["fixed_valid"] and b["fixed_valid"]:
-            cpu_a, cpu_b = a["server_cpu_us_per_request"], b["server_cpu_us_per_request"]
-            cpu.append(f"{scenario} {num(cpu_b)} vs {num(cpu_a)} µs ({ratio(cpu_b, cpu_a)})")
-            latency.append(f"{scenario} {num(b['fixed_p99_ms'])} vs {num(a['fixed_p99_ms'])} ms")
-            if a["model_cpu_us_per_request"]:
-                split.append(
-                    f"{scenario}: model {num(a['model_cpu_us_per_request'])} µs, framework "
-                    f"{num(a['framework_cpu_us_per_request'])} µs (Flask) vs "
-                    f"{num(b['framework_cpu_us_per_request'])} µs (FastAPI)"
-                )
-    env = summary["environment"]
-    who = (
-        f"FastAPI ({fastapi[1]}) against Flask ({flask[1]}), "
-        f"{env.get('workers')} worker(s) each on the same CPU(s)"
-    )
-    if capacity:
-        sentences.append(f"**Capacity**, {who}: FastAPI/Flask requests per second {joined(capacity)}.")
-    if bounded:
-        sentences.append(
-            "Not a clean capacity figure (Locust itself was the limit, or requests failed): "
-            f"{joined(bounded)}; a single Locust process on one core cannot outrun a fast server on a "
-            "trivial endpoint."
+        cpu = ratio_entry(
+            summary, entry["scenario"], entry["comparison"], "cpu_us_per_request", entry["generator"]
         )
-    if cpu:
-        sentences.append(
-            f"**Efficiency at equal load** (the fairer figure: same rate, neither server saturated), server "
-            f"CPU per request FastAPI vs Flask: {joined(cpu)}."
+        lines.append(
+            f"| {entry['scenario']} | {key_label(entry['numerator'])} / {key_label(entry['denominator'])} | "
+            f"{entry['generator']} | {ratio_text(entry)} | {ratio_text(cpu, False)} | "
+            f"{coverage_text(entry)} | {entry['question']} |"
         )
-    if latency:
-        sentences.append(f"**p99 at equal load**, FastAPI vs Flask: {joined(latency)}.")
-    if split:
-        sentences.append(f"**Where the time goes**, {'; '.join(split)}.")
-    if io := io_verdict(summary):
-        sentences.append(io)
-    invalid = sum(
-        1 for run in summary["runs"] for r in run["capacity_runs"] + run["fixed_runs"] if not r["valid"]
+    return "\n".join(lines)
+
+
+def curve_table(summary: Mapping[str, Any], scenario: str) -> str:
+    points = [p for p in summary["curve"] if p["scenario"] == scenario]
+    rates = sorted({p["offered_rps"] for p in points})
+    keys = list(dict.fromkeys((p["framework"], p["variant"]) for p in points))
+    lines = [
+        "| offered, requests/s | "
+        + " | ".join(f"{label({'framework': f, 'variant': v})}: reached, p50, p99 (n)" for f, v in keys)
+        + " |",
+        "|--:|" + "--:|" * len(keys),
+    ]
+    for rate in rates:
+        cells = [num(rate)]
+        for framework, variant in keys:
+            point = next(
+                (
+                    p
+                    for p in points
+                    if (p["framework"], p["variant"], p["offered_rps"]) == (framework, variant, rate)
+                ),
+                None,
+            )
+            cells.append(curve_cell(point))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def curve_cell(point: Entry | None) -> str:
+    if point is None:
+        return "not run (fell behind at a lower rate)"
+    text = (
+        f"{num(point['achieved_rps'])}, {num(point['p50_ms'])} ms, "
+        f"{percentile_text(point['p99_ms'], 99, point['samples'])} ms"
     )
-    total = sum(len(run["capacity_runs"]) + len(run["fixed_runs"]) for run in summary["runs"])
-    failures = sum(run["failures"] + run["fixed_failures"] for run in summary["runs"])
-    sentences.append(
-        f"{total - invalid} of {total} Locust runs are clean measurements; "
-        + (
-            "no request failed."
-            if not failures
-            else f"{failures} requests failed (a wrong answer is a failure)."
+    if not point["keeps_up"]:
+        text += " **does not keep up**"
+    elif not point["clean"]:
+        text += f" {BOUND}"
+    return text
+
+
+def crosscheck_section(summary: Mapping[str, Any]) -> list[str]:
+    if not summary["crosscheck"]:
+        note = (
+            "No cross-check in this run: wrk is not installed (`apt-get install wrk`)."
+            if not summary["environment"].get("wrk", True)
+            else "No cross-check in this run (the default profile cross-checks predict, PROFILE=full every "
+            "CPU scenario)."
         )
-    )
-    return sentences
+        return [note]
+    lines = [
+        "The default pair's capacity slices again under wrk, paired the same way; the FastAPI/Flask ratio of "
+        "requests/s under each generator:",
+        "",
+        "| scenario | Locust | wrk | verdict | what was measured under each (Locust / wrk) |",
+        "|---|--:|--:|---|---|",
+    ]
+    for check in summary["crosscheck"]:
+        locust = ratio_entry(summary, check["scenario"], "default", "rps", "locust")
+        wrk = ratio_entry(summary, check["scenario"], "default", "rps", "wrk")
+        verdict_text = "agree within 10%" if not check["differ"] else "**differ by more than 10%**"
+        lines.append(
+            f"| {check['scenario']} | {ratio_text(locust)} | {ratio_text(wrk)} | {verdict_text} | "
+            f"{check['reason']} |"
+        )
+    return lines
 
 
-def field_cell(field: str, unit: str = "") -> Callable[[Run], str]:
-    return lambda run: num(run[field], unit)
+def machine_section(summary: Mapping[str, Any]) -> list[str]:
+    noise = summary["noise"]
+    lines = [
+        f"Stolen CPU (`steal`, /proc/stat) over each slice's window: on the servers' CPUs median "
+        f"{num(noise['steal_pct_median'], '%')}, worst {num(noise['steal_pct_max'], '%')}; on the "
+        f"generator's median {num(noise['generator_steal_pct_median'], '%')}, worst "
+        f"{num(noise['generator_steal_pct_max'], '%')}. A slice past {noise['steal_limit_pct']:g}% "
+        f"stolen or {noise['others_limit_pct']:g}% taken by other processes (server's CPUs: median "
+        f"{num(noise['others_pct_median'], '%')}, worst {num(noise['others_pct_max'], '%')}; generator's: "
+        f"median {num(noise['generator_others_pct_median'], '%')}, worst "
+        f"{num(noise['generator_others_pct_max'], '%')}), or whose answers per second varied by more than "
+        f"{noise['uneven_limit']:.0%}, is disturbed: "
+        f"{noise['disturbed_slices']} of {noise['slices']} slices were.",
+    ]
+    reasons = [
+        f"- {entry['scenario']}, {key_label(entry['numerator'])} / {key_label(entry['denominator'])} "
+        f"({entry['generator']}, {entry['metric']}): {reason}"
+        for entry in summary["ratios"]
+        for reason in entry["dropped_reasons"]
+    ]
+    if reasons:
+        lines += ["", "Pairs left out of the ratios, and why:", "", *reasons]
+    else:
+        lines += ["", "No pair was left out."]
+    return lines
 
 
-def spread_cell(field: str, low: str, high: str, clean: str | None = None) -> Callable[[Run], str]:
-    """The median, then [min-max] over repeats when there were several, then a mark if not clean."""
+def field_cell(field: str, unit: str = "") -> Callable[[Entry], str]:
+    return lambda entry: num(entry.get(field), unit)
 
-    def cell(run: Run) -> str:
-        text = num(run[field])
-        if run[field] is not None and run["repeats"] > 1:
-            text += f" [{num(run[low])}-{num(run[high])}]"
-        return text + (f" {BOUND}" if clean and not run[clean] else "")
 
-    return cell
+def spread_cell(entry: Entry) -> str:
+    text = num(entry["rps"])
+    if entry["rps"] is not None and entry["slices"] > 1:
+        text += f" [{num(entry['rps_min'])}-{num(entry['rps_max'])}]"
+    if entry["bounded"]:
+        text = f"≥ {text}"
+    return text + ("" if entry["clean"] else f" {BOUND}")
 
 
 def scenario_table(summary: Mapping[str, Any], scenario: str) -> str:
-    """Rows are figures, columns the variants, and the FastAPI/Flask ratio where it means something."""
-    runs = [run for v in variants(summary) if (run := find(summary, scenario, v))]
-    compared = pair(summary)
-    a = find(summary, scenario, compared[0]) if compared else None
-    b = find(summary, scenario, compared[1]) if compared else None
-    lines = [
-        "| | " + " | ".join(label(run) for run in runs) + (" | FastAPI/Flask |" if a and b else " |"),
-        "|---|" + "--:|" * (len(runs) + (1 if a and b else 0)),
-    ]
+    """Rows are figures, columns the variants: their capacity slices (Locust) summarised."""
+    entries = variants_of(summary, scenario)
+    lines = ["| | " + " | ".join(label(e) for e in entries) + " |", "|---|" + "--:|" * len(entries)]
 
-    def row(title: str, cell: Callable[[Run], str], ratio_of: str | None = None) -> None:
-        cells = [cell(run) for run in runs]
-        if a and b:
-            bounds = (capacity_bound(b), capacity_bound(a)) if ratio_of == "rps" else ("", "")
-            cells.append(ratio(b[ratio_of], a[ratio_of], *bounds) if ratio_of else "")
-        lines.append(f"| {title} | " + " | ".join(cells) + " |")
+    def row(title: str, cell: Callable[[Entry], str]) -> None:
+        lines.append(f"| {title} | " + " | ".join(cell(e) for e in entries) + " |")
 
-    row("capacity, requests/s, median [min-max]", spread_cell("rps", "rps_min", "rps_max", "valid"), "rps")
-    for p in ("p50", "p95", "p99"):
-        row(f"{p} at capacity, ms", field_cell(f"{p}_ms"), f"{p}_ms")
-    row("server CPU at capacity, % of one CPU", field_cell("server_cpu_percent", "%"))
+    row("capacity, requests/s, median [min-max]", spread_cell)
+    row("server CPU per request, µs (median)", field_cell("cpu_us_per_request"))
+    row("server CPU busy, % of one CPU", field_cell("server_cpu_percent", "%"))
+    row("p50 at capacity, ms (closed loop)", field_cell("p50_ms"))
+    row("p99 at capacity, ms (closed loop)", field_cell("p99_ms"))
+    row("generator's busiest second", field_cell("generator_cpu_max", "%"))
+    row("host steal on the server's CPU", field_cell("steal_pct", "%"))
     row(
-        "server CPU per request at capacity, µs",
-        field_cell("capacity_server_cpu_us_per_request"),
-        "capacity_server_cpu_us_per_request",
+        "memory per worker after warm-up, RSS / USS, MiB",
+        lambda e: f"{num(e['rss_mib'])} / {num(e['uss_mib'])}",
     )
-    row("Locust CPU at capacity, busiest second", field_cell("generator_cpu_max", "%"))
-    row("equal load: rate asked, requests/s", field_cell("rate"))
     row(
-        "equal load: rate reached, requests/s",
-        spread_cell("fixed_rps", "fixed_rps_min", "fixed_rps_max", "fixed_valid"),
+        "memory per worker at the end, RSS / USS, MiB",
+        lambda e: f"{num(e['rss_end_mib'])} / {num(e['uss_end_mib'])}",
     )
-    for p, name in (("p50", "p50"), ("p95", "p95"), ("p99", "p99"), ("p999", "p99.9")):
-        row(f"{name} at equal load, ms", field_cell(f"fixed_{p}_ms"), f"fixed_{p}_ms")
-    row(
-        "server CPU per request at equal load, µs",
-        spread_cell(
-            "server_cpu_us_per_request", "server_cpu_us_per_request_min", "server_cpu_us_per_request_max"
-        ),
-        "server_cpu_us_per_request",
-    )
-    row("... of which the model, µs", field_cell("model_cpu_us_per_request"))
-    row(
-        "... of which the framework, µs",
-        field_cell("framework_cpu_us_per_request"),
-        "framework_cpu_us_per_request",
-    )
-    row("Locust CPU at equal load, busiest second", field_cell("fixed_generator_cpu_max", "%"))
-    row("requests measured, capacity + equal load", lambda r: f"{r['requests']:,} + {r['fixed_requests']:,}")
-    row("failed requests", lambda r: f"{r['failures'] + r['fixed_failures']:,}")
-    reasons = [
-        f"- {label(run)}: {reason}"
-        for run in runs
-        for reason in run["invalid_reasons"] + run["fixed_invalid_reasons"]
-    ]
+    row("start-up to the first healthy answer, s", field_cell("startup_s"))
+    row("slices; answers; failed", lambda e: f"{e['slices']}; {e['requests']:,}; {e['failures']:,}")
+    reasons = [f"- {label(e)}: {reason}" for e in entries for reason in e["invalid_reasons"]]
     if reasons:
         lines += ["", f"{BOUND} Not clean:", "", *reasons]
     server_cpus = max(1, len(summary["environment"]["cpu_plan"]["server_cpus"]))
     unsaturated = [
-        f"{label(run)} ({num(run['server_cpu_percent'], '%')})"
-        for run in runs
-        if run["valid"] and (run["server_cpu_percent"] or 0) < SATURATED * server_cpus
+        f"{label(e)} ({num(e['server_cpu_percent'], '%')})"
+        for e in entries
+        if e["clean"] and (e["server_cpu_percent"] or 0) < SATURATED * server_cpus
     ]
     if unsaturated:
         lines += [
             "",
-            f"Server CPU below {SATURATED * server_cpus:.0f}% at capacity: {joined(unsaturated)}. That "
-            "server's CPU was not what limited it (the load generator, or waiting on connections, was).",
+            f"Server CPU below {SATURATED * server_cpus:.0f}% at capacity: {joined(unsaturated)}: its CPU "
+            "was not what limited it (the generator, or waiting on connections, was).",
         ]
     return "\n".join(lines)
 
 
-def time_split_table(summary: Mapping[str, Any]) -> str:
-    lines = [
-        "| scenario | server | CPU per request, µs | model, µs | framework, µs | framework share |",
-        "|---|---|--:|--:|--:|--:|",
-    ]
-    for run in summary["runs"]:
-        if is_io(run):
-            continue
-        total, framework = run["server_cpu_us_per_request"], run["framework_cpu_us_per_request"]
-        share = f"{framework / total:.0%}" if total and framework is not None else "-"
-        lines.append(
-            f"| {run['scenario']} | {label(run)} | {num(total)} | {num(run['model_cpu_us_per_request'])} | "
-            f"{num(framework)} | {share} |"
-        )
-    return "\n".join(lines)
-
-
 def model_line(summary: Mapping[str, Any]) -> str:
-    parts = [
-        f"`{name}` {num(m['cpu_us'])} µs CPU ({num(m['wall_us'])} µs wall, "
-        f"median of {m['repeats']} x {m['loops']:,} calls)"
+    return "; ".join(
+        f"`{name}` {num(m['cpu_us'])} µs CPU ({num(m['wall_us'])} µs wall, median of {m['repeats']} x "
+        f"{m['loops']:,} calls)"
         for name, m in summary["model"].items()
-    ]
-    return "; ".join(parts)
+    )
 
 
 def verification_section(summary: Mapping[str, Any]) -> str:
@@ -300,85 +330,11 @@ def verification_section(summary: Mapping[str, Any]) -> str:
         status = "passed" if not failed else "**failed: not benchmarked**"
         lines.append(f"- {key}: {len(v['checks']) - len(failed)}/{len(v['checks'])} contract checks {status}")
         lines += [f"  - {c['name']}: {c['problem']}" for c in failed]
-    first = next((v for v in summary["verification"].values() if v["checks"]), None)
+    first = next((v for v in summary["verification"].values() if v.get("checks")), None)
     if first:
         names = "; ".join(c["name"] for c in first["checks"])
         lines.append(f"\nChecks, against the running server before any load: {names}.")
     return "\n".join(lines)
-
-
-def method_section(summary: Mapping[str, Any]) -> str:
-    env = summary["environment"]
-    s = env["settings"]
-    rates = env.get("rates", {})
-    rate_lines = [f"{name} {num(r['rate'])} requests/s ({r['source']})" for name, r in rates.items()]
-    return "\n".join(
-        [
-            "- **Verify before measuring.** Each server is started under its production server and the "
-            "contract is checked live; a service that fails is not benchmarked. Every Locust response is "
-            "checked too (status, body shape, the species of each known penguin): a wrong answer counts as "
-            "a failure.",
-            f"- **Equal terms.** {env['workers']} worker process(es) per server; {env['cpu_plan']['note']}. "
-            f"Same users ({s['users']}), spawn rate ({s['spawn_rate']:g}/s), warm-up ({s['warmup_s']} s, not "
-            f"counted) and measured window ({s['duration_s']} s) for every run. Servers run with their "
-            "defaults (access log off on both).",
-            "- **Capacity**: closed loop, no wait between requests: the most the server answers per second; "
-            "its latencies are mostly queueing time at saturation.",
-            "- **Equal load**: every variant at the same fixed rate (Locust `constant_throughput` per user, "
-            "users started at random phases so they do not send in bursts), below the slower one's capacity: "
-            "latency percentiles, and the server's CPU time per request from its own accounting (psutil, "
-            "user + system, master and workers, over the measured window). Rates: "
-            + (joined(rate_lines) or "none")
-            + ".",
-            f"- **Trust the instrument.** Locust's CPU is sampled ({generator_line(env)}); a run where its "
-            f"busiest second reaches {GENERATOR_LIMIT:.0f}% (of one process, or of all the generator's "
-            "CPUs together) is marked not clean (a lower bound, shown `≥`), as is one with failed "
-            f"requests or one that reached less than {RATE_TOLERANCE:.0%} of its rate. Percentiles are exact "
-            "(nearest rank over every response time of the window, recorded unrounded by the Locust file), "
-            "not Locust's own, which keep about two significant digits.",
-            *io_method(summary),
-            f"- **Repeats**: {s['repeats']}, variants interleaved (A B A B ...); figures are the median over "
-            "repeats, with the spread in brackets.",
-            "- **Where the time goes.** The model alone is timed in-process (CPU time, median of repeats): "
-            + model_line(summary)
-            + ". The model's share of a scenario's CPU per request follows from its request mix; the rest "
-            "(routing, validation, serialization, the server) is the framework's share.",
-            f"- **Reproduce**: `make bench` (this run: `{env.get('invocation') or env['command']}`, "
-            f"which ran `{env['command']}`); every knob is a make variable (`make help`). Raw Locust CSVs "
-            "and HTML reports are under `runs/`, server logs under `logs/`.",
-        ]
-    )
-
-
-def generator_line(env: Mapping[str, Any]) -> str:
-    processes = env.get("locust_processes") or 1
-    if processes == 1:
-        return "one process"
-    return f"a master and {processes} workers (`--processes {processes}`), each process on its own"
-
-
-def io_method(summary: Mapping[str, Any]) -> list[str]:
-    upstream = summary["environment"].get("upstream")
-    if not upstream:
-        return []
-    cpus = upstream.get("cpus") or []
-    # Against running services (compose, loadtests/external.py) the upstream was started by someone else.
-    where = (
-        f"the bench starts the upstream observation service ({num(upstream['latency_ms'])} ms per answer, no "
-        f"faults) on the generator's CPU(s) {','.join(map(str, cpus))}, beside Locust, and points every "
-        "server at it (UPSTREAM_URL)"
-        if cpus
-        else f"the upstream observation service ({num(upstream['latency_ms'])} ms per answer, no faults) was "
-        "already running, unpinned, and every server points at it (UPSTREAM_URL)"
-    )
-    return [
-        f"- **io**: {where}. Capacity only, one closed loop per server "
-        "variant: besides the defaults, Flask under gunicorn `gthread` (one thread per user) and "
-        "`gevent`, and the two classic mistakes (examples/). Its throughput is compared with the "
-        "Little's-law bound, users / upstream latency; its CPU per request is at capacity. The upstream's "
-        "CPU is sampled like Locust's: a run where it reaches "
-        f"{GENERATOR_LIMIT:.0f}% of its CPU is not clean.",
-    ]
 
 
 def environment_section(summary: Mapping[str, Any]) -> str:
@@ -386,57 +342,69 @@ def environment_section(summary: Mapping[str, Any]) -> str:
     packages = ", ".join(f"{name} {version}" for name, version in env["packages"].items())
     commands = "\n".join(f"# {key}\n{cmd}" for key, cmd in env["server_commands"].items() if cmd)
     configs = "\n".join(f"# {key}\n{cfg}" for key, cfg in env.get("server_configs", {}).items() if cfg)
-    return "\n".join(
-        [
-            "| | |",
-            "|---|---|",
-            f"| CPU | {env['cpu_model']}, {env['cores']} cores |",
-            f"| memory | {env['memory_gib']} GiB |",
-            f"| OS | {env['os']} |",
-            f"| Python | {env['python']} |",
-            f"| commit | {env['git']} |",
-            f"| started | {env['started_at']}, took {env['elapsed_s']:.0f} s |",
-            f"| packages | {packages} |",
+    lines = [
+        "| | |",
+        "|---|---|",
+        f"| CPU | {env['cpu_model']}, {env['cores']} cores |",
+        f"| memory | {env['memory_gib']} GiB |",
+        f"| OS | {env['os']} |",
+        f"| Python | {env['python']} |",
+        f"| commit | {env['git']} |",
+        f"| started | {env['started_at']}, took {env['elapsed_s']:.0f} s |",
+        f"| packages | {packages} |",
+        "",
+        "Server commands (from the repository's root):",
+        "",
+        "```sh",
+        commands,
+        "```",
+        "",
+        "What each server reported as its configuration:",
+        "",
+        "```",
+        configs,
+        "```",
+        "",
+        "Locust command (one per slice; the user class names the scenario):",
+        "",
+        "```sh",
+        env["locust_command"],
+        "```",
+    ]
+    if env.get("upstream"):
+        lines += [
             "",
-            "Server commands (from the repository's root):",
+            "The upstream observation service (io):",
             "",
             "```sh",
-            commands,
+            env["upstream"]["command"],
             "```",
-            "",
-            "What each server reported as its configuration:",
-            "",
-            "```",
-            configs,
-            "```",
-            "",
-            "Locust command (one per run; the user class names the scenario):",
-            "",
-            "```sh",
-            env["locust_command"],
-            "```",
-            *upstream_lines(env),
         ]
-    )
-
-
-def upstream_lines(env: Mapping[str, Any]) -> list[str]:
-    upstream = env.get("upstream")
-    if not upstream:
-        return []
-    return ["", "The upstream observation service (io):", "", "```sh", upstream["command"], "```"]
-
-
-def runs_table(summary: Mapping[str, Any]) -> str:
-    lines = ["| run | rps | p99, ms | Locust CPU | clean |", "|---|--:|--:|--:|---|"]
-    for run in summary["runs"]:
-        for record in run["capacity_runs"] + run["fixed_runs"]:
-            lines.append(
-                f"| [{record['run_dir']}]({record['run_dir']}/report.html) | {num(record['rps'])} | "
-                f"{num(record['p99_ms'])} | {num(record['generator_cpu_max'], '%')} | "
-                f"{'yes' if record['valid'] else 'no'} |"
-            )
+    if env.get("notes"):
+        lines += ["", "Notes:", "", *[f"- {note}" for note in env["notes"]]]
     return "\n".join(lines)
+
+
+def slices_table(summary: Mapping[str, Any]) -> str:
+    lines = [
+        "| slice | rps | p99, ms | CPU per request, µs | steal | generator CPU | clean |",
+        "|---|--:|--:|--:|--:|--:|---|",
+    ]
+    for run in summary["runs"]:
+        corrected = run.get("corrected_latency_ms") or {}
+        p99 = corrected.get("99") if corrected else run["latency_ms"].get("99")
+        link = (
+            f"{run['run_dir']}/report.html" if run["generator"] == "locust" else f"{run['run_dir']}/wrk.txt"
+        )
+        clean = "yes" if run["valid"] and not run["disturbances"] else "no"
+        lines.append(
+            f"| [{run['run_dir'].removeprefix('runs/')}]({link}) | {num(run['rps'])} | "
+            f"{num(p99)}{' c' if corrected else ''} | {num(run['server_cpu_us_per_request'])} | "
+            f"{num(run['steal_pct'], '%')} | {num(run['generator_cpu_max'], '%')} | {clean} |"
+        )
+    return "\n".join(
+        [*lines, "", "p99 marked c: corrected for coordinated omission (a slice at an offered rate)."]
+    )
 
 
 def render_report(summary: Mapping[str, Any], charts: Sequence[str] = tuple(CHARTS)) -> str:
@@ -444,35 +412,68 @@ def render_report(summary: Mapping[str, Any], charts: Sequence[str] = tuple(CHAR
     out = [
         "# Flask vs FastAPI: benchmark report",
         "",
-        f"{env['started_at']} · `{env.get('invocation') or env['command']}` · "
-        f"{env['cpu_model']}, {env['cores']} cores · {env['python']} · commit {env['git']}",
+        f"{env['started_at']} · `{env.get('invocation') or env['command']}` "
+        f"({env.get('profile', '?')} profile) · {env['cpu_model']}, {env['cores']} cores · {env['python']} · "
+        f"commit {env['git']}",
         "",
     ]
     if env.get("interrupted"):
         out += ["**Interrupted**: this report covers only what was measured before Ctrl-C.", ""]
-    out += ["## Verdict", "", *[f"{sentence}\n" for sentence in verdict(summary)]]
-    if scenarios(summary) or not scenarios(summary, io=True):
-        out += ["## Headline", "", headline_table(summary), "", headline_notes(summary), ""]
+    out += ["## Verdict", "", *[f"{line}\n" for line in verdict(summary)]]
+    if "curve.png" in charts:
+        out += [f"![{CHARTS['curve.png']}](curve.png)", ""]
+    if summary["ratios"]:
+        out += [
+            "## Pair ratios",
+            "",
+            "Each figure is the median of the ratios of slices run next to each other (one pair per "
+            "round), with an interval for that median; requests/s at capacity (closed loop) and the server's "
+            "CPU time per request over the same slices.",
+            "",
+            ratios_table(summary),
+            "",
+            f"**The connection model is part of the headline.** {CONNECTION_MODEL}",
+            "",
+        ]
+    for scenario in dict.fromkeys(p["scenario"] for p in summary["curve"]):
+        out += [
+            f"## Latency against load: {scenario}",
+            "",
+            "Both services at the same offered rates; p50 and p99 corrected for coordinated omission, with "
+            "the real answers behind them (n).",
+            "",
+            curve_table(summary, scenario),
+            "",
+        ]
+    if summary["curve"]:
+        out += [slo_sentence(summary) or "", ""]
+    out += ["## Cross-check: Locust and wrk", "", *crosscheck_section(summary), ""]
+    out += ["## The machine", "", *machine_section(summary), ""]
     for scenario in scenarios(summary):
         description = SCENARIOS[scenario].description if scenario in SCENARIOS else ""
         out += [f"## {scenario}", "", description, "", scenario_table(summary, scenario), ""]
     for scenario in scenarios(summary, io=True):
         description = SCENARIOS[scenario].description if scenario in SCENARIOS else ""
         out += [f"## {scenario}: waiting on an upstream", "", description, "", *io_section(summary), ""]
-    if scenarios(summary):
-        out += [
-            "## Where the time goes",
-            "",
-            f"The model alone: {model_line(summary)}.",
-            "",
-            time_split_table(summary),
-            "",
-        ]
-    if charts:
+    out += [
+        "## Where the time goes",
+        "",
+        f"The model alone: {model_line(summary)}.",
+        "",
+        *split_section(summary),
+        "",
+    ]
+    others = [chart for chart in charts if chart != "curve.png"]
+    if others:
         out += ["## Charts", ""]
-        out += [f"![{CHARTS.get(chart, chart)}]({chart})\n" for chart in charts]
+        out += [f"![{CHARTS.get(chart, chart)}]({chart})\n" for chart in others]
     out += ["## Verification", "", verification_section(summary), ""]
-    out += ["## Method", "", method_section(summary), ""]
+    out += ["## Method", "", method_markdown(summary), ""]
     out += ["## Environment", "", environment_section(summary), ""]
-    out += ["## Every run", "", runs_table(summary), ""]
+    out += ["## Every slice", "", slices_table(summary), ""]
     return "\n".join(out)
+
+
+def headline_text(summary: Mapping[str, Any]) -> str:
+    """What the runner prints at the end: the verdict and the ratios."""
+    return "\n".join([*verdict(summary), "", ratios_table(summary) if summary["ratios"] else ""])

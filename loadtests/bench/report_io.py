@@ -6,8 +6,11 @@ that the upstream was never the bottleneck. Pure functions of summary.json.
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from loadtests.bench.reading import BOUND, Run, capacity_bound, find, is_io, joined, label, num
-from loadtests.bench.summary import BOUND_TARGET, GENERATOR_LIMIT
+from loadtests.bench.analysis import GENERATOR_LIMIT
+from loadtests.bench.reading import BOUND, Entry, is_io, joined, label, num
+
+Run = Entry
+BOUND_TARGET = 0.80  # a server that keeps every user's request in flight reaches this share of the bound
 
 # Each mistake (examples/), and the variant that does the same job right on the same framework and worker.
 MISTAKES: dict[tuple[str, str], tuple[tuple[str, str], str]] = {
@@ -25,7 +28,18 @@ MISTAKES: dict[tuple[str, str], tuple[tuple[str, str], str]] = {
 
 
 def io_runs(summary: Mapping[str, Any]) -> list[Run]:
-    return [run for run in summary["runs"] if is_io(run)]
+    return [entry for entry in summary["variants"] if is_io(entry)]
+
+
+def find(summary: Mapping[str, Any], scenario: str, variant: tuple[str, str]) -> Run | None:
+    return next(
+        (
+            e
+            for e in summary["variants"]
+            if e["scenario"] == scenario and (e["framework"], e["variant"]) == variant
+        ),
+        None,
+    )
 
 
 def share(value: float | None) -> str:
@@ -49,8 +63,9 @@ def io_table(summary: Mapping[str, Any]) -> str:
         "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for run in io_runs(summary):
-        bound = capacity_bound(run)
-        rps = f"{bound} {num(run['rps'])} {BOUND}".strip() if bound else num(run["rps"])
+        rps = (
+            num(run["rps"]) if run["clean"] else f"{'≥ ' if run['bounded'] else ''}{num(run['rps'])} {BOUND}"
+        )
         cells = [
             label(run),
             rps,
@@ -61,7 +76,7 @@ def io_table(summary: Mapping[str, Any]) -> str:
             num(run["p50_ms"]),
             num(run["p99_ms"]),
             num(run["server_cpu_percent"], "%"),
-            num(run["capacity_server_cpu_us_per_request"]),
+            num(run["cpu_us_per_request"]),
             num(run.get("upstream_cpu_max"), "%"),
         ]
         lines.append("| " + " | ".join(cells) + " |")
@@ -78,8 +93,9 @@ def io_setup(summary: Mapping[str, Any]) -> str:
         f"{summary['environment'].get('workers')} worker process(es) per server on the same CPU(s). "
         f"Little's law: with every user waiting for one answer, requests/s = users / mean response time, "
         f"and no answer comes sooner than the upstream's latency, so users / latency = "
-        f"{num(first['littles_law_bound_rps'])} requests/s bounds every server. CPU per request is at "
-        "capacity (io has no equal-load run: the slowest variant would set its rate)."
+        f"{num(first['littles_law_bound_rps'])} requests/s bounds every server. Figures are medians over the "
+        "rounds; CPU per request is at capacity (io has no latency curve: the slowest variant would set its "
+        "rates)."
     )
 
 
@@ -95,16 +111,15 @@ def below_bound(run: Run, server_cpus: int) -> str:
             f"requests/s, of which it reached {share(run['share_of_variant_bound'])}."
         )
     if run["server_cpu_percent"] is not None and run["server_cpu_percent"] >= GENERATOR_LIMIT * server_cpus:
-        per_request = run["capacity_server_cpu_us_per_request"]
+        per_request = run["cpu_us_per_request"]
         most = server_cpus * 1e6 / per_request if per_request else None
         return (
             f"{what}. It holds every user's request, but its CPU was the limit "
             f"({num(run['server_cpu_percent'], '%')} busy): at {num(per_request)} µs of CPU per request "
-            f"(the model's share: {num(run.get('model_cpu_us_per_request'))} µs; the rest is the framework, "
-            f"the server and the upstream client), {server_cpus} CPU(s) serve at most {num(most)} "
-            "requests/s."
+            f"(the rest beyond the model is the framework, the server and the upstream client), "
+            f"{server_cpus} CPU(s) serve at most {num(most)} requests/s."
         )
-    if not run["valid"]:
+    if not run["clean"]:
         return f"{what}, but the measurement is not clean: {'; '.join(run['invalid_reasons'])}."
     return (
         f"{what}. It holds every user's request and its CPU was not saturated "
@@ -132,9 +147,9 @@ def mistakes(summary: Mapping[str, Any]) -> list[str]:
 
 
 def upstream_check(summary: Mapping[str, Any]) -> str:
-    runs = io_runs(summary)
     upstream = summary["environment"].get("upstream") or {}
-    records = [record for run in runs for record in run["capacity_runs"]]
+    names = {run["scenario"] for run in io_runs(summary)}
+    records = [record for record in summary["runs"] if record["scenario"] in names]
     busiest = max((r.get("upstream_cpu_max") or 0.0 for r in records), default=None)
     side = max((r.get("generator_side_cpu_max") or 0.0 for r in records), default=None)
     cpus = upstream.get("cpus") or []

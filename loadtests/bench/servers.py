@@ -1,8 +1,9 @@
-"""The servers under test, as data: which framework, which server variant, and its environment.
+"""The servers under test, as data: which framework, which server variant, and how it is started.
 
-A variant is one way to serve a framework (gunicorn sync workers, uvicorn, ...). Adding one is one more entry
-here; a scenario lists the variants it compares (loadtests/scenarios.py), and the runner, summary and report
-take whatever is listed. Every scenario runs VARIANTS, the two default deployments; io adds IO_VARIANTS.
+A variant is one way to serve a framework (gunicorn sync workers, uvicorn, Granian, ...). Adding one is one
+more entry in CATALOGUE; a profile (loadtests/bench/config.py) or VARIANTS= picks those a run compares, and
+the plan, analysis and report take whatever is picked. `scenarios` says where a variant means something:
+"cpu" (health, predict, batch, invalid, mixed) or "io" (a route that waits on the upstream).
 """
 
 import math
@@ -15,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from loadtests.bench import processes
+from loadtests.scenarios import CPU, IO_BOUND
 
 # How many requests one worker process of a variant has in flight at once, while they wait on I/O.
 ONE = "one"  # a sync worker, or an event loop stalled by a blocking call
@@ -26,11 +28,16 @@ MANY = "many"  # an event loop, or gevent's greenlets: as many as the connection
 class ServerVariant:
     framework: str
     variant: str
-    module: str
+    module: str  # run as `python -m module *args`
     # Values may name {threads}: one thread per user the worker can be sent (see threads_per_worker).
     env: Mapping[str, str] = field(default_factory=dict)
     concurrency: str = MANY
-    note: str = ""  # what it is, for the io table
+    note: str = ""  # what it is, for the report
+    # Arguments after the module, which may name {host}, {port} and {workers}; none: the module reads HOST,
+    # PORT and WORKERS (the services' own server modules).
+    args: tuple[str, ...] = ()
+    scenarios: frozenset[str] = frozenset({CPU, IO_BOUND})
+    keeps_alive: bool = True  # whether a client's connection serves more than one request
 
     @property
     def key(self) -> str:
@@ -43,6 +50,9 @@ class ServerVariant:
     def environment(self, workers: int, users: int) -> dict[str, str]:
         threads = str(threads_per_worker(users, workers))
         return {name: value.format(threads=threads) for name, value in self.env.items()}
+
+    def arguments(self, host: str, port: int, workers: int) -> list[str]:
+        return [arg.format(host=host, port=port, workers=workers) for arg in self.args]
 
     def in_flight(self, workers: int, users: int) -> int | None:
         """Requests the server holds at once while they wait; None: as many as arrive (here, `users`)."""
@@ -62,32 +72,86 @@ def threads_per_worker(users: int, workers: int) -> int:
 
 FRAMEWORK_LABELS = {"flask": "Flask", "fastapi": "FastAPI"}
 
-VARIANTS: tuple[ServerVariant, ...] = (
-    ServerVariant(
-        "flask",
-        "gunicorn-sync",
-        "flask_service.server",
-        {"GUNICORN_WORKER_CLASS": "sync"},
-        ONE,
-        "the default: a sync worker serves one request at a time, waiting included",
-    ),
-    ServerVariant(
-        "fastapi",
-        "uvicorn",
-        "fastapi_service.server",
-        concurrency=MANY,
-        note="the default: `async def`, awaiting a pooled httpx2.AsyncClient on the event loop",
-    ),
+
+def granian(interface: str, app: str) -> tuple[str, ...]:
+    """Granian's command line, its defaults otherwise (its README: no thread tuning, one worker per CPU)."""
+    return (
+        "--interface",
+        interface,
+        "--host",
+        "{host}",
+        "--port",
+        "{port}",
+        "--workers",
+        "{workers}",
+        "--no-ws",
+        app,
+    )
+
+
+FLASK_SYNC = ServerVariant(
+    "flask",
+    "gunicorn-sync",
+    "flask_service.server",
+    {"GUNICORN_WORKER_CLASS": "sync"},
+    ONE,
+    "the default: a sync worker serves one request at a time, waiting included, and closes the connection "
+    "after each response",
+    keeps_alive=False,
+)
+FASTAPI_UVICORN = ServerVariant(
+    "fastapi",
+    "uvicorn",
+    "fastapi_service.server",
+    concurrency=MANY,
+    note="the default: uvicorn (uvloop, httptools), connections kept alive; `def` prediction views in the "
+    "thread pool, `async def` for the rest",
+)
+FLASK_GRANIAN = ServerVariant(
+    "flask",
+    "granian",
+    "granian",
+    concurrency=THREADS,
+    note="Granian's WSGI interface (one Rust HTTP core for both frameworks), connections kept alive",
+    args=granian("wsgi", "flask_service.app:app"),
+)
+FASTAPI_GRANIAN = ServerVariant(
+    "fastapi",
+    "granian",
+    "granian",
+    concurrency=MANY,
+    note="Granian's ASGI interface, the same server as Flask's Granian variant",
+    args=granian("asgi", "fastapi_service.app:app"),
+)
+FLASK_GTHREAD = ServerVariant(
+    "flask",
+    "gunicorn-gthread",
+    "flask_service.server",
+    {"GUNICORN_WORKER_CLASS": "gthread", "GUNICORN_THREADS": "{threads}"},
+    THREADS,
+    "gunicorn's threaded worker, one thread per user (users / workers), connections kept alive; the same "
+    "`def` views",
+)
+FASTAPI_ASYNC_DEF = ServerVariant(
+    "fastapi",
+    "async-def",
+    "examples.fastapi_async_predict",
+    concurrency=MANY,
+    note="`async def` prediction endpoints (examples/fastapi_async_predict.py): the model runs on the event "
+    "loop, no thread-pool hop",
+    scenarios=frozenset({CPU}),
+)
+
+VARIANTS: tuple[ServerVariant, ...] = (FLASK_SYNC, FASTAPI_UVICORN)
+CPU_VARIANTS: tuple[ServerVariant, ...] = (
+    *VARIANTS,
+    FASTAPI_GRANIAN,
+    FLASK_GRANIAN,
+    FLASK_GTHREAD,
+    FASTAPI_ASYNC_DEF,
 )
 IO_VARIANTS: tuple[ServerVariant, ...] = (
-    ServerVariant(
-        "flask",
-        "gunicorn-gthread",
-        "flask_service.server",
-        {"GUNICORN_WORKER_CLASS": "gthread", "GUNICORN_THREADS": "{threads}"},
-        THREADS,
-        "gunicorn's threaded worker, one thread per user (users / workers); the same `def` view",
-    ),
+    FLASK_GTHREAD,
     ServerVariant(
         "flask",
         "gunicorn-gevent",
@@ -96,6 +160,7 @@ IO_VARIANTS: tuple[ServerVariant, ...] = (
         MANY,
         "gunicorn's gevent worker (monkey-patched sockets: httpx2's waits yield), up to 1000 connections "
         "per worker; the same `def` view",
+        scenarios=frozenset({IO_BOUND}),
     ),
     ServerVariant(
         "fastapi",
@@ -104,6 +169,7 @@ IO_VARIANTS: tuple[ServerVariant, ...] = (
         concurrency=ONE,
         note="mistake: `async def` calling the sync httpx2.Client (examples/fastapi_blocking_call.py): "
         "the event loop waits with it",
+        scenarios=frozenset({IO_BOUND}),
     ),
     ServerVariant(
         "flask",
@@ -113,9 +179,11 @@ IO_VARIANTS: tuple[ServerVariant, ...] = (
         ONE,
         "mistake: an `async def` view under the sync worker (examples/flask_async_view.py): Flask runs "
         "it to completion in a new event loop",
+        scenarios=frozenset({IO_BOUND}),
+        keeps_alive=False,
     ),
 )
-CATALOGUE: tuple[ServerVariant, ...] = VARIANTS + IO_VARIANTS
+CATALOGUE: tuple[ServerVariant, ...] = tuple({v.key: v for v in (*CPU_VARIANTS, *IO_VARIANTS)}.values())
 
 
 def variants_by_key(
@@ -135,14 +203,16 @@ class RunningServer:
     process: subprocess.Popen[bytes]
     log: Path
     command: str
+    startup_s: float | None = None  # from the process's start to its first healthy answer
 
     @property
     def config_line(self) -> str:
-        """What the server says it runs with: both services print their configuration first."""
+        """What the server says it runs with: both services print their configuration first; Granian's
+        command line is its configuration."""
         for line in processes.log_tail(self.log, 100_000).splitlines():
             if line.startswith(("gunicorn ", "uvicorn ")):
                 return line
-        return ""
+        return f"granian {' '.join(self.variant.args)}" if self.variant.module == "granian" else ""
 
 
 class ServerStartError(RuntimeError):
@@ -168,8 +238,10 @@ def start_server(
         **variant.environment(workers, users),
         **(extra_env or {}),
     }
-    command = processes.pinned(processes.python_module(variant.module), cpus)
+    arguments = variant.arguments("127.0.0.1", port, workers)
+    command = processes.pinned([*processes.python_module(variant.module), *arguments], cpus)
     log = log_dir / f"{variant.key}.log"
+    started = time.perf_counter()
     process = processes.start(command, env, log)
     server = RunningServer(variant, f"http://127.0.0.1:{port}", process, log, processes.shown(command, env))
     try:
@@ -177,6 +249,7 @@ def start_server(
     except BaseException:
         processes.stop(process)
         raise
+    server.startup_s = time.perf_counter() - started
     return server
 
 
@@ -193,7 +266,7 @@ def wait_until_healthy(server: RunningServer, timeout_s: float) -> None:
                 return
         except httpx.TransportError:
             pass
-        time.sleep(0.1)
+        time.sleep(0.02)  # short: the first healthy answer is the start-up time reported
     raise ServerStartError(
         f"{server.variant.key} was not healthy after {timeout_s:.0f} s; the end of its log ({server.log}):\n"
         f"{processes.log_tail(server.log)}"
