@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from loadtests.bench.analysis import (
+    OTHERS_LIMIT,
     STEAL_LIMIT,
     all_ratios,
     capacity_at_slo,
@@ -211,6 +212,11 @@ def test_a_pair_the_host_disturbed_is_dropped_and_said_so() -> None:
     assert any("varied by" in reason for reason in entry["dropped_reasons"])
     assert not entry["confident"]  # two pairs are not enough to quote
     assert uneven([1300, 1250, 380]) == pytest.approx(0.43, abs=0.01)
+    # Another job on this machine, on the generator's CPUs or the server's: disturbed too.
+    crowded = replace(PAIRS[0], generator_others_pct=OTHERS_LIMIT + 30)
+    assert "other processes took 40% of the generator's CPU" in disturbances(crowded)[0]
+    assert disturbances(replace(PAIRS[0], others_pct=OTHERS_LIMIT + 1))
+    assert default_rps(all_ratios([crowded, *PAIRS[1:]]))["dropped"] == 1
 
 
 def test_a_generator_bound_side_makes_the_ratio_a_bound() -> None:
@@ -349,9 +355,14 @@ def test_ratios_that_differ_between_generators_are_said_to_and_why() -> None:
         for m in rounds([990, 950, 978, 940], [1425, 1380, 1410, 1399], WRK)
     ]
     check = summary_of(apart)["crosscheck"][0]
-    assert check["differ"]
+    assert check["differ"] is True
     assert "flask-gunicorn-sync: Locust/wrk requests/s 0.6" in check["reason"]
     assert "CPU per request 1.3" in check["reason"]
+    # No clean wrk pair: nothing to compare, and the report does not claim they agree.
+    stolen = PAIRS + [replace(m, steal_pct=40.0) for m in rounds([990] * 4, [1425] * 4, WRK)]
+    summary = summary_of(stolen)
+    assert summary["crosscheck"][0]["differ"] is None
+    assert "nothing to compare" in verdict(summary)[-1] and "they agree" not in verdict(summary)[-1]
 
 
 def test_the_report_opens_with_a_verdict_of_five_lines_at_most_and_the_curve(tmp_path: Path) -> None:

@@ -100,13 +100,19 @@ def failed(m: Measurement) -> bool:
 
 
 def disturbances(m: Measurement) -> list[str]:
-    """What the host did to a slice that makes it unfit for a pair: stolen CPU, an uneven throughput."""
+    """What the machine did to a slice that makes it unfit for a pair: CPU stolen by the host or taken by
+    other processes, an uneven throughput."""
     where = f"{m.phase} round {m.round}" + (" (wrk)" if m.generator == WRK else "")
     found = []
     if m.steal_pct is not None and m.steal_pct > STEAL_LIMIT:
         found.append(
             f"{where}: the host stole {m.steal_pct:.0f}% of the server's CPU (limit {STEAL_LIMIT:g}%)"
         )
+    for share, whose in ((m.others_pct, "server's"), (m.generator_others_pct, "generator's")):
+        if share is not None and share > OTHERS_LIMIT:
+            found.append(
+                f"{where}: other processes took {share:.0f}% of the {whose} CPU (limit {OTHERS_LIMIT:g}%)"
+            )
     cv = uneven(m.per_second)
     if m.kind == CAPACITY and cv is not None and cv > UNEVEN_LIMIT:
         found.append(
@@ -416,10 +422,11 @@ def crosschecks(
         if locust is None:
             continue
         locust_ratio, wrk_ratio = locust["median"], wrk["median"]
+        # None: one of the two has no clean pair, so there is nothing to compare.
         apart = (
-            locust_ratio is not None
-            and wrk_ratio is not None
-            and abs(locust_ratio / wrk_ratio - 1) > AGREEMENT
+            None
+            if locust_ratio is None or wrk_ratio is None
+            else abs(locust_ratio / wrk_ratio - 1) > AGREEMENT
         )
         entries.append(
             {
@@ -468,6 +475,8 @@ def generator_figures(
 def crosscheck_reason(entry: Mapping[str, Any]) -> str:
     """Where a Locust/wrk disagreement comes from, from the measured figures: which service's requests/s
     moved between the generators, and whether its CPU per request or the CPU it got explains it."""
+    if entry["differ"] is None:
+        return "no clean pair under one of the two generators: nothing to compare"
     if not entry["differ"]:
         return "they agree within 10%"
     parts = []

@@ -107,13 +107,13 @@ def coverage_text(entry: Entry | None) -> str:
     return f"{entry['coverage']:.0%}"
 
 
-def percentile_text(value_ms: float | None, p: float, samples: int) -> str:
+def percentile_text(value_ms: float | None, p: float, samples: int, unit: str = "") -> str:
     """A percentile with the samples behind it; one that rests on the slowest few says so."""
     if value_ms is None:
         return "-"
     if rests_on_tail(p, samples):
-        return f"≈ max {num(value_ms)} (n={samples:,})"
-    return f"{num(value_ms)} (n={samples:,})"
+        return f"≈ max {num(value_ms)}{unit} (n={samples:,})"
+    return f"{num(value_ms)}{unit} (n={samples:,})"
 
 
 def joined(items: Sequence[str]) -> str:

@@ -62,10 +62,15 @@ def verdict(summary: Mapping[str, Any]) -> list[str]:
         pairs = joined(
             sorted({str((ratio_entry(summary, s, "default", "rps") or {}).get("pairs")) for s in names})
         )
+        how = (
+            f"median and {coverage_text(first)} interval"
+            if first.get("coverage")
+            else "too few for an interval"
+        )
         lines.append(
             f"**{key_label(first['numerator'])} against {key_label(first['denominator'])}**: "
             + "; ".join(parts)
-            + f" ({pairs} pairs per figure, median and {coverage_text(first)} interval)."
+            + f" ({pairs} pairs per figure, {how})."
         )
         if len(confident) < len(names):
             noisy = [s for s in names if s not in confident]
@@ -131,9 +136,11 @@ def trust_sentence(summary: Mapping[str, Any]) -> str:
         f"{dropped + kept} pairs dropped."
     )
     for check in summary["crosscheck"]:
-        agreement = (
-            "they agree" if not check["differ"] else "**they differ by more than 10%** (see Cross-check)"
-        )
+        agreement = {
+            None: "nothing to compare (no clean pair under one of them)",
+            False: "they agree",
+            True: "**they differ by more than 10%** (see Cross-check)",
+        }[check["differ"]]
         text += (
             f" wrk gives {check['scenario']} {times(check['wrk_ratio'])} where Locust gives "
             f"{times(check['locust_ratio'])}: {agreement}."
@@ -193,7 +200,7 @@ def curve_cell(point: Entry | None) -> str:
         return "not run (fell behind at a lower rate)"
     text = (
         f"{num(point['achieved_rps'])}, {num(point['p50_ms'])} ms, "
-        f"{percentile_text(point['p99_ms'], 99, point['samples'])} ms"
+        f"{percentile_text(point['p99_ms'], 99, point['samples'], ' ms')}"
     )
     if not point["keeps_up"]:
         text += " **does not keep up**"
@@ -221,7 +228,11 @@ def crosscheck_section(summary: Mapping[str, Any]) -> list[str]:
     for check in summary["crosscheck"]:
         locust = ratio_entry(summary, check["scenario"], "default", "rps", "locust")
         wrk = ratio_entry(summary, check["scenario"], "default", "rps", "wrk")
-        verdict_text = "agree within 10%" if not check["differ"] else "**differ by more than 10%**"
+        verdict_text = {
+            None: "nothing to compare",
+            False: "agree within 10%",
+            True: "**differ by more than 10%**",
+        }[check["differ"]]
         lines.append(
             f"| {check['scenario']} | {ratio_text(locust)} | {ratio_text(wrk)} | {verdict_text} | "
             f"{check['reason']} |"
