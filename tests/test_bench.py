@@ -135,6 +135,10 @@ def test_steal_and_other_processes_are_shares_of_the_server_cpus_time() -> None:
     assert steal_percent(SAMPLES, "server", 1, 5) == pytest.approx(10)
     assert others_percent(SAMPLES, "server", 1, 5) == pytest.approx(30)
     assert steal_percent(SAMPLES, "generator", 1, 5) is None  # no ticks recorded: not Linux
+    # Unpinned (the compose bench): the whole machine, less everything the bench knows it runs.
+    unpinned = [replace(sample, generator_cpu_s=0.25 * sample.at, pinned=False) for sample in SAMPLES]
+    assert others_percent(unpinned, "server", 1, 5) == pytest.approx(5)
+    assert others_percent(unpinned, "generator", 1, 5) is None
     stat = "cpu  10 0 5 80 1 0 1 3 0 0\ncpu0 4 0 2 40 1 0 1 2 0 0\ncpu1 6 0 3 40 0 0 0 1 0 0\nintr 1 2\n"
     ticks = parse_stat(stat)
     assert ticks["cpu0"] == Ticks(steal=2, total=50, busy=7)

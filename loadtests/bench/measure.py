@@ -41,10 +41,16 @@ class Sample:
     generator_busy: float = 0.0  # ticks the generator's CPUs were busy, whoever ran
     bench_cpu_s: float = 0.0  # the bench's own process (this sampler included), on the generator's CPUs
 
+    pinned: bool = True  # False: no CPU sets, the "server's CPUs" are the whole machine
+
     @property
     def others_on_server_cpus_s(self) -> float:
-        """Busy time of the server's CPUs beyond the server's own CPU time, in seconds (cumulative)."""
-        return self.server_busy / TICKS_PER_S - self.server_cpu_s
+        """Busy time of the server's CPUs beyond the server's own CPU time, in seconds (cumulative); unpinned,
+        of the whole machine beyond the server, the generator, the upstream and the bench."""
+        ours = self.server_cpu_s
+        if not self.pinned:
+            ours += self.generator_cpu_s + self.upstream_cpu_s + self.bench_cpu_s
+        return self.server_busy / TICKS_PER_S - ours
 
     @property
     def others_on_generator_cpus_s(self) -> float:
@@ -161,6 +167,7 @@ class Sampler:
                 server.busy,
                 generator_ticks.busy,
                 sum(self.bench.cpu_times()[:2]),
+                bool(self.server_cpus and self.generator_cpus),
             )
         )
         if len(self.samples) % MEMORY_EVERY == 1 and (reading := self.server.memory()):
@@ -269,8 +276,8 @@ def others_percent(samples: Sequence[Sample], cpus: str, start: float, end: floa
     over [start, end], in %: other processes of this machine, and the kernel's network work. None where
     /proc/stat says nothing."""
     ticks = cpu_seconds_between(samples, f"{cpus}_ticks", start, end)
-    if ticks <= 0:
-        return None
+    if ticks <= 0 or (cpus == "generator" and samples and not samples[0].pinned):
+        return None  # unpinned, the generator's CPUs are the server's: counted once, as the server's
     others = cpu_seconds_between(samples, f"others_on_{cpus}_cpus_s", start, end)
     return max(0.0, 100 * others * TICKS_PER_S / ticks)
 
