@@ -1,6 +1,7 @@
 """The penguin-species model: load the artifact once, verify it, predict one or many penguins."""
 
 import hashlib
+import io
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -31,8 +32,8 @@ def artifact_paths(model_dir: Path) -> tuple[Path, Path]:
     return model_dir / f"{MODEL_NAME}.joblib", model_dir / f"{MODEL_NAME}.json"
 
 
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 class PenguinModel:
@@ -75,7 +76,11 @@ def load_model(model_dir: Path) -> PenguinModel:
             f"The model in {model_dir} was built with scikit-learn {built_with}, this environment has "
             f"{sklearn.__version__}. {REBUILD_HINT}"
         )
-    # Checked before unpickling: a pickle runs code, so only the bytes we wrote are loaded.
-    if sha256_of(estimator_path) != expected_sha:
+    # The checksum in the card catches a truncated or corrupted pickle, and one from another build than its
+    # card (a half-finished copy, a stale file). It is no defence against someone who can write the model
+    # folder: they can rewrite the card too. The file is read once, and what is unpickled is the very bytes
+    # that were hashed, so it cannot change between the check and the load.
+    data = estimator_path.read_bytes()
+    if sha256_of(data) != expected_sha:
         raise ModelArtifactError(f"Checksum mismatch for {estimator_path}. {REBUILD_HINT}")
-    return PenguinModel(joblib.load(estimator_path), card)
+    return PenguinModel(joblib.load(io.BytesIO(data)), card)

@@ -80,7 +80,9 @@ def save(estimator: Pipeline, card: dict[str, Any], model_dir: Path) -> Path:
     model_dir.mkdir(parents=True, exist_ok=True)
     estimator_path, card_path = artifact_paths(model_dir)
     joblib.dump(estimator, estimator_path)
-    card_path.write_text(json.dumps({**card, "sha256": sha256_of(estimator_path)}, indent=2) + "\n")
+    card_path.write_text(
+        json.dumps({**card, "sha256": sha256_of(estimator_path.read_bytes())}, indent=2) + "\n"
+    )
     return card_path
 
 

@@ -5,6 +5,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import joblib
 import numpy as np
 import pytest
 
@@ -84,6 +85,22 @@ def test_corrupted_artifact_is_refused(artifact_copy: Path) -> None:
     estimator_path.write_bytes(estimator_path.read_bytes()[:-10] + b"0123456789")
     with pytest.raises(ModelArtifactError, match=r"Checksum mismatch.*make model"):
         load_model(artifact_copy)
+
+
+def test_what_is_unpickled_is_what_was_hashed(artifact_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pickle changes on disk right after its checksum was checked: what loads is still the checked one."""
+    estimator_path, _ = artifact_paths(artifact_copy)
+    read_bytes = Path.read_bytes
+
+    def then_swapped(path: Path) -> bytes:
+        data = read_bytes(path)
+        if path == estimator_path:
+            joblib.dump({"not": "the model"}, estimator_path)  # written after the read, before the load
+        return data
+
+    monkeypatch.setattr(Path, "read_bytes", then_swapped)
+    model = load_model(artifact_copy)
+    assert model.predict_one(KNOWN_PENGUINS["Gentoo"]).species == "Gentoo"
 
 
 def test_artifact_from_another_scikit_learn_is_refused(artifact_copy: Path) -> None:
