@@ -76,18 +76,23 @@ help: ## List the targets and their knobs
 
 venv: $(STAMP) ## Create .venv from requirements.lock (hash-checked)
 
+# Two targets started at once in a fresh clone (run-flask and run-fastapi in two terminals) would both build
+# .venv and the model: under the lock the second waits, then finds them built and skips (tools/locked.py).
+LOCKED = $(PYTHON) tools/locked.py .build.lock
+
 $(STAMP): requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "Python 3.11 or newer is needed (found $$($(PYTHON) --version)); set PYTHON=python3.x"; exit 1; }
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes $(PIP_SOURCE) \
-		-r requirements.lock
-	@touch $@
+	$(LOCKED) --target $@ --sources requirements.lock -- $(SHELL) -ec '\
+		test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); \
+		$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes $(PIP_SOURCE) \
+			-r requirements.lock; \
+		touch $@'
 
 model: $(MODEL) ## Train the model (deterministic; rebuilt when the code or environment changes)
 
 $(MODEL): $(STAMP) shared/train.py shared/features.py shared/limits.py
-	$(BIN)/python -m shared.train
+	$(LOCKED) --target $@ --sources $^ -- $(BIN)/python -m shared.train
 
 run-flask: $(MODEL) ## Serve the Flask app with gunicorn on 127.0.0.1:8001
 	$(BIN)/python -m flask_service.server

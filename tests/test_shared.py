@@ -88,7 +88,7 @@ def test_corrupted_artifact_is_refused(artifact_copy: Path) -> None:
 
 
 def test_what_is_unpickled_is_what_was_hashed(artifact_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The pickle changes on disk right after its checksum was checked: what loads is still the checked one."""
+    """The pickle changes on disk right after its checksum was checked: what loads is the checked one."""
     estimator_path, _ = artifact_paths(artifact_copy)
     read_bytes = Path.read_bytes
 
