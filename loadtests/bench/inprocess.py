@@ -125,9 +125,9 @@ def asgi_lifespan(
         advance(task)
         return task.result()
 
+    inbox.put_nowait({"type": "lifespan.startup"})
+    lifespan_task = loop.create_task(lifespan())
     try:
-        inbox.put_nowait({"type": "lifespan.startup"})
-        lifespan_task = loop.create_task(lifespan())
         advance(loop.create_task(first(started, lifespan_task)))
         reply = started.result() if started.done() else {"type": "lifespan.startup.failed"}
         if reply["type"] != "lifespan.startup.complete":
@@ -138,9 +138,12 @@ def asgi_lifespan(
         inbox.put_nowait({"type": "lifespan.shutdown"})
         advance(loop.create_task(first(stopped, lifespan_task)))
         closing.set_result(None)
-        loop.run_until_complete(main)
-        loop.run_until_complete(lifespan_task)
+        loop.run_until_complete(asyncio.gather(main, lifespan_task))
     finally:
+        # When the app or the caller raised, the app's tasks are cancelled before their loop is closed.
+        for task in (main, lifespan_task):
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(main, lifespan_task, return_exceptions=True))
         loop.close()
 
 
