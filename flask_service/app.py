@@ -6,10 +6,10 @@ import httpx2
 from flask import Flask
 from flask_restx import Api
 
+from flask_service.contract import add_contract
 from flask_service.docs import add_docs
 from flask_service.errors import register_error_handlers
 from flask_service.routes import ns
-from flask_service.schemas import AnySegment
 from shared.docs import API_DESCRIPTION, API_TITLE, STATIC_URL, docs_assets_dir
 from shared.model import load_model
 from shared.settings import Settings
@@ -26,7 +26,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     upstream = httpx2.Client(**client_options(settings.upstream_url, settings.upstream_timeout_s))
     app.extensions["upstream"] = upstream
     weakref.finalize(app, upstream.close)
-    app.url_map.converters["int"] = AnySegment
     # "/penguins//1/prediction" is a 404, as on the FastAPI service, not a redirect to the merged path.
     app.url_map.merge_slashes = False
     app.config.update(
@@ -43,6 +42,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         # Errors on every URL, not only on the API's routes, get the contract's JSON body.
         catch_all_404s=True,
     )
+    # First: restx answers with the first handler registered for a matching class, and errors.py's last is
+    # the catch-all Exception.
+    add_contract(app, api)
     register_error_handlers(app, api)
     api.add_namespace(ns)
     # add_specs given to init_app: Api(app, add_specs=False) loses it (init_app re-reads its own kwargs).
