@@ -7,10 +7,10 @@ from flask import Flask
 from flask_restx import Api
 
 from flask_service.contract import add_contract
-from flask_service.docs import add_docs
+from flask_service.docs import DOCS_ASSETS, add_docs
 from flask_service.errors import register_error_handlers
 from flask_service.routes import ns
-from shared.docs import API_DESCRIPTION, API_TITLE, STATIC_URL, docs_assets_dir
+from shared.docs import API_DESCRIPTION, API_TITLE
 from shared.model import load_model
 from shared.settings import Settings
 from shared.upstream import client_options
@@ -19,7 +19,8 @@ from shared.upstream import client_options
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
 
-    app = Flask(__name__, static_folder=docs_assets_dir(), static_url_path=STATIC_URL)
+    # No static folder of its own: the docs pages' files are the only ones, served by add_docs.
+    app = Flask(__name__, static_folder=None)
     # Once per worker process: gunicorn imports the app in each worker (no --preload).
     app.extensions["penguin_model"] = load_model(settings.model_dir)
     # One pooled client per worker, shared by its threads. Flask has no shutdown hook: closed with the app.
@@ -51,9 +52,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.init_app(app, add_specs=settings.docs_enabled)
     if settings.docs_enabled:
         add_docs(app)
-    # werkzeug adds HEAD to every GET rule; FastAPI routes answer only the methods they declare.
+    # werkzeug adds HEAD to every GET rule; FastAPI routes answer only the methods they declare (and its
+    # static files, GET and HEAD, as here).
     for rule in app.url_map.iter_rules():
-        if rule.methods is not None and rule.endpoint != "static":
+        if rule.methods is not None and rule.endpoint != f"{DOCS_ASSETS}.static":
             rule.methods.discard("HEAD")
     return app
 

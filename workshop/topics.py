@@ -92,8 +92,13 @@ TOPICS: tuple[Topic, ...] = (
         "03-interactive-docs.md",
         "flask-restx ships Swagger UI (for its Swagger 2.0 spec) but no ReDoc, so Flask adds a ReDoc page. "
         "FastAPI has both pages for its OpenAPI 3.1 spec but loads them from a CDN by default, so it serves "
-        "them from local files, as its docs show. Either way the pages work with no network.",
-        anchors=(("REDOC_PAGE", "def add_docs"), ("get_swagger_ui_html", "get_redoc_html")),
+        "them from local files, as its docs show. Either way the pages work with no network: the files are "
+        "a blueprint's static folder on one side, a StaticFiles mount on the other, and both open Swagger UI "
+        "the same way (DOC_EXPANSION).",
+        anchors=(
+            ("REDOC_PAGE", "Blueprint", "SWAGGER_UI_DOC_EXPANSION"),
+            ("get_swagger_ui_html", "StaticFiles"),
+        ),
     ),
     Topic(
         "async",
