@@ -68,7 +68,7 @@ class JSONBodyRoute(APIRoute):
 
 
 class RequestHeadLimits:
-    """414 or 431 for an oversized request target or headers, before routing, as the Flask service does.
+    """414 or 431 for an oversized request target or headers, in the contract's JSON, before routing.
 
     A pure ASGI middleware: Starlette's BaseHTTPMiddleware would cost every request far more.
     """

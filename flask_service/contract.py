@@ -16,10 +16,17 @@ from flask import Flask, current_app, request
 from flask_restx import Api
 from marshmallow import Schema, ValidationError, validate
 from marshmallow import fields as ma
-from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, UnsupportedMediaType
 from werkzeug.wrappers import Response
 
-from shared.errors import NOT_FOUND, UNSUPPORTED_MEDIA_TYPE, is_json_media_type, request_head_problem
+from shared.errors import (
+    METHOD_NOT_ALLOWED,
+    NOT_FOUND,
+    UNSUPPORTED_MEDIA_TYPE,
+    is_json_media_type,
+    payload_too_large,
+    request_head_problem,
+)
 from shared.json_body import parse_json_body
 
 if TYPE_CHECKING:
@@ -232,7 +239,7 @@ def load_path_param(field: ma.Field[Any], name: str, value: str) -> Any:
 
 
 class RequestHeadLimits:
-    """414 or 431 for an oversized request target or headers, before routing, as the FastAPI service does.
+    """414 or 431 for an oversized request target or headers, in the contract's JSON, before routing.
 
     A WSGI middleware around `app.wsgi_app`, as Flask's docs wrap ProxyFix: a `before_request` hook would add
     Flask's hook machinery to every request's cost. It answers as restx answers an error (`json.dumps` of the
@@ -269,6 +276,16 @@ def head_problem(environ: "WSGIEnvironment") -> tuple[int, str] | None:
         len(key) + len(value) for key in ("CONTENT_TYPE", "CONTENT_LENGTH") if (value := environ.get(key))
     ]
     return request_head_problem(target_bytes, field_bytes)
+
+
+def detail_of(exc: HTTPException) -> str:
+    """An HTTP error's `detail`: Starlette's status phrase where werkzeug's description is a sentence."""
+    details = {
+        404: NOT_FOUND,
+        405: METHOD_NOT_ALLOWED,
+        413: payload_too_large(current_app.config["MAX_CONTENT_LENGTH"]),
+    }
+    return details.get(exc.code or 500, exc.description or "")
 
 
 def validation_error(exc: RequestValidationError) -> tuple[Body, int]:

@@ -2,11 +2,12 @@
 
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask
 from flask_restx import Api
 from werkzeug.exceptions import HTTPException
 
-from shared.errors import INTERNAL_SERVER_ERROR, METHOD_NOT_ALLOWED, NOT_FOUND, payload_too_large
+from flask_service.contract import detail_of
+from shared.errors import INTERNAL_SERVER_ERROR
 from shared.upstream import UpstreamError
 
 Body = dict[str, Any]
@@ -14,15 +15,8 @@ Body = dict[str, Any]
 
 def http_error(exc: HTTPException) -> tuple[Body, int, dict[str, str]]:
     """404, 405, 413, 415: `{"detail": str}`, with the exception's headers (Allow, for a 405)."""
-    code = exc.code or 500
-    # werkzeug's descriptions are sentences; the contract's are Starlette's (the status phrase).
-    details = {
-        404: NOT_FOUND,
-        405: METHOD_NOT_ALLOWED,
-        413: payload_too_large(current_app.config["MAX_CONTENT_LENGTH"]),
-    }
     headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
-    return {"detail": details.get(code, exc.description)}, code, headers
+    return {"detail": detail_of(exc)}, exc.code or 500, headers
 
 
 def upstream_error(exc: UpstreamError) -> tuple[Body, int]:
