@@ -15,12 +15,12 @@ from typing import Annotated
 
 import httpx2
 import uvicorn
-from fastapi import FastAPI, Path, Request
+from fastapi import FastAPI, Path
 from starlette.concurrency import run_in_threadpool
 
 from fastapi_service.app import create_app
-from fastapi_service.routes import PENGUIN_ID, UPSTREAM_ERRORS, penguin_model_of_app
-from fastapi_service.schemas import PenguinPrediction
+from fastapi_service.routes import PENGUIN_ID, UPSTREAM_ERRORS, PenguinModelDep
+from fastapi_service.schemas import PenguinPrediction, Probabilities
 from fastapi_service.server import DEFAULT_PORT, server_config
 from shared.server import ServerOptions
 from shared.settings import Settings
@@ -34,28 +34,27 @@ blocking_upstream = httpx2.Client(**client_options(settings.upstream_url, settin
 
 
 async def penguin_prediction(
-    penguin_id: Annotated[int, Path(gt=0, description=PENGUIN_ID)], request: Request
-) -> dict[str, object]:
+    penguin_id: Annotated[int, Path(gt=0, description=PENGUIN_ID)], model: PenguinModelDep
+) -> PenguinPrediction:
     """Fetch a penguin's observation from the upstream service and predict its species."""
     try:
         # THE MISTAKE: a blocking call inside `async def` holds the event loop for the whole wait.
         response = blocking_upstream.get(observation_path(penguin_id))
     except httpx2.HTTPError as exc:
         raise error_for_transport(exc) from None
-    model = penguin_model_of_app(request)
     result = await run_in_threadpool(model.predict_one, penguin_from_response(penguin_id, response))
-    return {
-        "penguin_id": penguin_id,
-        "species": result.species,
-        "probabilities": result.probabilities,
-        "model_version": model.version,
-    }
+    return PenguinPrediction(
+        penguin_id=penguin_id,
+        species=result.species,
+        probabilities=Probabilities(**result.probabilities),
+        model_version=model.version,
+    )
 
 
 def with_blocking_route(app: FastAPI) -> FastAPI:
     """The service's app with the route above put first: Starlette tries routes in order, the first match
     answers, so it shadows the real one; every other route is unchanged."""
-    app.add_api_route(ROUTE, penguin_prediction, response_model=PenguinPrediction, responses=UPSTREAM_ERRORS)
+    app.add_api_route(ROUTE, penguin_prediction, responses=UPSTREAM_ERRORS)
     app.router.routes.insert(0, app.router.routes.pop())
     return app
 

@@ -18,8 +18,7 @@ from flask import Flask, current_app
 from gunicorn.util import import_app
 
 from flask_service.app import create_app
-from flask_service.errors import load_path_param
-from flask_service.schemas import penguin_id_field
+from flask_service.contract import load_path_param, penguin_id_field
 from flask_service.server import DEFAULT_PORT, GunicornServer, server_config
 from shared.model import PenguinModel
 from shared.server import ServerOptions
@@ -27,7 +26,7 @@ from shared.settings import Settings
 from shared.upstream import client_options, error_for_transport, observation_path, penguin_from_response
 
 APP = "examples.flask_async_view:app"
-RULE = "/penguins/<int:penguin_id>/prediction"
+RULE = "/penguins/<penguin_id>/prediction"
 
 settings = Settings.from_env()
 # Built once: a new client otherwise loads the CA bundle on every request, a cost that is not the point here.

@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 import httpx2
 from fastapi import FastAPI
 
+from fastapi_service.contract import add_contract
 from fastapi_service.docs import add_docs
 from fastapi_service.errors import register_error_handlers
 from fastapi_service.routes import router
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redirect_slashes=False,
     )
     app.state.settings = settings
+    add_contract(app)
     register_error_handlers(app)
     app.include_router(router)
     if settings.docs_enabled:

@@ -9,7 +9,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from shared.docs import API_TITLE, STATIC_URL, docs_assets_dir
+from shared.docs import API_TITLE, DOC_EXPANSION, STATIC_URL, docs_assets_dir
 
 FAVICON_URL = f"{STATIC_URL}/favicon.png"
 
@@ -25,6 +25,7 @@ def add_docs(app: FastAPI) -> None:
             swagger_js_url=f"{STATIC_URL}/swagger-ui-bundle.js",
             swagger_css_url=f"{STATIC_URL}/swagger-ui.css",
             swagger_favicon_url=FAVICON_URL,
+            swagger_ui_parameters={"docExpansion": DOC_EXPANSION},
         )
 
     @app.get("/redoc", include_in_schema=False)

@@ -4,10 +4,10 @@ thread pool and the event loop stays free; the trivial ones are `async def` and 
 from typing import Annotated, Any
 
 import httpx2
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from starlette.concurrency import run_in_threadpool
 
-from fastapi_service.errors import JSONBodyRoute
+from fastapi_service.contract import JSONBodyRoute
 from fastapi_service.schemas import (
     Batch,
     BatchPrediction,
@@ -17,6 +17,8 @@ from fastapi_service.schemas import (
     Penguin,
     PenguinPrediction,
     Prediction,
+    Probabilities,
+    Species,
     ValidationErrorBody,
 )
 from shared.model import PenguinModel
@@ -27,7 +29,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     415: {"description": "Body is not application/json", "model": ErrorBody},
     422: {"description": "Validation error", "model": ValidationErrorBody},
 }
-
 UPSTREAM_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "No observation of this penguin", "model": ErrorBody},
     422: {"description": "Validation error", "model": ValidationErrorBody},
@@ -39,66 +40,74 @@ PENGUIN_ID = "1-based row of the Palmer Penguins data"
 router = APIRouter(route_class=JSONBodyRoute, tags=["penguins"])
 
 
-def penguin_model_of_app(request: Request) -> PenguinModel:
+async def penguin_model_of_app(request: Request) -> PenguinModel:
+    """The model the app loaded at startup."""
     model: PenguinModel = request.app.state.penguin_model
     return model
 
 
-def upstream_of_app(request: Request) -> httpx2.AsyncClient:
+async def upstream_of_app(request: Request) -> httpx2.AsyncClient:
+    """The app's pooled client for the upstream observation service."""
     upstream: httpx2.AsyncClient = request.app.state.upstream
     return upstream
 
 
-@router.get("/health", response_model=Health)
-async def health() -> dict[str, str]:
+# `async def` dependencies: a plain `def` one would cost each request a hop to the thread pool.
+PenguinModelDep = Annotated[PenguinModel, Depends(penguin_model_of_app)]
+UpstreamDep = Annotated[httpx2.AsyncClient, Depends(upstream_of_app)]
+
+
+@router.get("/health")
+async def health() -> Health:
     """Liveness: the service is up and its model is loaded."""
-    return {"status": "ok"}
+    return Health(status="ok")
 
 
-@router.get("/model", response_model=ModelCard)
-async def model_card(request: Request) -> dict[str, object]:
+@router.get("/model")
+async def model_card(model: PenguinModelDep) -> ModelCard:
     """The model's name, version, classes, input features and held-out metrics."""
-    return penguin_model_of_app(request).card
+    return ModelCard.model_validate(model.card)
 
 
-@router.post("/predict", response_model=Prediction, responses=ERRORS)
-def predict(penguin: Penguin, request: Request) -> dict[str, object]:
+@router.post("/predict", responses=ERRORS)
+def predict(penguin: Penguin, model: PenguinModelDep) -> Prediction:
     """Predict the species of one penguin."""
-    model = penguin_model_of_app(request)
     result = model.predict_one(penguin.model_dump())
-    return {
-        "species": result.species,
-        "probabilities": result.probabilities,
-        "model_version": model.version,
-    }
+    return Prediction(
+        species=result.species,
+        probabilities=Probabilities(**result.probabilities),
+        model_version=model.version,
+    )
 
 
-@router.post("/predict/batch", response_model=BatchPrediction, responses=ERRORS)
-def predict_batch(batch: Batch, request: Request) -> dict[str, object]:
+@router.post("/predict/batch", responses=ERRORS)
+def predict_batch(batch: Batch, model: PenguinModelDep) -> BatchPrediction:
     """Predict the species of up to MAX_BATCH_SIZE penguins, in item order, in one model call."""
-    model = penguin_model_of_app(request)
     results = model.predict_many([penguin.model_dump() for penguin in batch.items])
-    return {
-        "model_version": model.version,
-        "predictions": [{"species": r.species, "probabilities": r.probabilities} for r in results],
-    }
+    return BatchPrediction(
+        model_version=model.version,
+        predictions=[
+            Species(species=r.species, probabilities=Probabilities(**r.probabilities)) for r in results
+        ],
+    )
 
 
-@router.get("/penguins/{penguin_id}/prediction", response_model=PenguinPrediction, responses=UPSTREAM_ERRORS)
+@router.get("/penguins/{penguin_id}/prediction", responses=UPSTREAM_ERRORS)
 async def penguin_prediction(
-    penguin_id: Annotated[int, Path(gt=0, description=PENGUIN_ID)], request: Request
-) -> dict[str, object]:
+    penguin_id: Annotated[int, Path(gt=0, description=PENGUIN_ID)],
+    upstream: UpstreamDep,
+    model: PenguinModelDep,
+) -> PenguinPrediction:
     """Fetch a penguin's observation from the upstream service and predict its species."""
     try:
-        response = await upstream_of_app(request).get(observation_path(penguin_id))
+        response = await upstream.get(observation_path(penguin_id))
     except httpx2.HTTPError as exc:
         raise error_for_transport(exc) from None
-    model = penguin_model_of_app(request)
     # The wait above frees the event loop; the model's CPU work goes to the thread pool, not to the loop.
     result = await run_in_threadpool(model.predict_one, penguin_from_response(penguin_id, response))
-    return {
-        "penguin_id": penguin_id,
-        "species": result.species,
-        "probabilities": result.probabilities,
-        "model_version": model.version,
-    }
+    return PenguinPrediction(
+        penguin_id=penguin_id,
+        species=result.species,
+        probabilities=Probabilities(**result.probabilities),
+        model_version=model.version,
+    )

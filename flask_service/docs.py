@@ -3,11 +3,12 @@
 flask-restx has no ReDoc page; this one is the page ReDoc's docs give, loading the script from local files.
 """
 
-from flask import Flask, Response
+from flask import Blueprint, Flask, Response
 
-from shared.docs import API_TITLE, STATIC_URL
+from shared.docs import API_TITLE, DOC_EXPANSION, STATIC_URL, docs_assets_dir
 
 FAVICON_URL = f"{STATIC_URL}/favicon.png"
+DOCS_ASSETS = "docs_assets"
 
 REDOC_PAGE = f"""<!DOCTYPE html>
 <html>
@@ -28,6 +29,13 @@ REDOC_PAGE = f"""<!DOCTYPE html>
 
 
 def add_docs(app: Flask) -> None:
+    # A blueprint's static folder: Flask's way to serve files from a folder that is not the app's own.
+    app.register_blueprint(
+        Blueprint(DOCS_ASSETS, __name__, static_folder=docs_assets_dir(), static_url_path=STATIC_URL)
+    )
+    # restx opens Swagger UI with its operations collapsed, where Swagger UI's own default lists them.
+    app.config["SWAGGER_UI_DOC_EXPANSION"] = DOC_EXPANSION
+
     @app.get("/redoc")
     def redoc() -> Response:
         return Response(REDOC_PAGE, mimetype="text/html")

@@ -1,12 +1,10 @@
 """The API's operations. Flask views are plain `def`: a gunicorn sync worker runs one request at a time."""
 
-from collections.abc import Callable
-
 import httpx2
 from flask import current_app
 from flask_restx import Namespace, Resource
 
-from flask_service.errors import load_json_body, load_path_param
+from flask_service.contract import load_json_body, load_path_param, penguin_id_field
 from flask_service.schemas import (
     MODELS,
     BatchSchema,
@@ -16,7 +14,6 @@ from flask_service.schemas import (
     error_model,
     health_model,
     model_card_model,
-    penguin_id_field,
     penguin_model,
     penguin_prediction_model,
     prediction_model,
@@ -45,22 +42,15 @@ penguin_schema, batch_schema = PenguinSchema(), BatchSchema()
 
 
 def penguin_model_of_app() -> PenguinModel:
+    """The model the app loaded at startup."""
     model: PenguinModel = current_app.extensions["penguin_model"]
     return model
 
 
 def upstream_of_app() -> httpx2.Client:
+    """The app's pooled client for the upstream observation service."""
     upstream: httpx2.Client = current_app.extensions["upstream"]
     return upstream
-
-
-def document_errors(errors: dict[int, tuple[str, object]]) -> Callable[[type[Resource]], type[Resource]]:
-    def document(resource: type[Resource]) -> type[Resource]:
-        for code, (description, model) in errors.items():
-            resource = ns.response(code, description, model)(resource)
-        return resource
-
-    return document
 
 
 @ns.route("/health")
@@ -80,9 +70,9 @@ class ModelCard(Resource):
 
 
 @ns.route("/predict")
-@document_errors(ERRORS)
 class Predict(Resource):
     @ns.expect(penguin_model)
+    @ns.doc(responses=ERRORS)
     @ns.marshal_with(prediction_model)
     def post(self) -> dict[str, object]:
         """Predict the species of one penguin."""
@@ -96,9 +86,9 @@ class Predict(Resource):
 
 
 @ns.route("/predict/batch")
-@document_errors(ERRORS)
 class PredictBatch(Resource):
     @ns.expect(batch_model)
+    @ns.doc(responses=ERRORS)
     @ns.marshal_with(batch_prediction_model)
     def post(self) -> dict[str, object]:
         """Predict the species of up to MAX_BATCH_SIZE penguins, in item order, in one model call."""
@@ -110,10 +100,13 @@ class PredictBatch(Resource):
         }
 
 
-@ns.route("/penguins/<int:penguin_id>/prediction")
-@ns.param("penguin_id", PENGUIN_ID, minimum=0, exclusiveMinimum=True)
-@document_errors(UPSTREAM_ERRORS)
+# Any segment, validated by the view: werkzeug's <int:> would answer a non-integer with a 404 (the contract
+# says 422, as FastAPI's Path does) and takes "\u0661" for 1. restx types a path parameter from its converter
+# alone, so the method's @ns.param says integer: https://github.com/python-restx/flask-restx/pull/279
+@ns.route("/penguins/<penguin_id>/prediction")
 class PenguinPrediction(Resource):
+    @ns.param("penguin_id", PENGUIN_ID, _in="path", type="integer", minimum=0, exclusiveMinimum=True)
+    @ns.doc(responses=UPSTREAM_ERRORS)
     @ns.marshal_with(penguin_prediction_model)
     def get(self, penguin_id: str) -> dict[str, object]:
         """Fetch a penguin's observation from the upstream service and predict its species."""

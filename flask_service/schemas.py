@@ -1,59 +1,23 @@
-"""Request and response schemas. flask-restx models document the API (Swagger 2.0); marshmallow schemas
-validate it. Two declarations of one shape, kept in step by tests/test_specs.py: restx's own validation is
+"""Request and response schemas. marshmallow schemas validate the API; flask-restx models document it
+(Swagger 2.0). Two declarations of one shape, kept in step by tests/test_specs.py: restx's own validation is
 JSON-Schema based and its docs recommend another library for real validation
-(https://flask-restx.readthedocs.io/en/latest/parsing.html).
-
-marshmallow reports errors as messages keyed by field. Each message here is already a contract error
-(pydantic's `type` and sentence), so errors.py only has to add the location.
+(https://flask-restx.readthedocs.io/en/latest/parsing.html). The schemas' errors are made pydantic's by
+`ContractSchema` (contract.py), so that both services answer a bad request alike.
 """
 
-import re
 from typing import Any
 
 from flask_restx import Model, fields
-from marshmallow import RAISE, Schema, ValidationError
+from marshmallow import RAISE, validate
 from marshmallow import fields as ma
-from werkzeug.routing import BaseConverter
 
-from shared.errors import error_item, expected_values
+from flask_service.contract import ContractSchema, LengthFirstList
 from shared.examples import EXAMPLE_BATCH, EXAMPLE_PENGUIN
 from shared.limits import MAX_BATCH_SIZE, MEASUREMENTS, MIN_BATCH_SIZE, Island, Sex
 
 
-def contract_error(type_: str, **ctx: Any) -> dict[str, Any]:
-    """A marshmallow error message that is already a contract error, still without its `loc`."""
-    return {key: value for key, value in error_item([], type_, **ctx).items() if key != "loc"}
-
-
-def field_errors(**by_key: str) -> dict[str, Any]:
-    return {key: [contract_error(type_)] for key, type_ in by_key.items()}
-
-
-def within(name: str) -> Any:
-    """The bound of one measurement, as pydantic's `gt` and `le` report it."""
-    bound = MEASUREMENTS[name]
-
-    def validate(value: float) -> None:
-        if not value > bound.gt:
-            raise ValidationError([contract_error("greater_than", gt=bound.gt)])
-        if not value <= bound.le:
-            raise ValidationError([contract_error("less_than_equal", le=bound.le)])
-
-    return validate
-
-
-class Measurement(ma.Float):
-    """A finite JSON number: marshmallow's Float would also parse "39.1", which the contract refuses."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(
-            required=True,
-            allow_nan=False,
-            validate=within(name),
-            error_messages=field_errors(
-                required="missing", null="float_type", invalid="float_type", special="finite_number"
-            ),
-        )
+class StrictFloat(ma.Float):
+    """A JSON number only: marshmallow's Float also parses "39.1", which pydantic's strict mode refuses."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float:
         if isinstance(value, str):
@@ -61,88 +25,32 @@ class Measurement(ma.Float):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
-def enum_field(enum: type[Island] | type[Sex], **kwargs: Any) -> ma.Enum[Any]:
-    unknown = contract_error("enum", expected=expected_values([member.value for member in enum]))
-    messages: dict[str, Any] = {
-        "unknown": [unknown],
-        "null": [unknown],
-        "required": [contract_error("missing")],
-    }
-    return ma.Enum(enum, by_value=True, error_messages=messages, **kwargs)
-
-
-class ContractSchema(Schema):
-    """Unknown fields and non-object input are errors, named as pydantic names them."""
-
-    class Meta:
-        unknown = RAISE
-
-    error_messages: dict[str, Any] = {  # noqa: RUF012 (marshmallow's own class attribute)
-        "unknown": contract_error("extra_forbidden"),
-        "type": contract_error("model_attributes_type"),
-    }
+def measurement(name: str) -> ma.Float:
+    """A finite JSON number within the contract's bounds; strict, so "39.1" and true are refused."""
+    bound = MEASUREMENTS[name]
+    return StrictFloat(
+        required=True, allow_nan=False, validate=validate.Range(bound.gt, bound.le, min_inclusive=False)
+    )
 
 
 class PenguinSchema(ContractSchema):
-    island = enum_field(Island, required=True)
-    bill_length_mm = Measurement("bill_length_mm")
-    bill_depth_mm = Measurement("bill_depth_mm")
-    flipper_length_mm = Measurement("flipper_length_mm")
-    body_mass_g = Measurement("body_mass_g")
-    sex = enum_field(Sex, load_default=None, allow_none=True)
+    class Meta:
+        unknown = RAISE
 
-
-class PathInteger(ma.Integer):
-    """A path segment parsed as pydantic parses it: ASCII only ("1.0" is 1, "\u0663" is not 3)."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
-        text = str(value).strip()
-        if not text.isascii():
-            raise self.make_error("invalid")
-        if re.fullmatch(r"[+-]?\d+\.0+", text):
-            text = text.split(".")[0]
-        return super()._deserialize(text, attr, data, **kwargs)
-
-
-class AnySegment(BaseConverter):
-    """Registered as the app's `int` converter: `<int:penguin_id>` then matches any segment, and the view
-    validates it (422, as FastAPI answers, where werkzeug's own converter would 404). Named `int` because
-    restx documents a path parameter's type from its converter's name only (flask_restx/swagger.py,
-    `extract_path_params`)."""
-
-
-def positive(value: int) -> None:
-    if not value > 0:
-        raise ValidationError([contract_error("greater_than", gt=0)])
-
-
-penguin_id_field = PathInteger(validate=positive, error_messages=field_errors(invalid="int_parsing"))
-
-
-class BatchItems(ma.List[Any]):
-    """Checks the length before the items, as pydantic does, so a 5000-item batch is not validated."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[Any]:
-        if isinstance(value, list) and not MIN_BATCH_SIZE <= len(value) <= MAX_BATCH_SIZE:
-            too_long = len(value) > MAX_BATCH_SIZE
-            raise ValidationError(
-                [
-                    contract_error(
-                        "too_long" if too_long else "too_short",
-                        max_length=MAX_BATCH_SIZE,
-                        min_length=MIN_BATCH_SIZE,
-                        actual_length=len(value),
-                    )
-                ]
-            )
-        return super()._deserialize(value, attr, data, **kwargs)
+    island = ma.Enum(Island, by_value=True, required=True)
+    bill_length_mm = measurement("bill_length_mm")
+    bill_depth_mm = measurement("bill_depth_mm")
+    flipper_length_mm = measurement("flipper_length_mm")
+    body_mass_g = measurement("body_mass_g")
+    sex = ma.Enum(Sex, by_value=True, load_default=None, allow_none=True)
 
 
 class BatchSchema(ContractSchema):
-    items = BatchItems(
-        ma.Nested(PenguinSchema, error_messages=field_errors(null="model_attributes_type")),
-        required=True,
-        error_messages=field_errors(required="missing", null="list_type", invalid="list_type"),
+    class Meta:
+        unknown = RAISE
+
+    items = LengthFirstList(
+        ma.Nested(PenguinSchema), required=True, validate=validate.Length(MIN_BATCH_SIZE, MAX_BATCH_SIZE)
     )
 
 

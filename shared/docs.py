@@ -12,6 +12,8 @@ API_DESCRIPTION = (
     "Predicts the species of a Palmer penguin (Adelie, Chinstrap or Gentoo) from its measurements."
 )
 STATIC_URL = "/static"
+# How Swagger UI opens on both services: every operation listed, collapsed (Swagger UI's own default).
+DOC_EXPANSION = "list"
 
 
 def docs_assets_dir() -> Path:

@@ -1,4 +1,4 @@
-"""The API contract (README, "The API contract"), run unchanged against both apps."""
+"""The API contract (docs/contract.md), run unchanged against both apps."""
 
 import math
 from typing import Any

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from shared.docs import DOC_EXPANSION
 from shared.examples import EXAMPLE_PENGUIN
 from shared.limits import MAX_BATCH_SIZE, MEASUREMENTS
 from shared.settings import Settings
@@ -164,9 +165,17 @@ def test_swagger_ui_assets_load_nothing_from_outside(client: ApiClient) -> None:
         assert not re.search(r"url\(\s*[\"']?(https?:)?//", css), asset
 
 
+def test_swagger_ui_opens_the_same_way(client: ApiClient) -> None:
+    """Operations listed, each collapsed: Swagger UI's own default, which flask-restx changes to "none"."""
+    config = re.findall(
+        r"""["']?docExpansion["']?\s*:\s*["']([a-z]+)["']""", client.request("GET", "/docs").body.decode()
+    )
+    assert config == [DOC_EXPANSION] == ["list"]
+
+
 @pytest.mark.parametrize("framework", ["flask", "fastapi"])
 def test_docs_can_be_switched_off(framework: str) -> None:
     with make_client(framework, Settings(docs_enabled=False)) as client:
-        for path in ("/docs", "/redoc", SPEC_URL[framework]):
+        for path in ("/docs", "/redoc", SPEC_URL[framework], "/static/swagger-ui.css"):
             assert client.request("GET", path).status == 404, path
         assert client.request("GET", "/health").status == 200

@@ -72,6 +72,11 @@ def test_alignment_ignores_indentation_and_pairs_similar_lines() -> None:
     ]
 
 
+def test_alignment_ignores_whitespace_inside_a_line_too() -> None:
+    rows = align(["    return  {'a': 1}", "x = 1"], ["return {'a': 1}", "x = 2"])
+    assert [row.kind for row in rows] == ["same", "change"]
+
+
 def test_a_focused_topic_shows_only_its_definitions() -> None:
     pair = load_pair(next(topic for topic in TOPICS if topic.name == "async"))
     assert pair.flask.lines[0].startswith("def upstream_of_app(")

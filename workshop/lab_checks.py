@@ -70,8 +70,9 @@ def lab1_steps(both: Both) -> list[Step]:
             if reply.json() != expected:
                 raise NotYet(
                     f"{framework}: the body is {reply.json()}, expected {expected}: the model's classes, in "
-                    "order (penguin_model_of_app().classes). Declare the response's shape too: a restx Model "
-                    "with marshal_with on Flask, a pydantic model as response_model on FastAPI."
+                    "order (the app's model: penguin_model_of_app() on Flask, the PenguinModelDep "
+                    "dependency on FastAPI). Declare the response's shape too: a restx Model with "
+                    "marshal_with on Flask, a pydantic model as the function's return type on FastAPI."
                 )
 
     def same() -> None:
@@ -178,8 +179,8 @@ def lab2_steps(both: Both) -> list[Step]:
                     raise NotYet(
                         f"{framework}: year {year!r} answered {shown(reply)}; expected a 422 with one error "
                         f"at ['body', 'year'] of type {error_type!r}, as pydantic names it (an integer, "
-                        "strictly: no strings or fractions; 2007 to 2009). On Flask, marshmallow reports "
-                        "what shared/errors.py's MESSAGES knows: contract_error() needs the type there."
+                        "strictly: no strings or fractions; 2007 to 2009). On Flask, ContractSchema reports "
+                        "what flask_service/contract.py's MESSAGES knows: a new type needs its sentence."
                     )
             expect_same(replies, f"year {year!r}")
         batch = {"items": [{**EXAMPLE_PENGUIN, "year": "2008"}]}
@@ -336,7 +337,7 @@ def lab4_steps(both: Both) -> list[Step]:
             200,
             f"GET {OBSERVATION.format(1)}",
             {
-                "flask": 'Add a Resource on `ns` with @ns.route("/penguins/<int:penguin_id>/observation") in '
+                "flask": 'Add a Resource on `ns` with @ns.route("/penguins/<penguin_id>/observation") in '
                 "flask_service/routes.py: PenguinPrediction shows how to fetch and validate the id.",
                 "fastapi": "Add an `async def` view with "
                 '@router.get("/penguins/{penguin_id}/observation") in fastapi_service/routes.py: '
@@ -386,8 +387,8 @@ def lab4_steps(both: Both) -> list[Step]:
             both,
             "GET /penguins/{penguin_id}/observation",
             {
-                "flask": "Document the id (@ns.param) and the errors (@document_errors) as "
-                "PenguinPrediction does.",
+                "flask": "Document the id (@ns.param on the method) and the errors "
+                "(@ns.doc(responses=UPSTREAM_ERRORS)) as PenguinPrediction does.",
                 "fastapi": "Document errors with responses=UPSTREAM_ERRORS, as penguin_prediction does.",
             },
         )
@@ -398,7 +399,7 @@ def lab4_steps(both: Both) -> list[Step]:
             raise NotYet(
                 "fastapi: the view is a plain `def`. It works, but FastAPI runs it in its thread pool, where "
                 "each waiting request holds one of 40 threads. Make it `async def` and `await` the app's "
-                "httpx2.AsyncClient (upstream_of_app(request))."
+                "httpx2.AsyncClient (the UpstreamDep dependency)."
             )
 
     return [

@@ -106,11 +106,18 @@ def pair_block(left: list[str], right: list[str], i1: int, i2: int, j1: int, j2:
     ]
 
 
+def without_whitespace(line: str) -> str:
+    return "".join(line.split())
+
+
 def align(left: list[str], right: list[str]) -> list[Row]:
-    """Rows of a side-by-side view. Lines are compared without their indentation, so a Flask method (one
-    level deeper, in its Resource class) faces the same line of a FastAPI function."""
+    """Rows of a side-by-side view. Lines are compared without their whitespace, as `diff -w` compares them,
+    so a Flask method (one level deeper, in its Resource class) faces the same line of a FastAPI function."""
     rows: list[Row] = []
-    keys_left, keys_right = [line.strip() for line in left], [line.strip() for line in right]
+    keys_left, keys_right = (
+        [without_whitespace(line) for line in left],
+        [without_whitespace(line) for line in right],
+    )
     matcher = difflib.SequenceMatcher(None, keys_left, keys_right, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":

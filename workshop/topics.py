@@ -41,10 +41,11 @@ TOPICS: tuple[Topic, ...] = (
         "01-structure-and-routing.md",
         "The same five operations in the same order with the same docstrings. flask-restx: a Resource class"
         " per URL on a Namespace, one method per HTTP verb, the body read by calling load_json_body, the "
-        "answer shaped by marshal_with. FastAPI: one decorated function per operation whose parameters say "
-        "what it reads (a Penguin body, a path integer) and whose response_model shapes the answer. Note "
-        "def against async def in FastAPI: CPU-bound views are plain def and run in the thread pool.",
-        anchors=(("Resource", "marshal_with", "load_json_body"), ("@router.get", "response_model")),
+        "model fetched from the app context, the answer shaped by marshal_with. FastAPI: one decorated "
+        "function per operation whose parameters say what it reads (a Penguin body, a path integer, the "
+        "model as a dependency, PenguinModelDep) and whose return type shapes the answer. Note def against "
+        "async def in FastAPI: CPU-bound views are plain def and run in the thread pool.",
+        anchors=(("Resource", "marshal_with", "load_json_body"), ("@router.get", "PenguinModelDep")),
     ),
     Topic(
         "validation",
@@ -53,21 +54,36 @@ TOPICS: tuple[Topic, ...] = (
         "02-validation.md",
         "FastAPI declares each shape once, as a pydantic model, and gets validation, error messages and the"
         " OpenAPI schema from it. The Flask side declares the request shapes twice: a marshmallow Schema "
-        "validates, a restx Model documents (Swagger 2.0), and glue makes marshmallow report pydantic's "
-        "error types and sentences so both services answer a bad request with the same body. "
-        "tests/test_specs.py keeps the two declarations in step.",
+        "validates, a restx Model documents (Swagger 2.0). Both say the same rules (strict numbers, the "
+        "bounds, the enums, no unknown fields) each in its own library's words; tests/test_specs.py keeps the"
+        " two Flask declarations in step, and ContractSchema (contract.py) makes marshmallow's errors "
+        "pydantic's.",
         anchors=(("class PenguinSchema", "penguin_model = Model"), ("class Penguin(BaseModel)",)),
     ),
     Topic(
         "errors",
-        "The error contract: building what FastAPI has, and taming what it does",
+        'Error bodies: every error as {"detail": ...} JSON',
         "errors.py",
         "02-validation.md",
-        "Flask has no request-validation error of its own: errors.py defines RequestValidationError and a "
-        "load_json_body that parses, validates and collects every problem, as FastAPI does before calling a "
-        "view. FastAPI has one, but its default 422 echoes the input; its handler keeps loc, msg and type. "
-        "Refusing non-JSON (415) and oversized (413) bodies before parsing takes a custom route class.",
-        anchors=(("class RequestValidationError", "def load_json_body"), ("class JSONBodyRoute",)),
+        "Each side registers handlers so that every error, whichever layer raised it, answers JSON with a "
+        "`detail`: on Flask both restx's handlers and Flask's own (outside restx's resources), with restx's "
+        '{"message": ...} switched off and werkzeug\'s sentences replaced by the status phrase; on FastAPI '
+        "one handler per exception class, Starlette's HTTPException covering 404, 405, 413 and 415.",
+        anchors=(("def http_error", "api.errorhandler"), ("def http_error", "add_exception_handler")),
+    ),
+    Topic(
+        "contract",
+        "The contract's glue: what each side adds to answer one contract",
+        "contract.py",
+        "02-validation.md",
+        "Not framework idiom but its price: what exists only so that both services answer alike. Flask "
+        "reproduces pydantic: its sentences (MESSAGES), marshmallow's errors turned into them "
+        "(ContractSchema), every error at once in pydantic's order (flatten), FastAPI's "
+        "RequestValidationError and the body guard that parses JSON (load_json_body: 415, 413, "
+        "json_invalid). FastAPI needs less: the body guard as a route class (JSONBodyRoute), a 422 handler "
+        "that does not echo the input. Both refuse an oversized request line or headers (414, 431) in "
+        "JSON. Compare the two files' lengths.",
+        anchors=(("MESSAGES", "class ContractSchema", "def load_json_body"), ("class JSONBodyRoute",)),
     ),
     Topic(
         "docs",
@@ -76,8 +92,13 @@ TOPICS: tuple[Topic, ...] = (
         "03-interactive-docs.md",
         "flask-restx ships Swagger UI (for its Swagger 2.0 spec) but no ReDoc, so Flask adds a ReDoc page. "
         "FastAPI has both pages for its OpenAPI 3.1 spec but loads them from a CDN by default, so it serves "
-        "them from local files, as its docs show. Either way the pages work with no network.",
-        anchors=(("REDOC_PAGE", "def add_docs"), ("get_swagger_ui_html", "get_redoc_html")),
+        "them from local files, as its docs show. Either way the pages work with no network: the files are "
+        "a blueprint's static folder on one side, a StaticFiles mount on the other, and both open Swagger UI "
+        "the same way (DOC_EXPANSION).",
+        anchors=(
+            ("REDOC_PAGE", "Blueprint", "SWAGGER_UI_DOC_EXPANSION"),
+            ("get_swagger_ui_html", "StaticFiles"),
+        ),
     ),
     Topic(
         "async",
@@ -86,10 +107,13 @@ TOPICS: tuple[Topic, ...] = (
         "04-async-and-io.md",
         "Both fetch an observation with httpx2, the same library. Flask's view calls a pooled httpx2.Client "
         "and waits: a gunicorn sync worker can do nothing else meanwhile. FastAPI's async def awaits a "
-        "pooled httpx2.AsyncClient: the event loop serves other requests during the wait, then the CPU-bound"
-        " model call goes to the thread pool (run_in_threadpool) so the loop never blocks. What each "
-        "failure becomes (404, 503, 504) is shared/upstream.py, the same on both.",
-        focus=(("upstream_of_app", "PenguinPrediction"), ("upstream_of_app", "penguin_prediction")),
+        "pooled httpx2.AsyncClient, given to it as a dependency (UpstreamDep): the event loop serves other "
+        "requests during the wait, then the CPU-bound model call goes to the thread pool (run_in_threadpool)"
+        " so the loop never blocks. What each failure becomes (404, 503, 504) is shared/upstream.py.",
+        focus=(
+            ("upstream_of_app", "PenguinPrediction"),
+            ("upstream_of_app", "UpstreamDep", "penguin_prediction"),
+        ),
         anchors=(("httpx2.Client",), ("httpx2.AsyncClient", "await", "run_in_threadpool")),
     ),
     Topic(
@@ -99,8 +123,9 @@ TOPICS: tuple[Topic, ...] = (
         "05-performance.md",
         "The model call is the same shared code on both sides; what differs is everything around it. Flask "
         "parses the JSON, validates with marshmallow (pure Python) and marshals the answer with restx. "
-        "FastAPI validates with pydantic-core (compiled Rust) and serialises through the response model. "
-        "predict is a plain def on FastAPI: CPU-bound work in async def would stall the event loop.",
+        "FastAPI validates with pydantic-core (compiled Rust) and serialises through the model its return "
+        "type names. predict is a plain def on FastAPI: CPU-bound work in async def would stall the event "
+        "loop.",
         focus=(("Predict", "PredictBatch"), ("predict", "predict_batch")),
         anchors=(("load_json_body", "marshal_with"), ("def predict(", "def predict_batch(")),
     ),
