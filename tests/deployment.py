@@ -134,7 +134,10 @@ def makefile_recipe(target: str, path: Path = REPO_ROOT / "Makefile") -> list[li
 
 
 def as_run_in_a_container(command: list[str]) -> list[str]:
-    """A Makefile command with the venv's path dropped: `$(BIN)/python` is `python` in the images."""
+    """A Makefile command as an image runs it: without the lock the Makefile takes around it (one build at
+    a time in a clone; an image builds once) and the venv's path (`$(BIN)/python` is `python` there)."""
+    if command[:1] == ["$(LOCKED)"]:
+        command = command[command.index("--") + 1 :]
     return [word.removeprefix("$(BIN)/") for word in command]
 
 
