@@ -7,6 +7,7 @@ The figures come from `make bench` runs on the project's 2-core machine, unless 
 
 import json
 import statistics
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -279,7 +280,9 @@ def test_the_curve_ends_where_a_service_falls_behind_and_the_objective_is_read_o
 CROSSCHECKED = PAIRS + rounds([990, 950, 978, 940], [1425, 1380, 1410, 1399], WRK)
 
 
-def summary_of(measurements: list[Measurement], **settings: Any) -> dict[str, Any]:
+def summary_of(
+    measurements: list[Measurement], split: Sequence[Mapping[str, Any]] = (), **settings: Any
+) -> dict[str, Any]:
     environment = {
         "cpu_model": "Intel(R) Xeon(R) Processor",
         "cores": 2,
@@ -300,7 +303,7 @@ def summary_of(measurements: list[Measurement], **settings: Any) -> dict[str, An
             "duration_s": 3,
             "warmup_s": 1,
             "users": 32,
-            "grid": [0.2, 0.45, 0.7, 0.9, 1.1],
+            "grid": [0.25, 0.55, 0.85, 1.1],
             "slo_ms": 50.0,
             **settings,
         },
@@ -318,7 +321,7 @@ def summary_of(measurements: list[Measurement], **settings: Any) -> dict[str, An
         for key in ("flask-gunicorn-sync", "fastapi-uvicorn")
     }
     model = {"predict_one": {"cpu_us": 290.0, "wall_us": 291.0, "loops": 500, "repeats": 7}}
-    return build_summary(environment, verification, model, measurements)
+    return build_summary(environment, verification, model, measurements, split)
 
 
 def test_summary_json_has_every_field_the_bench_promises() -> None:

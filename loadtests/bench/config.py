@@ -33,6 +33,7 @@ class Profile:
     grid: tuple[float, ...]  # the curve's offered rates, as shares of the faster default's capacity
     wrk_scenarios: tuple[str, ...]  # the cross-check: the default pair's slices again under wrk
     split: bool  # the in-process split of each framework's CPU per request (loadtests/bench/split.py)
+    glue_pairs: int  # the contract's price, service over its stack's reference app (loadtests/bench/glue.py)
     estimate: str  # what `make help` and the README say it takes
 
 
@@ -51,6 +52,7 @@ PROFILES: dict[str, Profile] = {
             grid=(0.3, 0.7, 1.05),
             wrk_scenarios=(),
             split=False,
+            glue_pairs=0,
             estimate="about a minute",
         ),
         Profile(
@@ -61,9 +63,10 @@ PROFILES: dict[str, Profile] = {
             duration_s=3,
             warmup_s=1,
             curve_scenarios=("predict", "batch"),
-            grid=(0.2, 0.45, 0.7, 0.9, 1.1),
+            grid=(0.25, 0.55, 0.85, 1.1),
             wrk_scenarios=("predict",),
             split=True,
+            glue_pairs=3,
             estimate="under 5 minutes on 2 cores",
         ),
         Profile(
@@ -80,6 +83,7 @@ PROFILES: dict[str, Profile] = {
             grid=(0.1, 0.2, 0.35, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25),
             wrk_scenarios=CPU_SCENARIOS,
             split=True,
+            glue_pairs=7,
             estimate="about an hour",
         ),
     )

@@ -157,6 +157,43 @@ def asgi_call(
     lifespan: Lifespan,
 ) -> Call:
     """One request to an ASGI app (HTTP, ASGI 3), run on the loop that `asgi_lifespan(app)` started."""
+    request = asgi_request(app, method, path, body, headers, lifespan=lifespan)
+    return lambda: lifespan.run(request())
+
+
+def asgi_calls(
+    app: ASGIApp,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    headers: Headers = (),
+    *,
+    lifespan: Lifespan,
+    concurrency: int,
+) -> Call:
+    """`concurrency` identical requests at once on the app's loop, as a server with that many connections
+    delivers them; the answer is the first one's, and every other must be the same."""
+    request = asgi_request(app, method, path, body, headers, lifespan=lifespan)
+
+    async def together() -> tuple[int, bytes]:
+        answers = await asyncio.gather(*(request() for _ in range(concurrency)))
+        if any(answer != answers[0] for answer in answers):
+            raise AssertionError("concurrent requests got different answers")
+        return answers[0]
+
+    return lambda: lifespan.run(together())
+
+
+def asgi_request(
+    app: ASGIApp,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    headers: Headers = (),
+    *,
+    lifespan: Lifespan,
+) -> Callable[[], Coroutine[Any, Any, tuple[int, bytes]]]:
+    """A coroutine function that makes one request to an ASGI app and returns (status, body)."""
     route, _, query = path.partition("?")
     raw_headers = [(b"host", b"testserver")]
     raw_headers += [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]
@@ -204,4 +241,4 @@ def asgi_call(
         done.set()
         return status[0], b"".join(chunks)
 
-    return lambda: lifespan.run(one_request())
+    return one_request

@@ -36,16 +36,19 @@ def link_latest(results_dir: Path) -> None:
 
 
 def rebuilt_summary(results_dir: Path) -> dict[str, Any]:
-    """The summary analysed afresh from the raw records (measurements.json), with the run's environment,
-    verification, model timings and split as they were recorded."""
+    """The summary analysed afresh from the raw records (measurements.json, and inprocess.json: the model,
+    the split and the glue's price), with the run's environment and verification as they were recorded."""
     recorded = json.loads((results_dir / "summary.json").read_text())
     measurements = load_measurements(results_dir / "measurements.json")
+    in_process = results_dir / "inprocess.json"
+    figures = json.loads(in_process.read_text()) if in_process.exists() else {}
     return build_summary(
         recorded["environment"],
         recorded["verification"],
-        recorded["model"],
+        figures.get("model", recorded["model"]),
         measurements,
-        recorded.get("split", []),
+        figures.get("split", recorded.get("split_inprocess", [])),
+        figures.get("glue", recorded.get("glue", {})),
     )
 
 

@@ -23,6 +23,9 @@ from loadtests.scenarios import Scenario
 LOCUST_OVERHEAD_S = 0.5
 WRK_OVERHEAD_S = 0.1
 SERVER_SWITCH_S = 2.0
+# The in-process measurements before any server starts (loadtests/bench/split.py): the process starting and
+# timing the model, each scenario's split, and a pair of the glue's price on two endpoints and frameworks.
+IN_PROCESS_S, SPLIT_SCENARIO_S, GLUE_PAIR_S = 4.0, 2.5, 1.8
 CAPACITY_PHASE, CURVE_PHASE = "capacity", "curve"
 
 
@@ -102,6 +105,12 @@ def estimate_s(config: BenchConfig, slices: Sequence[Slice]) -> float:
     )
 
 
+def in_process_s(config: BenchConfig, split_scenarios: int) -> float:
+    profile = config.profile
+    split = SPLIT_SCENARIO_S * split_scenarios if profile.split else 0.0
+    return IN_PROCESS_S + split + GLUE_PAIR_S * profile.glue_pairs
+
+
 def whole_plan(config: BenchConfig) -> list[Slice]:
     """Every slice, the curves with placeholder rates (the grid's shares), for the estimate up front."""
     slices: list[Slice] = []
@@ -114,7 +123,7 @@ def whole_plan(config: BenchConfig) -> list[Slice]:
     return slices
 
 
-def describe(config: BenchConfig, slices: Sequence[Slice]) -> str:
+def describe(config: BenchConfig, slices: Sequence[Slice], in_process: float = 0.0) -> str:
     """One line per scenario and the total, printed before anything starts."""
     lines = []
     for scenario in config.scenarios:
@@ -127,7 +136,7 @@ def describe(config: BenchConfig, slices: Sequence[Slice]) -> str:
         if points := curve_points(config, scenario):
             text += f", then a {points}-rate curve"
         lines.append(f"{text}: {len(own)} slice(s)")
-    minutes, seconds = divmod(round(estimate_s(config, slices)), 60)
+    minutes, seconds = divmod(round(estimate_s(config, slices) + in_process), 60)
     lines.append(
         f"  {len(slices)} slices of {config.warmup_s} s warm-up + {config.duration_s} s measured, "
         f"{switches(s.variant for s in slices)} server starts: about {minutes} min {seconds:02d} s "

@@ -74,10 +74,13 @@ def verdict(summary: Mapping[str, Any]) -> list[str]:
         )
         if len(confident) < len(names):
             noisy = [s for s in names if s not in confident]
+            dropped = sum((ratio_entry(summary, s, "default", "rps") or {}).get("dropped", 0) for s in noisy)
             lines.append(
-                f"**Too noisy to be sure** on {joined(noisy)}: fewer than "
-                f"{summary['noise']['min_pairs']} clean "
-                f'pairs (marked {BOUND}; dropped pairs and why under "The machine").'
+                f"**Too noisy to be sure** on {joined(noisy)}: fewer than {summary['noise']['min_pairs']} "
+                f'clean pairs (marked {BOUND}; dropped pairs and why under "The machine").'
+                if dropped
+                else f"**Too few pairs to be sure** on {joined(noisy)}: fewer than "
+                f"{summary['noise']['min_pairs']} rounds were run (ROUNDS); the figures are marked {BOUND}."
             )
     if failed:
         lines.append(

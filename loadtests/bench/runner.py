@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import shlex
+import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -35,14 +36,23 @@ from loadtests.bench.config import (
 )
 from loadtests.bench.environment import machine_record
 from loadtests.bench.loadrun import LoadPlan, Placement, locust_command, run_load
-from loadtests.bench.microbench import run_microbench
 from loadtests.bench.output import write_results
 from loadtests.bench.pool import ServerPool, StartedServers
 from loadtests.bench.records import LOCUST, WRK, Measurement, save_measurements
 from loadtests.bench.servers import CATALOGUE, RunningServer, ServerStartError, start_upstream
+from loadtests.bench.split import SCENARIOS as SPLIT_SCENARIOS
 from loadtests.bench.summary import build_summary
 from loadtests.scenarios import SCENARIOS, UPSTREAM, Scenario
 from shared.settings import REPO_ROOT
+
+INPROCESS = "inprocess.json"  # the in-process figures: the model, the split, the glue's price
+IN_PROCESS_TIMEOUT_S = 300
+
+
+def split_scenarios(config: BenchConfig) -> list[str]:
+    """The split for the measured scenarios it knows, and always the invalid penguin (validation alone)."""
+    wanted = {s.name for s in config.scenarios} | {"invalid"}
+    return [name for name in SPLIT_SCENARIOS if name in wanted]
 
 
 def say(message: str) -> None:
@@ -89,11 +99,14 @@ class Bench:
         self.setting_note = setting_note
         self.upstream = upstream
         self.microbench: dict[str, dict[str, float]] = {}
+        self.split: list[dict[str, Any]] = []
+        self.glue: dict[str, Any] = {}
         self.measurements: list[Measurement] = []
         self.notes: list[str] = []
         self.started = time.time()
         self.planned = plan.whole_plan(config)
-        self.estimate_left = plan.estimate_s(config, self.planned)
+        self.in_process_s = plan.in_process_s(config, len(split_scenarios(config)))
+        self.estimate_left = plan.estimate_s(config, self.planned) + self.in_process_s
         self.estimate_done = 0.0
         self.last_variant: str | None = None
         self.wrk = wrk.available()
@@ -104,7 +117,7 @@ class Bench:
             f"make bench ({self.config.profile.name} profile): results in {self.results_dir}\n"
             f"  {self.setting_note}"
         )
-        say(plan.describe(self.config, self.planned))
+        say(plan.describe(self.config, self.planned, self.in_process_s))
         if not self.wrk and any(self.config.wrk_for(s) for s in self.config.scenarios):
             self.notes.append("wrk is not installed, so there is no cross-check: apt-get install wrk")
             say(f"  {self.notes[-1]}")
@@ -125,12 +138,39 @@ class Bench:
         return self.results_dir
 
     def measure_model(self) -> None:
-        say("model micro-benchmark (in-process, on the servers' CPU) ...")
-        processes.pin_self(self.placement.server_cpus)
+        """The model, and with the split each framework's app layer by layer, in-process: in a process of
+        its own, pinned from its start to the servers' CPUs as a server is (loadtests/bench/split.py)."""
+        profile = self.config.profile
+        scenarios = split_scenarios(self.config) if profile.split else []
+        say(
+            "in-process, on the servers' CPU: the model"
+            + (f", each app's layers ({', '.join(scenarios)})" if scenarios else "")
+            + (f", the contract's price ({profile.glue_pairs} pairs)" if profile.glue_pairs else "")
+            + " ..."
+        )
+        out = self.results_dir / INPROCESS
+        command = [
+            *processes.python_module("loadtests.bench.split"),
+            *("--scenarios", ",".join(scenarios), "--concurrency", str(self.config.users)),
+            *("--glue-pairs", str(profile.glue_pairs), "--out", str(out)),
+        ]
+        process = processes.start(
+            processes.pinned(command, self.placement.server_cpus), {}, out.with_suffix(".log")
+        )
         try:
-            self.microbench = run_microbench()
+            code = process.wait(IN_PROCESS_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            code = -1
         finally:
-            processes.pin_self(self.placement.generator_cpus)
+            processes.stop(process)
+        if code != 0 or not out.exists():
+            raise SystemExit(
+                f"the in-process measurements failed:\n{processes.log_tail(out.with_suffix('.log'))}"
+            )
+        figures = json.loads(out.read_text())
+        self.microbench, self.split, self.glue = figures["model"], figures["split"], figures["glue"]
+        self.estimate_done += self.in_process_s
+        self.estimate_left -= self.in_process_s
         say("  " + ", ".join(f"{name} {m['cpu_us']:.0f} us CPU" for name, m in self.microbench.items()))
 
     def measure_scenario(self, scenario: Scenario) -> None:
@@ -318,7 +358,9 @@ class Bench:
     def write(self, interrupted: bool) -> None:
         save_measurements(self.measurements, self.results_dir / "measurements.json")
         environment = {**self.environment(), "interrupted": interrupted}
-        summary = build_summary(environment, self.pool.verification, self.microbench, self.measurements)
+        summary = build_summary(
+            environment, self.pool.verification, self.microbench, self.measurements, self.split, self.glue
+        )
         report, headline = write_results(self.results_dir, summary)
         say(f"\nreport: {report}\n\n{headline}")
 

@@ -65,6 +65,7 @@ def build_summary(
     microbench: Mapping[str, Mapping[str, float]],
     measurements: Sequence[Measurement],
     split: Sequence[Mapping[str, Any]] = (),
+    glue: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     settings = environment.get("settings", {})
     slo_ms = float(settings.get("slo_ms", 50.0))
@@ -85,6 +86,7 @@ def build_summary(
             entry.update(io_figures(entry, users, latency, known))
     ratios = analysis.all_ratios(measurements)
     curve = analysis.curve_points(measurements)
+    completed = analysis.completed_split(split, measurements, default_variants(ratios))
     return {
         "environment": dict(environment),
         "verification": dict(verification),
@@ -96,7 +98,51 @@ def build_summary(
         "capacity_at_slo": analysis.capacity_at_slo(curve, slo_ms),
         "crosscheck": analysis.crosschecks(ratios, measurements),
         "noise": noise_record(measurements),
-        "split": [dict(entry) for entry in split],
+        "split": completed,
+        "split_inprocess": [dict(entry) for entry in split],
+        "waterfall": [
+            {**found, "control": same_server_control(ratios, measurements, found["scenario"])}
+            for scenario in dict.fromkeys(e["scenario"] for e in completed)
+            if (found := analysis.waterfall(completed, scenario))
+        ],
+        "glue": dict(glue or {}),
+    }
+
+
+def default_variants(ratios: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """The variant the split's server share is measured on, per framework: the headline's pair."""
+    headline = next((r for r in ratios if r["comparison"] == "default" and r["generator"] == "locust"), None)
+    if headline is None:
+        return {}
+    return {key.partition("-")[0]: key for key in (headline["numerator"], headline["denominator"])}
+
+
+def same_server_control(
+    ratios: Sequence[Mapping[str, Any]], measurements: Sequence[Measurement], scenario: str
+) -> dict[str, Any] | None:
+    """The same-server pair (both under Granian) as the waterfall's control: there the server's share is
+    (nearly) the same, so the measured difference is the frameworks' own."""
+    ratio = next(
+        (
+            r
+            for r in ratios
+            if (r["scenario"], r["comparison"], r["metric"], r["generator"])
+            == (scenario, "same-server", "cpu_us_per_request", "locust")
+        ),
+        None,
+    )
+    if ratio is None:
+        return None
+    flask = analysis.served_cpu_us(measurements, scenario, ratio["denominator"])
+    fastapi = analysis.served_cpu_us(measurements, scenario, ratio["numerator"])
+    return {
+        "flask_us": flask,
+        "fastapi_us": fastapi,
+        "delta_us": fastapi - flask if flask is not None and fastapi is not None else None,
+        "cpu_ratio": ratio["median"],
+        "cpu_ratio_low": ratio["low"],
+        "cpu_ratio_high": ratio["high"],
+        "pairs": ratio["pairs"],
     }
 
 

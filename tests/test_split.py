@@ -1,0 +1,109 @@
+"""Where the CPU per request goes: the in-process split of both apps (loadtests/bench/split.py), and the
+waterfall the analysis builds from it and the load's figures, on recorded data."""
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from loadtests.bench.analysis import completed_split, waterfall
+from loadtests.bench.microbench import run_microbench
+from loadtests.bench.readme import update_readme
+from loadtests.bench.report import render_report, verdict
+from loadtests.bench.split import checked, finished, measure_split
+from loadtests.bench.split_report import waterfall_paragraph
+from tests.test_bench_analysis import PAIRS, capacity, summary_of
+
+
+@pytest.fixture(scope="module")
+def measured() -> list[dict[str, Any]]:
+    """A short split of both apps, every layer's answer checked."""
+    model = run_microbench()
+    return measure_split(("predict", "invalid"), model, concurrency=4, repeats=1, target_s=0.01, rounds=1)
+
+
+def test_both_apps_are_split_into_their_layers(measured: list[dict[str, Any]]) -> None:
+    assert [(e["framework"], e["scenario"]) for e in measured] == [
+        ("flask", "predict"),
+        ("fastapi", "predict"),
+        ("flask", "invalid"),
+        ("fastapi", "invalid"),
+    ]
+    for entry in measured:
+        assert entry["app_us"] > entry["validation_us"] > 0
+        if entry["scenario"] == "predict":
+            assert entry["app_us"] > entry["model_us"] > 0 and entry["serialization_us"] > 0
+        else:
+            assert entry["model_us"] == 0 and entry["serialization_us"] is None
+
+
+def test_a_layer_that_answers_wrong_cannot_be_timed() -> None:
+    with pytest.raises(AssertionError, match="predict app: unexpected answer"):
+        checked(lambda: (500, b'{"detail": "Internal Server Error"}'), "predict", "app")
+    answers = iter([(200, b'{"species": "Gentoo"}'), (200, b'{"species": "Adelie"}')])
+    again = checked(lambda: next(answers), "predict", "app")
+    with pytest.raises(AssertionError, match="changed while timing"):
+        again()
+
+
+def test_a_handler_that_never_waits_is_run_without_a_loop() -> None:
+    async def handler() -> int:
+        return 422
+
+    assert finished(handler()) == 422
+
+
+# The split completed with the load's figures, and the waterfall, on recorded data.
+
+SPLIT = [
+    {"framework": "flask", "scenario": "predict", "model_us": 272.0, "app_us": 505.0, "validation_us": 16.1,
+     "serialization_us": 14.6},
+    {"framework": "fastapi", "scenario": "predict", "model_us": 272.0, "app_us": 486.0, "validation_us": 1.9,
+     "serialization_us": 3.1},
+    {"framework": "flask", "scenario": "invalid", "model_us": 0.0, "app_us": 260.0, "validation_us": 66.9,
+     "serialization_us": None},
+]  # fmt: skip
+GRANIAN = [
+    replace(capacity(key, rps, cpu, index), run_dir=f"runs/{index}-{key}")
+    for index in (1, 2, 3, 4)
+    for key, rps, cpu in (("fastapi-granian", 1495.0, 640.0), ("flask-granian", 1456.0, 680.0))
+]
+KEYS = {"flask": "flask-gunicorn-sync", "fastapi": "fastapi-uvicorn"}
+
+
+def test_the_server_s_share_is_the_load_s_cpu_less_the_app_s() -> None:
+    completed = completed_split(SPLIT, PAIRS, KEYS)
+    flask = completed[0]
+    assert flask["server_cpu_us"] == pytest.approx(1100) and flask["server_us"] == pytest.approx(1100 - 505)
+    assert flask["framework_us"] == pytest.approx(505 - 272 - 16.1 - 14.6)
+    assert completed[1]["server_us"] == pytest.approx(700 - 486) and completed[1]["variant"] == "uvicorn"
+    assert completed[2]["server_us"] is None  # invalid was not measured under load
+    fall = waterfall(completed, "predict")
+    assert fall is not None and (fall["flask_us"], fall["fastapi_us"]) == (
+        pytest.approx(1100),
+        pytest.approx(700),
+    )
+    assert sum(step["delta_us"] for step in fall["steps"]) == pytest.approx(700 - 1100)
+    assert fall["steps"][0]["layer"] == "server_us"  # the biggest step first
+    assert waterfall(completed, "invalid") is None
+
+
+def test_the_report_and_the_readme_say_where_the_difference_comes_from(tmp_path: Path) -> None:
+    summary = summary_of(PAIRS + GRANIAN, SPLIT)
+    fall = summary["waterfall"][0]
+    assert fall["control"]["cpu_ratio"] == pytest.approx(640 / 680) and fall["control"]["pairs"] == 4
+    paragraph = waterfall_paragraph(summary)
+    assert paragraph is not None and "the biggest step is **server and connection model, -381**" in paragraph
+    assert "Under one server (Granian) the two frameworks differ by 0.94x" in paragraph
+    report = render_report(summary, ["waterfall.png"])
+    assert paragraph in report and "| the app, in-process | 505 | 486 | -19.0 |" in report
+    assert any("server and connection model -381 µs" in line for line in verdict(summary))
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "summary.json").write_text(json.dumps(summary))
+    (results / "report.md").write_text(report)
+    (tmp_path / "README.md").write_text("<!-- bench:results -->\n<!-- /bench:results -->\n")
+    update_readme(results, repo=tmp_path)
+    assert paragraph in (tmp_path / "README.md").read_text()
