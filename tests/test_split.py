@@ -107,3 +107,20 @@ def test_the_report_and_the_readme_say_where_the_difference_comes_from(tmp_path:
     (tmp_path / "README.md").write_text("<!-- bench:results -->\n<!-- /bench:results -->\n")
     update_readme(results, repo=tmp_path)
     assert paragraph in (tmp_path / "README.md").read_text()
+
+
+def test_a_split_timed_on_a_busy_machine_or_gone_negative_says_not_to_trust_it() -> None:
+    from loadtests.bench.summary import build_summary
+
+    recorded = summary_of(PAIRS)
+    costly = [{**SPLIT[1], "app_us": 900.0}, SPLIT[0]]  # FastAPI's app over its 700 µs under load
+    summary = build_summary(
+        recorded["environment"], recorded["verification"], recorded["model"], PAIRS, costly, {},
+        {"others_pct": 35.0, "steal_pct": 0.0},
+    )  # fmt: skip
+    assert summary["in_process_machine"] == {"others_pct": 35.0, "steal_pct": 0.0, "disturbed": True}
+    paragraph = waterfall_paragraph(summary) or ""
+    assert "Other processes took 35% of the servers' CPU" in paragraph
+    assert "A server's share came out negative" in paragraph
+    calm = summary_of(PAIRS, SPLIT)
+    assert "not to be trusted" not in (waterfall_paragraph(calm) or "")

@@ -49,6 +49,7 @@ def rebuilt_summary(results_dir: Path) -> dict[str, Any]:
         measurements,
         figures.get("split", recorded.get("split_inprocess", [])),
         figures.get("glue", recorded.get("glue", {})),
+        figures or recorded.get("in_process_machine", {}),
     )
 
 

@@ -101,6 +101,7 @@ class Bench:
         self.microbench: dict[str, dict[str, float]] = {}
         self.split: list[dict[str, Any]] = []
         self.glue: dict[str, Any] = {}
+        self.in_process_machine: dict[str, Any] = {}
         self.measurements: list[Measurement] = []
         self.notes: list[str] = []
         self.started = time.time()
@@ -169,6 +170,7 @@ class Bench:
             )
         figures = json.loads(out.read_text())
         self.microbench, self.split, self.glue = figures["model"], figures["split"], figures["glue"]
+        self.in_process_machine = {key: figures.get(key) for key in ("others_pct", "steal_pct")}
         self.estimate_done += self.in_process_s
         self.estimate_left -= self.in_process_s
         say("  " + ", ".join(f"{name} {m['cpu_us']:.0f} us CPU" for name, m in self.microbench.items()))
@@ -359,7 +361,13 @@ class Bench:
         save_measurements(self.measurements, self.results_dir / "measurements.json")
         environment = {**self.environment(), "interrupted": interrupted}
         summary = build_summary(
-            environment, self.pool.verification, self.microbench, self.measurements, self.split, self.glue
+            environment,
+            self.pool.verification,
+            self.microbench,
+            self.measurements,
+            self.split,
+            self.glue,
+            self.in_process_machine,
         )
         report, headline = write_results(self.results_dir, summary)
         say(f"\nreport: {report}\n\n{headline}")

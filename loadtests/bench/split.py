@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import statistics
+import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -29,13 +30,14 @@ from typing import Any, TypeVar
 import uvloop
 
 from loadtests.bench.glue import glue_figures
+from loadtests.bench.host import TICKS_PER_S, read_cpu_times, summed
 from loadtests.bench.inprocess import asgi_calls, asgi_lifespan, wsgi_call
 from loadtests.bench.microbench import run_microbench, time_call
 from loadtests.scenarios import BATCH, BATCH_SIZE, INVALID, MODEL_WORK, PREDICT
 from shared.examples import INVALID_PENGUIN, INVALID_PENGUIN_ERRORS, KNOWN_PENGUINS, batch_of
 from shared.settings import Settings
 
-REPEATS = 3
+REPEATS = 5
 TARGET_S = 0.05
 ROUNDS = 2  # each layer measured twice per framework, the frameworks' order flipped
 SCENARIOS = ("predict", "batch", "invalid")
@@ -276,14 +278,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, required=True, help="where to write the JSON")
     args = parser.parse_args(argv)
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    before, own_before = summed(read_cpu_times(), cpus), time.process_time()
     model = run_microbench()
     wanted = [name.strip() for name in args.scenarios.split(",") if name.strip()]
     figures: dict[str, Any] = {
         "model": model,
         "split": measure_split(wanted, model, concurrency=max(1, args.concurrency)) if wanted else [],
         "glue": glue_figures(pairs=args.glue_pairs) if args.glue_pairs else {},
-        "cpus": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [],
+        "cpus": cpus,
     }
+    after, own = summed(read_cpu_times(), cpus), time.process_time() - own_before
+    ticks = after.total - before.total
+    # What else ran on these CPUs meanwhile (loadtests/bench/host.py): it slows the thread pool's hops.
+    figures["others_pct"] = (
+        max(0.0, 100 * ((after.busy - before.busy) / TICKS_PER_S - own) * TICKS_PER_S / ticks)
+        if ticks
+        else None
+    )
+    figures["steal_pct"] = 100 * (after.steal - before.steal) / ticks if ticks else None
     args.out.write_text(json.dumps(figures, indent=1) + "\n")
     return 0
 

@@ -13,7 +13,7 @@ matplotlib.use("Agg")  # files only, no display
 
 import matplotlib.pyplot as plt
 
-from loadtests.bench.reading import key_label, label, num, times
+from loadtests.bench.reading import BOUND, key_label, label, num, times
 
 ROWS = (
     ("model_us", "the model (shared, the same code)"),
@@ -67,6 +67,19 @@ def waterfall_paragraph(summary: Mapping[str, Any]) -> str | None:
         sentences.append(sentence)
     if not sentences:
         return None
+    machine = summary.get("in_process_machine") or {}
+    if machine.get("disturbed"):
+        sentences.append(
+            f"{BOUND} Other processes took {num(machine['others_pct'], '%')} of the servers' CPU while "
+            f"the apps were timed in-process (the host stole {num(machine['steal_pct'], '%')}): the "
+            "in-process layers, and so these steps, are not to be trusted."
+        )
+    if any((e.get("server_us") or 0) < 0 for e in summary["split"]):
+        sentences.append(
+            f"{BOUND} A server's share came out negative: the app cost more in-process than its server "
+            "did under load, so the in-process figure is too high (a disturbed machine, or a hand-off "
+            "the load amortises)."
+        )
     return "**Where the difference comes from.** " + " ".join(sentences)
 
 

@@ -66,6 +66,7 @@ def build_summary(
     measurements: Sequence[Measurement],
     split: Sequence[Mapping[str, Any]] = (),
     glue: Mapping[str, Any] | None = None,
+    in_process_machine: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     settings = environment.get("settings", {})
     slo_ms = float(settings.get("slo_ms", 50.0))
@@ -106,7 +107,18 @@ def build_summary(
             if (found := analysis.waterfall(completed, scenario))
         ],
         "glue": dict(glue or {}),
+        "in_process_machine": in_process_record(in_process_machine or {}),
     }
+
+
+def in_process_record(machine: Mapping[str, Any]) -> dict[str, Any]:
+    """What else ran on the servers' CPUs while the apps were timed in-process, and whether it was too
+    much."""
+    others, steal = machine.get("others_pct"), machine.get("steal_pct")
+    disturbed = (others is not None and others > analysis.OTHERS_LIMIT) or (
+        steal is not None and steal > analysis.STEAL_LIMIT
+    )
+    return {"others_pct": others, "steal_pct": steal, "disturbed": bool(disturbed)}
 
 
 def default_variants(ratios: Sequence[Mapping[str, Any]]) -> dict[str, str]:
