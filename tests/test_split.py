@@ -120,7 +120,7 @@ def test_a_split_timed_on_a_busy_machine_or_gone_negative_says_not_to_trust_it()
     )  # fmt: skip
     assert summary["in_process_machine"] == {"others_pct": 35.0, "steal_pct": 0.0, "disturbed": True}
     paragraph = waterfall_paragraph(summary) or ""
-    assert "Other processes took 35% of the servers' CPU" in paragraph
+    assert "Other processes took 35.0% of the servers' CPU" in paragraph
     assert "A server's share came out negative" in paragraph
     calm = summary_of(PAIRS, SPLIT)
     assert "not to be trusted" not in (waterfall_paragraph(calm) or "")
