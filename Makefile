@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-from-lock
 MODEL := models/penguin-species.json
 export PYTHONPATH := $(CURDIR)
 
-# Server settings, read by both services (see README, "Settings").
+# Server settings, read by both services (docs/running.md, "Settings").
 HOST ?= 127.0.0.1
 WORKERS ?= 1
 export HOST WORKERS
