@@ -40,7 +40,7 @@ def test_both_servers_answer_alike(servers: dict[str, LiveServer], case: Case) -
 
 @pytest.mark.parametrize("name", MALFORMED_HTTP)
 def test_malformed_http_is_a_400_from_the_server(servers: dict[str, LiveServer], name: str) -> None:
-    """Not JSON: gunicorn answers in HTML and uvicorn in text before the app sees anything (docs/reliability.md)."""
+    """Not JSON: gunicorn answers in HTML, uvicorn in text, before any app code (docs/reliability.md)."""
     for server in servers.values():
         status, _ = send_bytes(server.url, MALFORMED_HTTP[name])
         assert status == 400
