@@ -133,21 +133,6 @@ def glue_figures(
     return figures
 
 
-def table(figures: dict[str, dict[str, dict[str, float]]]) -> str:
-    lines = [
-        "| service | endpoint | service CPU/request | reference CPU/request | service/reference | range |",
-        "|---|---|--:|--:|--:|--:|",
-    ]
-    for framework, by_endpoint in figures.items():
-        for endpoint, figure in by_endpoint.items():
-            lines.append(
-                f"| {framework} | {endpoint} | {figure['service_cpu_us']:,.0f} µs "
-                f"| {figure['reference_cpu_us']:,.0f} µs | {figure['ratio']:.2f}x "
-                f"| {figure['ratio_min']:.2f}-{figure['ratio_max']:.2f}x |"
-            )
-    return "\n".join(lines)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=PAIRS, help="alternated measurements per figure")
@@ -159,7 +144,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{args.repeats} repeats of ~{args.target_s:g} s each, median of the pair ratios.",
         flush=True,
     )
-    print(table(glue_figures(args.pairs, args.repeats, args.target_s)))
+    # The bench's report renders it the same way (loadtests/bench/split_report.py).
+    from loadtests.bench.split_report import glue_table
+
+    print("\n".join(glue_table({"glue": glue_figures(args.pairs, args.repeats, args.target_s)})[2:]))
     return 0
 
 
