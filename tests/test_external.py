@@ -97,7 +97,7 @@ def test_the_bench_attaches_to_running_services_on_its_one_code_path(tmp_path: P
                 f"--fastapi-url={fastapi.url}",
                 f"--flask-pid={flask.process.pid}",
                 f"--fastapi-pid={fastapi.process.pid}",
-                *("--profile=quick", "--rounds=1", "--duration=1", "--warmup=1", "--users=8", "--rates=200"),
+                *("--profile=quick", "--rounds=1", "--duration=1", "--warmup=0", "--users=8", "--rates=200"),
                 f"--results-dir={tmp_path / 'results'}",
             ]
         )

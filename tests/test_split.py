@@ -21,7 +21,7 @@ from tests.test_bench_analysis import PAIRS, capacity, summary_of
 def measured() -> list[dict[str, Any]]:
     """A short split of both apps, every layer's answer checked."""
     model = run_microbench()
-    return measure_split(("predict", "invalid"), model, concurrency=4, repeats=1, target_s=0.01, rounds=1)
+    return measure_split(("predict", "invalid"), model, concurrency=4, repeats=3, target_s=0.02, rounds=1)
 
 
 def test_both_apps_are_split_into_their_layers(measured: list[dict[str, Any]]) -> None:

@@ -219,6 +219,8 @@ def pair_ratios(
         for index, pair in sorted(by_round.items()):
             top, bottom = pair.get(comparison.numerator), pair.get(comparison.denominator)
             if top is None or bottom is None:
+                missing = comparison.numerator if top is None else comparison.denominator
+                dropped.append(f"round {index}: {missing} was not measured (it did not start, or failed)")
                 continue
             reasons = [f"round {index}: {comparison.numerator}: {r}" for r in failed_reasons(top)]
             reasons += [f"round {index}: {comparison.denominator}: {r}" for r in failed_reasons(bottom)]
