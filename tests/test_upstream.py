@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from shared.limits import PENGUIN_FIELDS
 from shared.observations import observations
 from shared.settings import Settings
 from tests.clients import FRAMEWORKS, ApiClient, make_client
@@ -35,7 +36,9 @@ def test_prediction_of_an_observed_penguin(client: ApiClient) -> None:
     assert list(body) == ["penguin_id", "species", "probabilities", "model_version"]
     assert body["penguin_id"] == 1
     assert body["species"] == observations()[1]["species"]
-    assert body["probabilities"] == client.request("GET", "/penguins/1/prediction").json()["probabilities"]
+    # The same fields sent by the client itself: the upstream's observation reached the model unchanged.
+    penguin = {name: observations()[1][name] for name in PENGUIN_FIELDS}
+    assert body["probabilities"] == client.request("POST", "/predict", json=penguin).json()["probabilities"]
 
 
 def test_observation_without_sex(client: ApiClient) -> None:
