@@ -76,3 +76,8 @@ def silent_upstream() -> Iterator[str]:
     """An upstream at the URL yielded that takes connections (the kernel's backlog does) and never answers."""
     with socket.create_server(("127.0.0.1", 0), backlog=64) as listener:
         yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+
+# Where `canned_upstream(BAD_UPSTREAM)` serves each bad observation; the good one is at 1.
+BAD_OBSERVATION_IDS = {name: penguin_id for penguin_id, name in enumerate(BAD_OBSERVATIONS, start=2)}
+BAD_UPSTREAM = {1: GOOD, **{BAD_OBSERVATION_IDS[name]: body for name, body in BAD_OBSERVATIONS.items()}}

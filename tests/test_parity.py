@@ -1,13 +1,16 @@
 """Same request, same answer: both apps compared body for body over a corpus of requests."""
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from shared.examples import EXAMPLE_PENGUIN, INVALID_PENGUIN, batch_of
 from shared.limits import MAX_BATCH_SIZE
-from tests.clients import ApiClient, Reply
+from shared.settings import Settings
+from tests.canned_upstream import BAD_OBSERVATION_IDS
+from tests.clients import ApiClient, Reply, make_client
 
 JSON = "application/json"
 
@@ -90,3 +93,19 @@ def test_same_status_and_body(
     assert flask_reply.content_type == fastapi_reply.content_type == "application/json"
     assert flask_reply.headers.get("allow") == fastapi_reply.headers.get("allow")
     assert_same_json(flask_reply.json(), fastapi_reply.json())
+
+
+@pytest.fixture(scope="module")
+def both_of_bad_upstream(bad_upstream: str) -> Iterator[tuple[ApiClient, ApiClient]]:
+    settings = Settings(upstream_url=bad_upstream)
+    with make_client("flask", settings) as flask_client, make_client("fastapi", settings) as fastapi_client:
+        yield flask_client, fastapi_client
+
+
+@pytest.mark.parametrize("name", BAD_OBSERVATION_IDS)
+def test_same_502_for_a_bad_observation(both_of_bad_upstream: tuple[ApiClient, ApiClient], name: str) -> None:
+    path = f"/penguins/{BAD_OBSERVATION_IDS[name]}/prediction"
+    flask_reply, fastapi_reply = (client.request("GET", path) for client in both_of_bad_upstream)
+    assert (flask_reply.status, fastapi_reply.status) == (502, 502)
+    assert flask_reply.content_type == fastapi_reply.content_type == "application/json"
+    assert flask_reply.json() == fastapi_reply.json()

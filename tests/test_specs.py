@@ -147,6 +147,14 @@ def test_validation_error_body_is_documented(specs: dict[str, dict[str, Any]]) -
         assert item["required"] == ["loc", "msg", "type"]
 
 
+def test_upstream_errors_are_documented(specs: dict[str, dict[str, Any]]) -> None:
+    for framework, spec in specs.items():
+        responses = operations(spec)["GET /penguins/{penguin_id}/prediction"]["responses"]
+        assert sorted(responses) == ["200", "404", "422", "502", "503", "504"], framework
+        for status in ("404", "502", "503", "504"):
+            assert responses[status]["properties"]["detail"]["type"] == "string", (framework, status)
+
+
 @pytest.mark.parametrize("page", ["/docs", "/redoc"])
 def test_docs_pages_load_nothing_from_outside(client: ApiClient, page: str) -> None:
     reply = client.request("GET", page)
