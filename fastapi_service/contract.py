@@ -13,7 +13,13 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from shared.errors import UNSUPPORTED_MEDIA_TYPE, is_json_media_type, payload_too_large, request_head_problem
+from shared.errors import (
+    UNSUPPORTED_MEDIA_TYPE,
+    header_field_bytes,
+    is_json_media_type,
+    payload_too_large,
+    request_head_problem,
+)
 from shared.json_body import parse_json_body
 
 
@@ -79,8 +85,7 @@ class RequestHeadLimits:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             target_bytes = len(scope["path"].encode()) + len(scope["query_string"])
-            field_bytes = [len(name) + len(value) for name, value in scope["headers"]]
-            problem = request_head_problem(target_bytes, field_bytes)
+            problem = request_head_problem(target_bytes, header_field_bytes(scope["headers"]))
             if problem is not None:
                 status, detail = problem
                 await JSONResponse({"detail": detail}, status_code=status)(scope, receive, send)

@@ -213,9 +213,12 @@ def load_json_body(schema: Schema) -> dict[str, Any]:
     """The request body, parsed and validated, or a 415, 413 or 422 with every problem at once."""
     if not is_json_media_type(request.content_type):
         raise UnsupportedMediaType(UNSUPPORTED_MEDIA_TYPE)
-    raw = request.get_data(cache=False)  # werkzeug raises 413 past a declared MAX_CONTENT_LENGTH
-    if request.content_length is None and len(raw) >= current_app.config["MAX_CONTENT_LENGTH"]:
-        # A chunked body is cut at the limit without an error; a body of exactly the limit is refused too.
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    # werkzeug cuts a chunked body at the stream's limit without saying whether more came: read one byte
+    # past it, so that a body of exactly the limit passes (the limit is inclusive) and a longer one does not.
+    request.max_content_length = limit + 1
+    raw = request.get_data(cache=False)  # werkzeug raises 413 past a declared limit + 1
+    if len(raw) > limit:
         raise RequestEntityTooLarge()
     if not raw:
         raise RequestValidationError([error_item(["body"], "missing")])
@@ -261,7 +264,8 @@ class RequestHeadLimits:
 
 def head_problem(environ: "WSGIEnvironment") -> tuple[int, str] | None:
     """404, 414 or 431 from the WSGI environ, read as werkzeug's `request.path`, `query_string` and `headers`
-    read it (a header is an HTTP_ key, or CONTENT_TYPE and CONTENT_LENGTH when set)."""
+    read it (a header is an HTTP_ key, or CONTENT_TYPE and CONTENT_LENGTH when set: one field per name, the
+    server having joined repeated lines, as shared.errors.header_field_bytes counts them on FastAPI)."""
     raw_path = environ.get("PATH_INFO", "")
     if "//" in raw_path:
         return 404, NOT_FOUND

@@ -50,5 +50,5 @@ MAX_BATCH_SIZE = positive_int_from_env("MAX_BATCH_SIZE", 1000)
 # Request line and headers, checked by both apps so that both answer 414 and 431 with the contract's JSON.
 # gunicorn has its own, higher, limits (flask_service/server.py) and uvicorn with httptools none.
 MAX_TARGET_BYTES = 4096  # path and query string
-MAX_HEADER_FIELDS = 100
-MAX_HEADER_FIELD_BYTES = 8190  # name and value of one header
+MAX_HEADER_FIELDS = 100  # distinct names: repeated lines of one name are one field (shared.errors)
+MAX_HEADER_FIELD_BYTES = 8190  # name and value of one field, its repeated lines' values joined by commas

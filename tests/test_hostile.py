@@ -32,7 +32,8 @@ def check_answer(case: Case, reply: Reply) -> None:
 @pytest.mark.parametrize("case", CORPUS, ids=lambda case: case.name)
 def test_both_apps_answer_alike(both: tuple[ApiClient, ApiClient], case: Case) -> None:
     flask_reply, fastapi_reply = (
-        client.request(case.method, case.path, content=case.body, headers=case.headers) for client in both
+        client.request(case.method, case.path, content=case.body, headers=case.headers, chunked=case.chunked)
+        for client in both
     )
     check_answer(case, flask_reply)
     check_answer(case, fastapi_reply)

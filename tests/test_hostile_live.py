@@ -30,7 +30,8 @@ def servers(
 @pytest.mark.parametrize("case", CORPUS, ids=lambda case: case.name)
 def test_both_servers_answer_alike(servers: dict[str, LiveServer], case: Case) -> None:
     replies = [
-        send(servers[name].url, case.method, case.path, case.body, case.headers) for name in FRAMEWORKS
+        send(servers[name].url, case.method, case.path, case.body, case.headers, case.chunked)
+        for name in FRAMEWORKS
     ]
     for reply in replies:
         check_answer(case, reply)
