@@ -19,12 +19,12 @@ from fastapi import FastAPI, Path
 from starlette.concurrency import run_in_threadpool
 
 from fastapi_service.app import create_app
-from fastapi_service.routes import PENGUIN_ID, UPSTREAM_ERRORS, PenguinModelDep
+from fastapi_service.routes import PENGUIN_ID, UPSTREAM_ERRORS, PenguinModelDep, observed_penguin
 from fastapi_service.schemas import PenguinPrediction, Probabilities
 from fastapi_service.server import DEFAULT_PORT, server_config
 from shared.server import ServerOptions
 from shared.settings import Settings
-from shared.upstream import client_options, error_for_transport, observation_path, penguin_from_response
+from shared.upstream import client_options, error_for_transport, observation_path
 
 APP = "examples.fastapi_blocking_call:app"
 ROUTE = "/penguins/{penguin_id}/prediction"
@@ -42,7 +42,7 @@ async def penguin_prediction(
         response = blocking_upstream.get(observation_path(penguin_id))
     except httpx2.HTTPError as exc:
         raise error_for_transport(exc) from None
-    result = await run_in_threadpool(model.predict_one, penguin_from_response(penguin_id, response))
+    result = await run_in_threadpool(model.predict_one, observed_penguin(penguin_id, response))
     return PenguinPrediction(
         penguin_id=penguin_id,
         species=result.species,

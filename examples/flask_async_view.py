@@ -19,11 +19,12 @@ from gunicorn.util import import_app
 
 from flask_service.app import create_app
 from flask_service.contract import load_path_param, penguin_id_field
+from flask_service.routes import observed_penguin
 from flask_service.server import DEFAULT_PORT, GunicornServer, server_config
 from shared.model import PenguinModel
 from shared.server import ServerOptions
 from shared.settings import Settings
-from shared.upstream import client_options, error_for_transport, observation_path, penguin_from_response
+from shared.upstream import client_options, error_for_transport, observation_path
 
 APP = "examples.flask_async_view:app"
 RULE = "/penguins/<penguin_id>/prediction"
@@ -45,7 +46,7 @@ async def penguin_prediction(penguin_id: str) -> dict[str, object]:
         except httpx2.HTTPError as exc:
             raise error_for_transport(exc) from None
     model: PenguinModel = current_app.extensions["penguin_model"]
-    result = model.predict_one(penguin_from_response(valid_id, response))
+    result = model.predict_one(observed_penguin(valid_id, response))
     return {
         "penguin_id": valid_id,
         "species": result.species,

@@ -4,6 +4,8 @@ Left to itself, FastAPI would answer a few requests its own way: its 422 echoes 
 a body that is not JSON or is over the limit, and it sets no limit on the request line and headers.
 """
 
+import asyncio
+import contextlib
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -13,8 +15,15 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from shared.errors import UNSUPPORTED_MEDIA_TYPE, is_json_media_type, payload_too_large, request_head_problem
+from shared.errors import (
+    UNSUPPORTED_MEDIA_TYPE,
+    header_field_bytes,
+    is_json_media_type,
+    payload_too_large,
+    request_head_problem,
+)
 from shared.json_body import parse_json_body
+from shared.limits import DRAIN_MAX_BYTES, DRAIN_MAX_S
 
 
 class LimitedRequest(Request):
@@ -27,15 +36,32 @@ class LimitedRequest(Request):
         if not hasattr(self, "_body"):
             declared = self.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > self.max_body_bytes:
+                await self.drain(int(declared))
                 raise HTTPException(413, payload_too_large(self.max_body_bytes))
             chunks, size = [], 0
             async for chunk in self.stream():
                 size += len(chunk)
                 if size > self.max_body_bytes:
+                    await self.drain(None)
                     raise HTTPException(413, payload_too_large(self.max_body_bytes))
                 chunks.append(chunk)
             self._body = b"".join(chunks)
         return self._body
+
+    async def drain(self, declared: int | None) -> None:
+        """Read and drop the rest of a refused body, within bounds: the client then reads the 413."""
+        if declared is not None and declared > DRAIN_MAX_BYTES:
+            return  # it would be reset anyway: do not read what cannot help
+        left = DRAIN_MAX_BYTES
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(DRAIN_MAX_S):
+                while left > 0:
+                    message = await self.receive()  # not self.stream(): a refused one is half consumed
+                    if message["type"] != "http.request":
+                        return
+                    left -= len(message.get("body", b""))
+                    if not message.get("more_body", False):
+                        return
 
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
@@ -79,8 +105,7 @@ class RequestHeadLimits:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             target_bytes = len(scope["path"].encode()) + len(scope["query_string"])
-            field_bytes = [len(name) + len(value) for name, value in scope["headers"]]
-            problem = request_head_problem(target_bytes, field_bytes)
+            problem = request_head_problem(target_bytes, header_field_bytes(scope["headers"]))
             if problem is not None:
                 status, detail = problem
                 await JSONResponse({"detail": detail}, status_code=status)(scope, receive, send)

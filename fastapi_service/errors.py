@@ -16,7 +16,7 @@ async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
 
 
 async def upstream_error(request: Request, exc: UpstreamError) -> JSONResponse:
-    """404, 503 or 504 from the upstream observation service: `{"detail": str}`."""
+    """404, 502, 503 or 504 from the upstream observation service: `{"detail": str}`."""
     return JSONResponse({"detail": exc.detail}, status_code=exc.status)
 
 

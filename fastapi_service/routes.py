@@ -5,6 +5,7 @@ from typing import Annotated, Any
 
 import httpx2
 from fastapi import APIRouter, Depends, Path, Request
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from fastapi_service.contract import JSONBodyRoute
@@ -22,7 +23,7 @@ from fastapi_service.schemas import (
     ValidationErrorBody,
 )
 from shared.model import PenguinModel
-from shared.upstream import error_for_transport, observation_path, penguin_from_response
+from shared.upstream import bad_observation, error_for_transport, observation_from_response, observation_path
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"description": "Body larger than MAX_BODY_BYTES", "model": ErrorBody},
@@ -32,6 +33,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 UPSTREAM_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "No observation of this penguin", "model": ErrorBody},
     422: {"description": "Validation error", "model": ValidationErrorBody},
+    502: {"description": "Observation service answered with an invalid observation", "model": ErrorBody},
     503: {"description": "Observation service unavailable", "model": ErrorBody},
     504: {"description": "Observation service too slow", "model": ErrorBody},
 }
@@ -50,6 +52,15 @@ async def upstream_of_app(request: Request) -> httpx2.AsyncClient:
     """The app's pooled client for the upstream observation service."""
     upstream: httpx2.AsyncClient = request.app.state.upstream
     return upstream
+
+
+def observed_penguin(penguin_id: int, response: httpx2.Response) -> dict[str, Any]:
+    """The upstream's observation, checked by the rules of a request's Penguin (Penguin), or a 502."""
+    try:
+        penguin = Penguin.model_validate(observation_from_response(penguin_id, response))
+    except ValidationError:
+        raise bad_observation() from None
+    return penguin.model_dump()
 
 
 # `async def` dependencies: a plain `def` one would cost each request a hop to the thread pool.
@@ -104,7 +115,7 @@ async def penguin_prediction(
     except httpx2.HTTPError as exc:
         raise error_for_transport(exc) from None
     # The wait above frees the event loop; the model's CPU work goes to the thread pool, not to the loop.
-    result = await run_in_threadpool(model.predict_one, penguin_from_response(penguin_id, response))
+    result = await run_in_threadpool(model.predict_one, observed_penguin(penguin_id, response))
     return PenguinPrediction(
         penguin_id=penguin_id,
         species=result.species,

@@ -7,7 +7,7 @@ from flask import Flask
 from flask_restx import Api
 
 from flask_service.contract import add_contract
-from flask_service.docs import DOCS_ASSETS, add_docs
+from flask_service.docs import DOCS_ASSETS, add_docs, without_restx_assets
 from flask_service.errors import register_error_handlers
 from flask_service.routes import ns
 from shared.docs import API_DESCRIPTION, API_TITLE
@@ -35,6 +35,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         PROVIDE_AUTOMATIC_OPTIONS=False,
     )
     app.extensions["settings"] = settings
+    if not settings.docs_enabled:
+        without_restx_assets(app)
     api = Api(
         title=API_TITLE,
         description=API_DESCRIPTION,

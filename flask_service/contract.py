@@ -9,6 +9,7 @@ contract costs the Flask service; the FastAPI service's `contract.py` is the oth
 
 import json
 import re
+import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ from shared.errors import (
     request_head_problem,
 )
 from shared.json_body import parse_json_body
+from shared.limits import CHUNK_BYTES, DRAIN_MAX_BYTES, DRAIN_MAX_S
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -213,9 +215,17 @@ def load_json_body(schema: Schema) -> dict[str, Any]:
     """The request body, parsed and validated, or a 415, 413 or 422 with every problem at once."""
     if not is_json_media_type(request.content_type):
         raise UnsupportedMediaType(UNSUPPORTED_MEDIA_TYPE)
-    raw = request.get_data(cache=False)  # werkzeug raises 413 past a declared MAX_CONTENT_LENGTH
-    if request.content_length is None and len(raw) >= current_app.config["MAX_CONTENT_LENGTH"]:
-        # A chunked body is cut at the limit without an error; a body of exactly the limit is refused too.
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    # werkzeug cuts a chunked body at the stream's limit without saying whether more came: read one byte
+    # past it, so that a body of exactly the limit passes (the limit is inclusive) and a longer one does not.
+    request.max_content_length = limit + 1
+    try:
+        raw = request.get_data(cache=False)  # werkzeug raises 413 past a declared limit + 1
+    except RequestEntityTooLarge:
+        drain_body()
+        raise
+    if len(raw) > limit:
+        drain_body()
         raise RequestEntityTooLarge()
     if not raw:
         raise RequestValidationError([error_item(["body"], "missing")])
@@ -228,6 +238,20 @@ def load_json_body(schema: Schema) -> dict[str, Any]:
     except ValidationError as exc:
         raise RequestValidationError(flatten(exc.messages, ["body"], payload)) from None
     return loaded
+
+
+def drain_body() -> None:
+    """Read and drop the rest of a refused body, within bounds: the client then reads the 413."""
+    declared = request.content_length
+    if declared is not None and declared > DRAIN_MAX_BYTES:
+        return  # it would be reset anyway: do not read what cannot help
+    stream, left = request.environ["wsgi.input"], DRAIN_MAX_BYTES
+    deadline = time.monotonic() + DRAIN_MAX_S
+    while left > 0 and time.monotonic() < deadline:
+        chunk = stream.read(min(CHUNK_BYTES, left))
+        if not chunk:
+            return
+        left -= len(chunk)
 
 
 def load_path_param(field: ma.Field[Any], name: str, value: str) -> Any:
@@ -261,7 +285,8 @@ class RequestHeadLimits:
 
 def head_problem(environ: "WSGIEnvironment") -> tuple[int, str] | None:
     """404, 414 or 431 from the WSGI environ, read as werkzeug's `request.path`, `query_string` and `headers`
-    read it (a header is an HTTP_ key, or CONTENT_TYPE and CONTENT_LENGTH when set)."""
+    read it (a header is an HTTP_ key, or CONTENT_TYPE and CONTENT_LENGTH when set: one field per name, the
+    server having joined repeated lines, as shared.errors.header_field_bytes counts them on FastAPI)."""
     raw_path = environ.get("PATH_INFO", "")
     if "//" in raw_path:
         return 404, NOT_FOUND

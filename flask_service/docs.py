@@ -28,6 +28,15 @@ REDOC_PAGE = f"""<!DOCTYPE html>
 """
 
 
+def without_restx_assets(app: Flask) -> None:
+    """With the docs off, restx's own Swagger UI files (/swaggerui/...) are 404 too.
+
+    restx serves them whatever `doc` says (https://github.com/python-restx/flask-restx/issues/386, open): this
+    sets the flag restx reads before registering them, so it takes them as registered already.
+    """
+    app.extensions.setdefault("restx", {})["apidoc_registered"] = True
+
+
 def add_docs(app: Flask) -> None:
     # A blueprint's static folder: Flask's way to serve files from a folder that is not the app's own.
     app.register_blueprint(

@@ -20,7 +20,7 @@ def http_error(exc: HTTPException) -> tuple[Body, int, dict[str, str]]:
 
 
 def upstream_error(exc: UpstreamError) -> tuple[Body, int]:
-    """404, 503 or 504 from the upstream observation service: `{"detail": str}`."""
+    """404, 502, 503 or 504 from the upstream observation service: `{"detail": str}`."""
     return {"detail": exc.detail}, exc.status
 
 

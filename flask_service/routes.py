@@ -1,8 +1,11 @@
 """The API's operations. Flask views are plain `def`: a gunicorn sync worker runs one request at a time."""
 
+from typing import Any
+
 import httpx2
 from flask import current_app
 from flask_restx import Namespace, Resource
+from marshmallow import ValidationError
 
 from flask_service.contract import load_json_body, load_path_param, penguin_id_field
 from flask_service.schemas import (
@@ -20,7 +23,7 @@ from flask_service.schemas import (
     validation_error_model,
 )
 from shared.model import PenguinModel
-from shared.upstream import error_for_transport, observation_path, penguin_from_response
+from shared.upstream import bad_observation, error_for_transport, observation_from_response, observation_path
 
 ERRORS = {
     413: ("Body larger than MAX_BODY_BYTES", error_model),
@@ -30,6 +33,7 @@ ERRORS = {
 UPSTREAM_ERRORS = {
     404: ("No observation of this penguin", error_model),
     422: ("Validation error", validation_error_model),
+    502: ("Observation service answered with an invalid observation", error_model),
     503: ("Observation service unavailable", error_model),
     504: ("Observation service too slow", error_model),
 }
@@ -51,6 +55,15 @@ def upstream_of_app() -> httpx2.Client:
     """The app's pooled client for the upstream observation service."""
     upstream: httpx2.Client = current_app.extensions["upstream"]
     return upstream
+
+
+def observed_penguin(penguin_id: int, response: httpx2.Response) -> dict[str, Any]:
+    """The upstream's observation, checked by the rules of a request's Penguin (PenguinSchema), or a 502."""
+    try:
+        penguin: dict[str, Any] = penguin_schema.load(observation_from_response(penguin_id, response))
+    except ValidationError:
+        raise bad_observation() from None
+    return penguin
 
 
 @ns.route("/health")
@@ -117,7 +130,7 @@ class PenguinPrediction(Resource):
             raise error_for_transport(exc) from None
         model = penguin_model_of_app()
         # A sync worker waits on the socket above and can do nothing else meanwhile; gthread or gevent can.
-        result = model.predict_one(penguin_from_response(valid_id, response))
+        result = model.predict_one(observed_penguin(valid_id, response))
         return {
             "penguin_id": valid_id,
             "species": result.species,

@@ -50,5 +50,15 @@ MAX_BATCH_SIZE = positive_int_from_env("MAX_BATCH_SIZE", 1000)
 # Request line and headers, checked by both apps so that both answer 414 and 431 with the contract's JSON.
 # gunicorn has its own, higher, limits (flask_service/server.py) and uvicorn with httptools none.
 MAX_TARGET_BYTES = 4096  # path and query string
-MAX_HEADER_FIELDS = 100
-MAX_HEADER_FIELD_BYTES = 8190  # name and value of one header
+MAX_HEADER_FIELDS = 100  # distinct names: repeated lines of one name are one field (shared.errors)
+MAX_HEADER_FIELD_BYTES = 8190  # name and value of one field, its repeated lines' values joined by commas
+
+# A body over the limit is answered 413 before it is read. A client that sends its whole body before reading
+# (Python's urllib, and many others) then finds the connection reset when the server closes it with the body
+# unread, and never sees the 413. Both services read and drop the rest of a refused body first, as nginx's
+# lingering close does, within these bounds; past them the connection is closed as before. Measured with
+# urllib on 2 cores: a refused 8 MiB body costs the server 2.5-3.5 ms of CPU instead of 0.5, and is read;
+# an honest request's path does not change.
+DRAIN_MAX_BYTES = 32 << 20
+DRAIN_MAX_S = 2.0
+CHUNK_BYTES = 65536

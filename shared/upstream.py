@@ -1,7 +1,8 @@
 """What the services make of the upstream observation service's answers, the same on both.
 
 Each service fetches with httpx2 (a pooled `Client` in Flask, an `AsyncClient` in FastAPI); everything after
-the fetch, including which failure becomes which status, is here.
+the fetch, including which failure becomes which status, is here, but for the check of the observation itself:
+each service makes it with the schema it checks a request's Penguin with (its `observed_penguin`).
 
 Why httpx2, not httpx 0.28: the same API (httpx's author started it; Pydantic maintains it), but httpx 0.28's
 transport, httpcore 1.0.9, costs an `AsyncClient` about 0.9 ms of CPU per call with 32 calls in flight on a
@@ -19,7 +20,8 @@ from typing import Any
 
 import httpx2
 
-from shared.limits import MEASUREMENTS, PENGUIN_FIELDS
+from shared.json_body import parse_json_body
+from shared.limits import PENGUIN_FIELDS
 
 
 class UpstreamError(Exception):
@@ -50,20 +52,33 @@ def error_for_transport(exc: httpx2.HTTPError) -> UpstreamError:
     return UpstreamError(503, UNAVAILABLE)
 
 
-def penguin_from_response(penguin_id: int, response: httpx2.Response) -> dict[str, Any]:
-    """The Penguin in an upstream answer, or the error the client gets instead."""
+BAD_OBSERVATION = "The observation service answered with an invalid observation"
+
+
+def bad_observation() -> UpstreamError:
+    """The upstream answered 200 with something no request's Penguin could be: a 502 (RFC 9110, 15.6.3)."""
+    return UpstreamError(502, BAD_OBSERVATION)
+
+
+def observation_from_response(penguin_id: int, response: httpx2.Response) -> dict[str, Any]:
+    """The Penguin's fields of an upstream answer, still to be validated by the service's own Penguin schema
+    (marshmallow's on Flask, pydantic's on FastAPI, as for a request), or the error the client gets instead.
+
+    The upstream's other fields (id, year, species) are no part of a Penguin and are left out; a Penguin
+    field it did not send is left out too, so that the schema reports it missing.
+    """
     if response.status_code == 404:
         raise not_found(penguin_id)
     if response.status_code != 200:
         raise UpstreamError(503, UNAVAILABLE)
     try:
-        observation = response.json()
-        penguin = {name: observation[name] for name in PENGUIN_FIELDS}
-    except (ValueError, KeyError, TypeError):
-        raise UpstreamError(503, UNAVAILABLE) from None
-    if not all(isinstance(penguin[name], int | float) for name in MEASUREMENTS):
-        raise UpstreamError(503, UNAVAILABLE)
-    return penguin
+        # The requests' parser: every way json.loads can fail (deep nesting too) is one ValueError.
+        observation = parse_json_body(response.content)
+    except ValueError:
+        raise bad_observation() from None
+    if not isinstance(observation, dict):
+        raise bad_observation()
+    return {name: observation[name] for name in PENGUIN_FIELDS if name in observation}
 
 
 # Enough kept-alive connections for every request a worker can have in flight.

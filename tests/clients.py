@@ -4,17 +4,25 @@ The behaviour suite talks to both apps through it, so every test runs unchanged 
 """
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from fastapi.testclient import TestClient
 from flask import Flask
+from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from shared.settings import Settings
 
 FRAMEWORKS = ["flask", "fastapi"]
+# A mapping, or pairs when one header is sent more than once.
+Headers = Mapping[str, str] | Sequence[tuple[str, str]]
+CHUNK = 65536
+
+
+def header_pairs(headers: Headers | None) -> list[tuple[str, str]]:
+    return list(headers.items()) if isinstance(headers, Mapping) else list(headers or [])
 
 
 @dataclass(frozen=True)
@@ -41,17 +49,19 @@ class ApiClient(Protocol):
         *,
         json: Any = None,
         content: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
+        headers: Headers | None = None,
+        chunked: bool = False,
     ) -> Reply: ...
 
 
 def encode(
-    json_body: Any, content: bytes | None, headers: Mapping[str, str] | None
-) -> tuple[bytes | None, dict[str, str]]:
-    all_headers = dict(headers or {})
+    json_body: Any, content: bytes | None, headers: Headers | None
+) -> tuple[bytes | None, list[tuple[str, str]]]:
+    all_headers = header_pairs(headers)
     if json_body is not None:
         content = json.dumps(json_body).encode()
-        all_headers.setdefault("Content-Type", "application/json")
+        if not any(name.lower() == "content-type" for name, _ in all_headers):
+            all_headers.append(("Content-Type", "application/json"))
     return content, all_headers
 
 
@@ -68,13 +78,25 @@ class FlaskClient:
         *,
         json: Any = None,
         content: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
+        headers: Headers | None = None,
+        chunked: bool = False,
     ) -> Reply:
         data, all_headers = encode(json, content, headers)
+        if chunked:
+            return self.chunked(method, path, data or b"", all_headers)
         # buffered, then closed: a file response (the docs' static files) would otherwise stay open.
         with self.client.open(path, method=method, data=data, headers=all_headers, buffered=True) as response:
             headers = {k.lower(): v for k, v in response.headers.items()}
             return Reply(response.status_code, headers, response.get_data())
+
+    def chunked(self, method: str, path: str, data: bytes, headers: list[tuple[str, str]]) -> Reply:
+        """As a server hands a chunked body to the app: no CONTENT_LENGTH, the stream ended by the server."""
+        environ = EnvironBuilder(path=path, method=method, data=data, headers=headers).get_environ()
+        del environ["CONTENT_LENGTH"]
+        environ.update({"wsgi.input_terminated": True, "HTTP_TRANSFER_ENCODING": "chunked"})
+        app_iter, status, response_headers = run_wsgi_app(self.client.application, environ, buffered=True)
+        body = b"".join(app_iter)
+        return Reply(int(status.split()[0]), {k.lower(): v for k, v in response_headers.items()}, body)
 
 
 class FastAPIClient:
@@ -90,10 +112,15 @@ class FastAPIClient:
         *,
         json: Any = None,
         content: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
+        headers: Headers | None = None,
+        chunked: bool = False,
     ) -> Reply:
         data, all_headers = encode(json, content, headers)
-        response = self.client.request(method, path, content=data, headers=all_headers)
+        body: bytes | Iterator[bytes] | None = data
+        if chunked:  # an iterator: httpx sends it with Transfer-Encoding: chunked
+            raw = data or b""
+            body = iter([raw[i : i + CHUNK] for i in range(0, len(raw), CHUNK)])
+        response = self.client.request(method, path, content=body, headers=all_headers)
         return Reply(
             response.status_code, {k.lower(): v for k, v in response.headers.items()}, response.content
         )

@@ -4,6 +4,7 @@ import pytest
 
 from shared.model import load_model
 from shared.settings import Settings
+from tests.canned_upstream import BAD_UPSTREAM, canned_upstream
 from tests.clients import FRAMEWORKS, ApiClient, make_client
 from tests.servers import LiveServer, live_server
 
@@ -20,6 +21,13 @@ def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         "upstream", tmp_path_factory.mktemp("upstream"), env={"UPSTREAM_LATENCY_MS": "0"}
     ) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def bad_upstream() -> Iterator[str]:
+    """An upstream answering 200 with a bad observation at each of BAD_OBSERVATION_IDS (a good one at 1)."""
+    with canned_upstream(BAD_UPSTREAM) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -8,11 +8,16 @@ import json
 from dataclasses import dataclass, field
 
 from shared.examples import EXAMPLE_PENGUIN
+from shared.settings import Settings
+from tests.clients import Headers
 
 JSON = {"Content-Type": "application/json"}
 PENGUIN = json.dumps(EXAMPLE_PENGUIN).encode()
 # Deep enough to pass Python's recursion limit, small enough to stay under the 1 MiB body limit.
 DEPTH = 100_000
+LIMIT = Settings().max_body_bytes
+# The example penguin, padded with whitespace to exactly the body limit: valid, and as large as may be.
+PENGUIN_AT_THE_LIMIT = PENGUIN + b" " * (LIMIT - len(PENGUIN))
 
 
 @dataclass(frozen=True)
@@ -22,7 +27,8 @@ class Case:
     path: str
     status: int
     body: bytes | None = None
-    headers: dict[str, str] = field(default_factory=lambda: dict(JSON))
+    headers: Headers = field(default_factory=lambda: dict(JSON))
+    chunked: bool = False  # the body sent in chunks, without a Content-Length
 
 
 def penguin_with(replacement: bytes, field_name: str = "bill_length_mm") -> bytes:
@@ -119,6 +125,10 @@ CONTENT_TYPES = [
     Case("empty content type", "POST", "/predict", 415, PENGUIN, {"Content-Type": ""}),
     Case("body over the limit, declared", "POST", "/predict", 413, b" " * (1 << 20) + PENGUIN),
     Case("batch body over the limit", "POST", "/predict/batch", 413, b"[" + b" " * (2 << 20) + b"]"),
+    # The limit is inclusive, declared or chunked.
+    Case("body of exactly the limit, declared", "POST", "/predict", 200, PENGUIN_AT_THE_LIMIT),
+    Case("body of exactly the limit, chunked", "POST", "/predict", 200, PENGUIN_AT_THE_LIMIT, chunked=True),
+    Case("body one byte over, chunked", "POST", "/predict", 413, PENGUIN_AT_THE_LIMIT + b" ", chunked=True),
 ]
 
 METHODS_AND_PATHS = [
@@ -153,6 +163,10 @@ HEADERS = [
     Case("request target over 4 KiB", "GET", "/health?" + "q" * 5000, 414, None, {}),
     Case("header over 8 KiB", "GET", "/health", 431, None, {"X-Padding": "p" * 9000}),
     Case("over 100 headers", "GET", "/health", 431, None, {f"X-H{i}": "1" for i in range(120)}),
+    # One header sent many times is one field, its values joined by commas, as a WSGI server hands it on:
+    # 150 short copies are one short field, 60 copies of 200 bytes one field over 8 KiB.
+    Case("one header 150 times", "GET", "/health", 200, None, [("X-Same", "1")] * 150),
+    Case("one header 60 times, over 8 KiB", "GET", "/health", 431, None, [("X-Same", "s" * 200)] * 60),
 ]
 
 CORPUS = MALFORMED + DEEP_AND_ENCODED + NUMBERS_AND_STRINGS + CONTENT_TYPES + METHODS_AND_PATHS + HEADERS

@@ -3,25 +3,35 @@
 import contextlib
 import http.client
 import socket
-from collections.abc import Mapping
 
-from tests.clients import Reply
+from tests.clients import CHUNK, Headers, Reply, header_pairs
 
 
-def send(url: str, method: str, path: str, body: bytes | None, headers: Mapping[str, str]) -> Reply:
-    """One request with the path exactly as given (httpx would resolve "/static/../x" first)."""
+def send(
+    url: str, method: str, path: str, body: bytes | None, headers: Headers, chunked: bool = False
+) -> Reply:
+    """One request with the path exactly as given (httpx would resolve "/static/../x" first), its body
+    declared or, `chunked`, sent in chunks of 64 KiB."""
     host, port = url.removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=10)
     try:
         connection.putrequest(method, path, skip_accept_encoding=True)
-        for name, value in headers.items():
+        for name, value in header_pairs(headers):
             connection.putheader(name, value)
-        if body is not None:
+        if chunked:
+            connection.putheader("Transfer-Encoding", "chunked")
+        elif body is not None:
             connection.putheader("Content-Length", str(len(body)))
         # A server may answer early (a 413 from the declared length) and close without reading the rest,
         # as gunicorn's sync worker does: its answer is still there to read, as httpx would.
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            connection.endheaders(body)
+            if chunked:
+                data = body or b""
+                connection.endheaders(
+                    (data[i : i + CHUNK] for i in range(0, len(data), CHUNK)), encode_chunked=True
+                )
+            else:
+                connection.endheaders(body)
         response = connection.getresponse()
         reply_headers = {name.lower(): value for name, value in response.getheaders()}
         return Reply(response.status, reply_headers, response.read())

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import psutil
 
 from shared.settings import REPO_ROOT
 
@@ -91,3 +92,16 @@ def live_server(
         yield server
     finally:
         stop(process)
+
+
+def workers_of(server: LiveServer) -> list[psutil.Process]:
+    """The worker processes: gunicorn's master and uvicorn's supervisor each have one child per worker."""
+    workers = []
+    for child in psutil.Process(server.process.pid).children(recursive=True):
+        try:
+            command = " ".join(child.cmdline())
+        except psutil.NoSuchProcess:  # the worker just killed (a zombie until reaped), or gone
+            continue
+        if command and "resource_tracker" not in command:  # multiprocessing's helper is no worker
+            workers.append(child)
+    return workers

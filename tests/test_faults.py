@@ -11,13 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import psutil
 import pytest
 
 from shared.examples import batch_of
 from shared.settings import Settings
 from tests.clients import FRAMEWORKS
-from tests.servers import LiveServer, live_server
+from tests.servers import live_server, workers_of
 
 pytestmark = pytest.mark.live
 
@@ -70,19 +69,6 @@ class Load:
 
     def results(self, started_before: float = float("inf"), started_after: float = 0) -> Counter[int | str]:
         return Counter(o.result for o in self.outcomes if started_after <= o.started < started_before)
-
-
-def workers_of(server: LiveServer) -> list[psutil.Process]:
-    """The worker processes: gunicorn's master and uvicorn's supervisor each have one child per worker."""
-    workers = []
-    for child in psutil.Process(server.process.pid).children(recursive=True):
-        try:
-            command = " ".join(child.cmdline())
-        except psutil.NoSuchProcess:  # the worker just killed (a zombie until reaped), or gone
-            continue
-        if command and "resource_tracker" not in command:  # multiprocessing's helper is no worker
-            workers.append(child)
-    return workers
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)

@@ -16,6 +16,9 @@ from shared.settings import Settings
 from tests.clients import ApiClient, make_client
 
 SPEC_URL = {"flask": "/swagger.json", "fastapi": "/openapi.json"}
+DOCS_PAGES = ("/docs", "/redoc")
+# docs/contract.md: the pages' files are under /static/ on both, and restx's own Swagger UI under /swaggerui/.
+DOCS_ASSET_PREFIXES = {"flask": ("/static/", "/swaggerui/"), "fastapi": ("/static/",)}
 KEPT = ("type", "enum", "required", "minItems", "maxItems", "maximum", "exclusiveMinimum", "description")
 
 
@@ -147,6 +150,14 @@ def test_validation_error_body_is_documented(specs: dict[str, dict[str, Any]]) -
         assert item["required"] == ["loc", "msg", "type"]
 
 
+def test_upstream_errors_are_documented(specs: dict[str, dict[str, Any]]) -> None:
+    for framework, spec in specs.items():
+        responses = operations(spec)["GET /penguins/{penguin_id}/prediction"]["responses"]
+        assert sorted(responses) == ["200", "404", "422", "502", "503", "504"], framework
+        for status in ("404", "502", "503", "504"):
+            assert responses[status]["properties"]["detail"]["type"] == "string", (framework, status)
+
+
 @pytest.mark.parametrize("page", ["/docs", "/redoc"])
 def test_docs_pages_load_nothing_from_outside(client: ApiClient, page: str) -> None:
     reply = client.request("GET", page)
@@ -173,9 +184,32 @@ def test_swagger_ui_opens_the_same_way(client: ApiClient) -> None:
     assert config == [DOC_EXPANSION] == ["list"]
 
 
+def assets_of_docs_pages(client: ApiClient) -> list[str]:
+    """Every file the docs pages load (scripts, styles, icons), as the pages name them."""
+    found = []
+    for page in DOCS_PAGES:
+        html = client.request("GET", page).body.decode()
+        found += re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)["']""", html)
+    return found
+
+
+def test_docs_assets_are_where_the_contract_says(client: ApiClient) -> None:
+    assets = assets_of_docs_pages(client)
+    assert assets
+    assert [a for a in assets if not a.startswith(DOCS_ASSET_PREFIXES[client.framework])] == []
+
+
 @pytest.mark.parametrize("framework", ["flask", "fastapi"])
 def test_docs_can_be_switched_off(framework: str) -> None:
+    """Off is gone: every page, the spec, and every file the pages load when on (restx's /swaggerui/ too)."""
+    with make_client(framework) as docs_on:
+        assets = assets_of_docs_pages(docs_on)
+    paths = [
+        *DOCS_PAGES,
+        SPEC_URL[framework],
+        *assets,
+        *(f"{p}favicon.png" for p in DOCS_ASSET_PREFIXES[framework]),
+    ]
     with make_client(framework, Settings(docs_enabled=False)) as client:
-        for path in ("/docs", "/redoc", SPEC_URL[framework], "/static/swagger-ui.css"):
-            assert client.request("GET", path).status == 404, path
+        assert {path: client.request("GET", path).status for path in paths} == dict.fromkeys(paths, 404)
         assert client.request("GET", "/health").status == 200

@@ -11,8 +11,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from shared.limits import PENGUIN_FIELDS
 from shared.observations import observations
 from shared.settings import Settings
+from shared.upstream import BAD_OBSERVATION
+from tests.canned_upstream import BAD_OBSERVATION_IDS
 from tests.clients import FRAMEWORKS, ApiClient, make_client
 from tests.servers import LiveServer, free_port, live_server
 
@@ -35,7 +38,9 @@ def test_prediction_of_an_observed_penguin(client: ApiClient) -> None:
     assert list(body) == ["penguin_id", "species", "probabilities", "model_version"]
     assert body["penguin_id"] == 1
     assert body["species"] == observations()[1]["species"]
-    assert body["probabilities"] == client.request("GET", "/penguins/1/prediction").json()["probabilities"]
+    # The same fields sent by the client itself: the upstream's observation reached the model unchanged.
+    penguin = {name: observations()[1][name] for name in PENGUIN_FIELDS}
+    assert body["probabilities"] == client.request("POST", "/predict", json=penguin).json()["probabilities"]
 
 
 def test_observation_without_sex(client: ApiClient) -> None:
@@ -48,6 +53,23 @@ def test_penguin_without_observation_is_404(client: ApiClient, penguin_id: int) 
     reply = client.request("GET", f"/penguins/{penguin_id}/prediction")
     assert reply.status == 404
     assert reply.json() == {"detail": f"No observation of penguin {penguin_id}"}
+
+
+@pytest.fixture(scope="module", params=FRAMEWORKS)
+def client_of_bad_upstream(request: pytest.FixtureRequest, bad_upstream: str) -> Iterator[ApiClient]:
+    with make_client(request.param, Settings(upstream_url=bad_upstream)) as client:
+        yield client
+
+
+@pytest.mark.parametrize("name", BAD_OBSERVATION_IDS)
+def test_bad_observation_is_502(client_of_bad_upstream: ApiClient, name: str) -> None:
+    """Checked by the rules of a request's Penguin: never predicted on (a mass of a million), never a 500."""
+    reply = client_of_bad_upstream.request("GET", f"/penguins/{BAD_OBSERVATION_IDS[name]}/prediction")
+    assert (reply.status, reply.json()) == (502, {"detail": BAD_OBSERVATION})
+
+
+def test_a_good_observation_of_the_same_upstream_is_predicted(client_of_bad_upstream: ApiClient) -> None:
+    assert client_of_bad_upstream.request("GET", "/penguins/1/prediction").status == 200
 
 
 @pytest.mark.parametrize(
@@ -125,3 +147,16 @@ def test_live_faults(
             reply = httpx.get(f"{server.url}{path}", timeout=5)
             assert (reply.status_code, time.monotonic() - started < 1.5) == (status, True), upstream_url
             assert httpx.get(f"{server.url}/health", timeout=5).status_code == 200
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_live_bad_observations_are_502(framework: str, bad_upstream: str, tmp_path: Path) -> None:
+    """Under gunicorn, uvicorn: each bad observation is a 502 with the contract's body, a good one 200."""
+    env = {"UPSTREAM_URL": bad_upstream, "WORKERS": "1"}
+    with live_server(framework, tmp_path, env=env) as server, httpx.Client(base_url=server.url) as http:
+        answers = {name: http.get(f"/penguins/{i}/prediction") for name, i in BAD_OBSERVATION_IDS.items()}
+        assert {name: (r.status_code, r.json()) for name, r in answers.items()} == {
+            name: (502, {"detail": BAD_OBSERVATION}) for name in BAD_OBSERVATION_IDS
+        }
+        assert http.get("/penguins/1/prediction").status_code == 200

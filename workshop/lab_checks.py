@@ -355,7 +355,7 @@ def lab4_steps(both: Both) -> list[Step]:
                     raise NotYet(
                         f"{framework}: penguin {penguin_id}: {difference}. "
                         f"Expected {expected}: penguin_id, then the Penguin's fields in their usual order "
-                        "(penguin_from_response gives them)."
+                        "(observed_penguin gives them)."
                     )
             expect_same(replies, f"penguin {penguin_id}")
 
