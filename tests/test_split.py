@@ -118,7 +118,12 @@ def test_a_split_timed_on_a_busy_machine_or_gone_negative_says_not_to_trust_it()
         recorded["environment"], recorded["verification"], recorded["model"], PAIRS, costly, {},
         {"others_pct": 35.0, "steal_pct": 0.0},
     )  # fmt: skip
-    assert summary["in_process_machine"] == {"others_pct": 35.0, "steal_pct": 0.0, "disturbed": True}
+    assert summary["in_process_machine"] == {
+        "others_pct": 35.0,
+        "steal_pct": 0.0,
+        "spread_pct": None,
+        "disturbed": True,
+    }
     paragraph = waterfall_paragraph(summary) or ""
     assert "Other processes took 35.0% of the servers' CPU" in paragraph
     assert "A server's share came out negative" in paragraph

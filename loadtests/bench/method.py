@@ -103,7 +103,9 @@ def rules(summary: Mapping[str, Any]) -> list[str]:
         f"- **The connection model.** {CONNECTION_MODEL}",
         "- **Where the time goes.** The shared model alone is timed in-process (CPU time, median of "
         "repeats); with the split, each framework's app is also called in-process, without a socket, layer "
-        "by layer (loadtests/bench/split.py).",
+        "by layer (loadtests/bench/split.py). This host's CPU changes speed for seconds at a time, which "
+        "only ever adds time, so each in-process figure is the fastest of several rounds, the frameworks "
+        "alternated; the report gives how much slower the slowest round was.",
         "- **Waiting on I/O** (`io`, in the full profile). The bench starts the upstream observation "
         "service itself (`UPSTREAM_LATENCY_MS` per answer) on the generator's CPUs and points every server "
         "at it; its CPU is sampled like Locust's. Every variant's capacity is compared with the Little's-law "

@@ -25,7 +25,7 @@ WRK_OVERHEAD_S = 0.1
 SERVER_SWITCH_S = 2.0
 # The in-process measurements before any server starts (loadtests/bench/split.py): the process starting and
 # timing the model, each scenario's split, and a pair of the glue's price on two endpoints and frameworks.
-IN_PROCESS_S, SPLIT_SCENARIO_S, GLUE_PAIR_S = 4.0, 2.5, 1.8
+IN_PROCESS_S, SPLIT_SCENARIO_S, GLUE_PAIR_S = 4.0, 8.0, 1.8
 CAPACITY_PHASE, CURVE_PHASE = "capacity", "curve"
 
 

@@ -170,7 +170,7 @@ class Bench:
             )
         figures = json.loads(out.read_text())
         self.microbench, self.split, self.glue = figures["model"], figures["split"], figures["glue"]
-        self.in_process_machine = {key: figures.get(key) for key in ("others_pct", "steal_pct")}
+        self.in_process_machine = {key: figures.get(key) for key in ("others_pct", "steal_pct", "spread_pct")}
         self.estimate_done += self.in_process_s
         self.estimate_left -= self.in_process_s
         say("  " + ", ".join(f"{name} {m['cpu_us']:.0f} us CPU" for name, m in self.microbench.items()))

@@ -74,6 +74,11 @@ def waterfall_paragraph(summary: Mapping[str, Any]) -> str | None:
             f"the apps were timed in-process (the host stole {num(machine['steal_pct'], '%')}): the "
             "in-process layers, and so these steps, are not to be trusted."
         )
+    if machine.get("spread_pct") is not None:
+        sentences.append(
+            "Each in-process layer is its fastest round (the machine's speed moved: an app's slowest round "
+            f"was up to {num(machine['spread_pct'], '%')} slower)."
+        )
     if any((e.get("server_us") or 0) < 0 for e in summary["split"]):
         sentences.append(
             f"{BOUND} A server's share came out negative: the app cost more in-process than its server "

@@ -118,7 +118,10 @@ def in_process_record(machine: Mapping[str, Any]) -> dict[str, Any]:
     disturbed = (others is not None and others > analysis.OTHERS_LIMIT) or (
         steal is not None and steal > analysis.STEAL_LIMIT
     )
-    return {"others_pct": others, "steal_pct": steal, "disturbed": bool(disturbed)}
+    # How much slower an app's slowest in-process round was than its fastest, the one kept: not a reason to
+    # distrust the split (a slow stretch only adds time), but how much the machine's speed moved.
+    spread = machine.get("spread_pct")
+    return {"others_pct": others, "steal_pct": steal, "spread_pct": spread, "disturbed": bool(disturbed)}
 
 
 def default_variants(ratios: Sequence[Mapping[str, Any]]) -> dict[str, str]:
