@@ -220,6 +220,34 @@ def test_a_pair_the_host_disturbed_is_dropped_and_said_so() -> None:
     assert default_rps(all_ratios([crowded, *PAIRS[1:]]))["dropped"] == 1
 
 
+def test_a_cpu_that_changed_speed_disturbs_its_slice_and_its_pair() -> None:
+    """Recorded here: the same probe took 370 µs of CPU in one stretch, 570 in the next, with no steal; a
+    slice whose probes differ, or a pair whose slices ran at different speeds, compares nothing."""
+    steady = [replace(m, speed_probe_us=[850.0, 870.0]) for m in PAIRS]
+    assert default_rps(all_ratios(steady))["dropped"] == 0
+    moved = replace(steady[0], speed_probe_us=[850.0, 1_280.0])  # round 1's Flask slice: slower after
+    assert "changed speed by 51% during the slice" in disturbances(moved)[0]
+    slow_pair = replace(steady[3], speed_probe_us=[1_300.0, 1_310.0])  # round 2's Flask, all through
+    assert not disturbances(slow_pair)  # steady within itself: only against its pair's other slice
+    entry = default_rps(all_ratios([moved, *steady[1:3], slow_pair, *steady[4:]]))
+    assert (entry["pairs"], entry["dropped"]) == (2, 2)
+    assert any("ran 52% slower for flask-gunicorn-sync" in r for r in entry["dropped_reasons"])
+    # A whole run at one slower speed is no reason to drop anything: pairing cancels it.
+    slower = [replace(m, speed_probe_us=[1_300.0, 1_310.0]) for m in PAIRS]
+    assert default_rps(all_ratios(slower))["dropped"] == 0
+
+
+def test_pairs_that_disagree_widely_are_not_quoted_as_a_finding() -> None:
+    """Run 3 of 2026-12-05: four clean pairs from 1.15x to 2.10x; the verdict says to run it again."""
+    wide = rounds([503, 509, 550, 690], [653, 1_070, 634, 1_450])
+    entry = default_rps(all_ratios(wide))
+    assert (entry["pairs"], entry["dropped"], entry["wide"], entry["confident"]) == (4, 0, True, False)
+    assert not default_rps(all_ratios(PAIRS))["wide"]
+    lines = verdict(summary_of(wide))
+    assert any(line.startswith("**Too noisy to be sure** on predict: the pairs' ratios") for line in lines)
+    assert not any("Too noisy" in line for line in verdict(summary_of(PAIRS)))
+
+
 def test_a_generator_bound_side_makes_the_ratio_a_bound() -> None:
     busy = [replace(m, generator_cpu_max=97.0) if m.framework == "fastapi" else m for m in PAIRS]
     entry = default_rps(all_ratios(busy))
@@ -405,3 +433,15 @@ def test_the_report_is_rebuilt_from_the_raw_records_alone(tmp_path: Path) -> Non
     rebuilt = json.loads((tmp_path / "summary.json").read_text())
     assert rebuilt["ratios"] == summary["ratios"] and rebuilt["curve"] == summary["curve"]
     assert "## Pair ratios" in report.read_text() and (tmp_path / "curve.png").is_file()
+
+
+def test_the_speed_probe_runs_on_the_cpus_it_is_given_and_moves_back() -> None:
+    import os
+
+    from loadtests.bench.speed import probe_us
+
+    own = os.sched_getaffinity(0)
+    cpu = min(own)
+    assert (probe_us([cpu]) or 0) > 0
+    assert os.sched_getaffinity(0) == own
+    assert probe_us([]) is None

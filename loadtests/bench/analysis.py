@@ -26,6 +26,12 @@ RATE_TOLERANCE = 0.95  # a slice that reaches less than this share of its offere
 STEAL_LIMIT = 10.0  # % of the server's CPU time stolen by the host in a slice: past it, its pairs are dropped
 OTHERS_LIMIT = 10.0  # % of the server's (or the generator's) CPU time taken by other processes: likewise
 UNEVEN_LIMIT = 0.25  # coefficient of variation of a capacity slice's answers per second: past it, dropped
+# The servers' CPUs' speed (loadtests/bench/speed.py): a probe that took this much longer after a slice than
+# before it, or under one slice of a pair than the other, says the CPU changed speed: the slice, or the pair,
+# compares nothing. The probe itself repeats within about 6%; this host's slow stretches cost about 50%.
+SPEED_LIMIT = 0.15
+# A ratio whose interval's high end passes its low end by more than this is too wide to quote as a finding.
+WIDE_LIMIT = 0.25
 MIN_PAIRS = 3  # fewer pairs kept than this: no ratio is quoted as a finding
 CONFIDENCE = 0.95
 AGREEMENT = 0.10  # Locust's and wrk's ratios should agree within this
@@ -113,6 +119,13 @@ def disturbances(m: Measurement) -> list[str]:
             found.append(
                 f"{where}: other processes took {share:.0f}% of the {whose} CPU (limit {OTHERS_LIMIT:g}%)"
             )
+    moved = speed_moved(m)
+    if moved is not None and moved > SPEED_LIMIT:
+        before, after = m.speed_probe_us
+        found.append(
+            f"{where}: the server's CPU changed speed by {moved:.0%} during the slice (a fixed probe took "
+            f"{before:,.0f} µs before, {after:,.0f} after; limit {SPEED_LIMIT:.0%})"
+        )
     cv = uneven(m.per_second)
     if m.kind == CAPACITY and cv is not None and cv > UNEVEN_LIMIT:
         found.append(
@@ -120,6 +133,29 @@ def disturbances(m: Measurement) -> list[str]:
             f"{UNEVEN_LIMIT:.0%}): {', '.join(map(str, m.per_second))}"
         )
     return found
+
+
+def speed_moved(m: Measurement) -> float | None:
+    """How much slower the probe ran at one end of the slice than at the other (0.2: 20%)."""
+    if len(m.speed_probe_us) != 2 or min(m.speed_probe_us) <= 0:
+        return None
+    return max(m.speed_probe_us) / min(m.speed_probe_us) - 1
+
+
+def probe_mean(m: Measurement) -> float | None:
+    return statistics.fmean(m.speed_probe_us) if m.speed_probe_us else None
+
+
+def uneven_speeds(top: Measurement, bottom: Measurement) -> str | None:
+    """Why a pair's slices ran on CPUs of different speeds, if they did past SPEED_LIMIT."""
+    a, b = probe_mean(top), probe_mean(bottom)
+    if not a or not b or max(a, b) / min(a, b) - 1 <= SPEED_LIMIT:
+        return None
+    slower = top.key if a > b else bottom.key
+    return (
+        f"the server's CPU ran {max(a, b) / min(a, b) - 1:.0%} slower for {slower} (a fixed probe: "
+        f"{a:,.0f} against {b:,.0f} µs; limit {SPEED_LIMIT:.0%})"
+    )
 
 
 @dataclass(frozen=True)
@@ -196,6 +232,11 @@ def median_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> 
 METRICS = {"rps": "rps", "cpu_us_per_request": "server_cpu_us_per_request"}
 
 
+def too_wide(interval: Mapping[str, Any]) -> bool:
+    low, high = interval.get("low"), interval.get("high")
+    return bool(low and high and high / low - 1 > WIDE_LIMIT)
+
+
 def pair_ratios(
     measurements: Sequence[Measurement], scenario: str, comparison: Comparison, generator: str
 ) -> list[dict[str, Any]]:
@@ -215,22 +256,27 @@ def pair_ratios(
     for metric, field in METRICS.items():
         kept: list[float] = []
         dropped: list[str] = []
+        left_out = 0
         bounds: set[str] = set()
         for index, pair in sorted(by_round.items()):
             top, bottom = pair.get(comparison.numerator), pair.get(comparison.denominator)
             if top is None or bottom is None:
                 missing = comparison.numerator if top is None else comparison.denominator
                 dropped.append(f"round {index}: {missing} was not measured (it did not start, or failed)")
+                left_out += 1
                 continue
             reasons = [f"round {index}: {comparison.numerator}: {r}" for r in failed_reasons(top)]
             reasons += [f"round {index}: {comparison.denominator}: {r}" for r in failed_reasons(bottom)]
             reasons += [f"{comparison.numerator}: {r}" for r in disturbances(top)]
             reasons += [f"{comparison.denominator}: {r}" for r in disturbances(bottom)]
+            if speeds := uneven_speeds(top, bottom):
+                reasons.append(f"round {index}: {speeds}")
             a, b = getattr(top, field), getattr(bottom, field)
             if metric == "rps" and bounded(top) and bounded(bottom):
                 reasons.append(f"round {index}: both slices generator-bound: no ratio")
             if reasons or not a or not b:
                 dropped += reasons or [f"round {index}: no figure"]
+                left_out += 1  # one pair, however many reasons
                 continue
             if metric == "rps":
                 bounds |= {"≥"} if bounded(top) else set()
@@ -243,11 +289,12 @@ def pair_ratios(
                 "metric": metric,
                 **interval,
                 "pairs": len(kept),
-                "dropped": len(dropped),
+                "dropped": left_out,
                 "dropped_reasons": dropped,
                 "values": kept,
                 "bound": "" if len(bounds) != 1 else bounds.pop(),
-                "confident": len(kept) >= MIN_PAIRS and len(bounds) <= 1,
+                "wide": too_wide(interval),
+                "confident": len(kept) >= MIN_PAIRS and len(bounds) <= 1 and not too_wide(interval),
                 "comparison": comparison.name,
                 "numerator": comparison.numerator,
                 "denominator": comparison.denominator,

@@ -67,6 +67,9 @@ class Measurement:
     tree_rss_mib: float | None = None
     startup_s: float | None = None
     server_start: int = 0  # which start of the server served it (slices of one turn share one)
+    # The servers' CPUs' speed: a fixed probe's CPU µs on them just before the slice and just after
+    # (loadtests/bench/speed.py); empty where they could not be probed (attached servers).
+    speed_probe_us: list[float] = field(default_factory=list)
     # The load generator: how many Locust processes ran (one, or a master and its workers), how many CPUs
     # they had (0: not pinned), their busiest second all together, and with the upstream beside them.
     generator_processes: int = 1

@@ -73,15 +73,7 @@ def verdict(summary: Mapping[str, Any]) -> list[str]:
             + f" ({pairs} pairs per figure, {how})."
         )
         if len(confident) < len(names):
-            noisy = [s for s in names if s not in confident]
-            dropped = sum((ratio_entry(summary, s, "default", "rps") or {}).get("dropped", 0) for s in noisy)
-            lines.append(
-                f"**Too noisy to be sure** on {joined(noisy)}: fewer than {summary['noise']['min_pairs']} "
-                f'clean pairs (marked {BOUND}; dropped pairs and why under "The machine").'
-                if dropped
-                else f"**Too few pairs to be sure** on {joined(noisy)}: fewer than "
-                f"{summary['noise']['min_pairs']} rounds were run (ROUNDS); the figures are marked {BOUND}."
-            )
+            lines.append(noisy_sentence(summary, [s for s in names if s not in confident]))
     if failed:
         lines.append(
             f"**Not benchmarked:** {', '.join(failed)} failed the live contract checks (see Verification)."
@@ -94,6 +86,27 @@ def verdict(summary: Mapping[str, Any]) -> list[str]:
         lines.append(io)
     lines.append(trust_sentence(summary))
     return lines[:5]
+
+
+def noisy_sentence(summary: Mapping[str, Any], noisy: Sequence[str]) -> str:
+    """Why the headline's ratio on these scenarios is not a finding: its pairs disagree, or too few."""
+    entries = {s: ratio_entry(summary, s, "default", "rps") or {} for s in noisy}
+    wide = [s for s, e in entries.items() if e.get("wide")]
+    if wide:
+        return (
+            f"**Too noisy to be sure** on {joined(wide)}: the pairs' ratios spread too wide (the interval's "
+            f"high end over {summary['noise']['wide_limit_pct']:g}% past its low; marked {BOUND}): the "
+            'machine\'s speed moved faster than pairing cancels (see "The machine"). Run it again.'
+        )
+    if sum(e.get("dropped", 0) for e in entries.values()):
+        return (
+            f"**Too noisy to be sure** on {joined(noisy)}: fewer than {summary['noise']['min_pairs']} "
+            f'clean pairs (marked {BOUND}; dropped pairs and why under "The machine").'
+        )
+    return (
+        f"**Too few pairs to be sure** on {joined(noisy)}: fewer than {summary['noise']['min_pairs']} "
+        f"rounds were run (ROUNDS); the figures are marked {BOUND}."
+    )
 
 
 def slo_sentence(summary: Mapping[str, Any]) -> str | None:
@@ -257,6 +270,14 @@ def machine_section(summary: Mapping[str, Any]) -> list[str]:
         f"{noise['uneven_limit']:.0%}, is disturbed: "
         f"{noise['disturbed_slices']} of {noise['slices']} slices were.",
     ]
+    if noise.get("speed_probe_us_min") is not None:
+        lines[0] += (
+            " The servers' CPUs' speed, which `steal` does not see (loadtests/bench/speed.py): the same "
+            f"probe took {num(noise['speed_probe_us_min'])} to {num(noise['speed_probe_us_max'])} µs "
+            f"around the slices, and moved by up to {num(noise['speed_moved_pct_max'], '%')} across one; "
+            f"a slice during which it moved, or a pair whose slices differ, by more than "
+            f"{noise['speed_limit_pct']:g}% is disturbed too."
+        )
     reasons = [
         f"- {entry['scenario']}, {key_label(entry['numerator'])} / {key_label(entry['denominator'])} "
         f"({entry['generator']}, {entry['metric']}): {reason}"

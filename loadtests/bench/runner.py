@@ -40,6 +40,7 @@ from loadtests.bench.output import write_results
 from loadtests.bench.pool import ServerPool, StartedServers
 from loadtests.bench.records import LOCUST, WRK, Measurement, save_measurements
 from loadtests.bench.servers import CATALOGUE, RunningServer, ServerStartError, start_upstream
+from loadtests.bench.speed import probe_us
 from loadtests.bench.split import SCENARIOS as SPLIT_SCENARIOS
 from loadtests.bench.summary import build_summary
 from loadtests.scenarios import SCENARIOS, UPSTREAM, Scenario
@@ -272,12 +273,17 @@ class Bench:
         rate = f"-{s.rate:g}rps" if s.rate else ""
         name = f"{index:03d}-{s.scenario}-{s.phase}{rate}-r{s.round}-{s.variant}-{s.generator}"
         load = self.load_plan(s)
+        # Attached servers may run anywhere: only CPUs this bench placed them on are probed.
+        probed = self.placement.server_cpus if self.attached_cpus is None else ()
+        before = probe_us(probed)
         if s.generator == WRK:
             m = wrk.run_wrk(load, server, self.placement, self.results_dir, name)
         else:
             upstream = self.upstream if UPSTREAM in load.scenario.auxiliaries else None
             m = run_load(load, server, self.placement, self.results_dir, name, upstream)
-        m = replace(m, server_start=self.pool.start_count)
+        after = probe_us(probed)
+        speeds = [round(t, 1) for t in (before, after) if t is not None]
+        m = replace(m, server_start=self.pool.start_count, speed_probe_us=speeds)
         self.measurements.append(m)
         return m
 

@@ -168,7 +168,16 @@ def noise_record(measurements: Sequence[Measurement]) -> dict[str, Any]:
     generator_steal = [m.generator_steal_pct for m in measurements if m.generator_steal_pct is not None]
     others = [m.others_pct for m in measurements if m.others_pct is not None]
     generator_others = [m.generator_others_pct for m in measurements if m.generator_others_pct is not None]
+    probes = [t for m in measurements for t in m.speed_probe_us]
+    moved = [v for m in measurements if (v := analysis.speed_moved(m)) is not None]
     return {
+        # The servers' CPUs' speed: the fastest and slowest probe of the run (the same work each time), and
+        # the most it moved across one slice.
+        "speed_probe_us_min": min(probes, default=None),
+        "speed_probe_us_max": max(probes, default=None),
+        "speed_moved_pct_max": 100 * max(moved) if moved else None,
+        "speed_limit_pct": 100 * analysis.SPEED_LIMIT,
+        "wide_limit_pct": 100 * analysis.WIDE_LIMIT,
         "steal_limit_pct": analysis.STEAL_LIMIT,
         "others_limit_pct": analysis.OTHERS_LIMIT,
         "others_pct_median": analysis.median(others),
