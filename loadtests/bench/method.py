@@ -12,8 +12,10 @@ from loadtests.bench.analysis import (
     MIN_PAIRS,
     OTHERS_LIMIT,
     RATE_TOLERANCE,
+    SPEED_LIMIT,
     STEAL_LIMIT,
     UNEVEN_LIMIT,
+    WIDE_LIMIT,
 )
 from loadtests.bench.config import PROFILES
 from loadtests.recorder import TAIL_SAMPLES
@@ -68,8 +70,8 @@ def rules(summary: Mapping[str, Any]) -> list[str]:
         "is the median of the pair ratios, with a distribution-free interval for it (order statistics: the "
         f"k-th smallest and largest ratio, k as large as keeps a {CONFIDENCE:.0%} coverage; with fewer than "
         "six pairs no k does, and the interval is the minimum and maximum with the coverage it has, e.g. "
-        f"87.5% for four). Fewer than {MIN_PAIRS} pairs kept: the ratio is marked {chr(0x26A0)} and not "
-        "quoted as a finding.",
+        f"87.5% for four). Fewer than {MIN_PAIRS} pairs kept, or an interval whose high end passes its low "
+        f"by more than {WIDE_LIMIT:.0%}: the ratio is marked {chr(0x26A0)} and not quoted as a finding.",
         "- **Know when the machine lies.** Every slice records the CPU time the host stole (`steal` in "
         "/proc/stat) on the servers' CPUs and on the generator's, the CPU time other processes of this "
         "machine took there (the CPUs' busy time beyond the server's, or beyond Locust's, the upstream's and "
@@ -77,7 +79,10 @@ def rules(summary: Mapping[str, Any]) -> list[str]:
         f"{STEAL_LIMIT:g}% of the server's CPU, where other processes took more than {OTHERS_LIMIT:g}% of "
         f"either side's, or whose answers per second varied by more than {UNEVEN_LIMIT:.0%} (coefficient of "
         "variation, at capacity), is disturbed, and its pairs are left out of the ratios; the report says "
-        "how many and why. A slice whose generator's busiest second "
+        "how many and why. This host's CPUs also change speed for seconds at a time without counting it as "
+        "stolen, so a fixed probe (loadtests/bench/speed.py) is timed on the servers' CPUs before and after "
+        f"every slice: a slice during which it moved, or a pair whose slices' probes differ, by more than "
+        f"{SPEED_LIMIT:.0%} is disturbed too. A slice whose generator's busiest second "
         f"reached {GENERATOR_LIMIT:.0f}% of its CPU is generator-bound: its throughput is a "
         "lower bound (`≥`), and so is a ratio resting on it.",
         "- **Latency without coordinated omission.** Response times go into an HdrHistogram (three "
