@@ -26,6 +26,7 @@ from loadtests.bench.analysis import (
     problems,
     uneven,
 )
+from loadtests.bench.charts import write_charts
 from loadtests.bench.output import rewrite_report, write_results
 from loadtests.bench.reading import percentile_text, ratio_text
 from loadtests.bench.records import CAPACITY, FIXED, LOCUST, WRK, Measurement, save_measurements
@@ -419,6 +420,17 @@ def test_a_noisy_run_says_so_instead_of_a_confident_number() -> None:
     summary = summary_of(noisy)
     assert any(line.startswith("**Too noisy to be sure** on predict") for line in verdict(summary))
     assert "3 of 4 pairs dropped" in verdict(summary)[-1]
+
+
+def test_pairs_left_out_are_still_drawn_even_when_none_was_kept(tmp_path: Path) -> None:
+    """A run on a host that disturbed every pair still shows what it measured, as hollow dots."""
+    noisy = [replace(m, steal_pct=25.0) if m.framework == "flask" else m for m in PAIRS]
+    entry = default_rps(all_ratios(noisy))
+    assert (entry["pairs"], entry["median"]) == (0, None)
+    assert entry["dropped_values"] == pytest.approx([1254 / 881, 1298 / 812, 1196 / 799, 1288 / 786])
+    assert default_rps(all_ratios(PAIRS))["dropped_values"] == []
+    assert "ratios.png" in write_charts(summary_of(noisy), tmp_path)
+    assert (tmp_path / "ratios.png").stat().st_size > 1000
 
 
 def test_the_report_is_rebuilt_from_the_raw_records_alone(tmp_path: Path) -> None:

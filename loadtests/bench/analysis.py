@@ -255,6 +255,7 @@ def pair_ratios(
     entries = []
     for metric, field in METRICS.items():
         kept: list[float] = []
+        kept_out: list[float] = []  # the ratios of dropped pairs that had figures: shown, never used
         dropped: list[str] = []
         left_out = 0
         bounds: set[str] = set()
@@ -277,6 +278,8 @@ def pair_ratios(
             if reasons or not a or not b:
                 dropped += reasons or [f"round {index}: no figure"]
                 left_out += 1  # one pair, however many reasons
+                if a and b:
+                    kept_out.append(a / b)
                 continue
             if metric == "rps":
                 bounds |= {"≥"} if bounded(top) else set()
@@ -292,6 +295,7 @@ def pair_ratios(
                 "dropped": left_out,
                 "dropped_reasons": dropped,
                 "values": kept,
+                "dropped_values": kept_out,
                 "bound": "" if len(bounds) != 1 else bounds.pop(),
                 "wide": too_wide(interval),
                 "confident": len(kept) >= MIN_PAIRS and len(bounds) <= 1 and not too_wide(interval),

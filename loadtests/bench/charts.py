@@ -65,9 +65,15 @@ def curve_chart(summary: Mapping[str, Any], path: Path) -> Path:
     return path
 
 
+def charted(entry: Mapping[str, Any]) -> bool:
+    """Whether a ratio entry has anything to draw: a median, or a dropped pair's figure."""
+    return entry["median"] is not None or bool(entry.get("dropped_values"))
+
+
 def ratios_chart(summary: Mapping[str, Any], path: Path) -> Path:
-    """Every pair's ratio as a dot, the median as a bar with its interval, for each comparison and metric."""
-    entries = [e for e in summary["ratios"] if e["median"] is not None]
+    """Every pair's ratio as a dot (hollow: a pair left out, drawn so that a run with no clean pair still
+    shows what it measured), the median as a square with its interval, for each comparison and metric."""
+    entries = [e for e in summary["ratios"] if charted(e)]
     rows = list(dict.fromkeys((e["scenario"], e["comparison"], e["generator"]) for e in entries))
     figure, axes = plt.subplots(1, 2, figsize=(10, 0.45 * len(rows) + 1.6), squeeze=False)
     for ax, metric, title in (
@@ -85,6 +91,16 @@ def ratios_chart(summary: Mapping[str, Any], path: Path) -> Path:
                 None,
             )
             if entry is None:
+                continue
+            ax.scatter(
+                entry.get("dropped_values", []),
+                [y] * len(entry.get("dropped_values", [])),
+                s=14,
+                facecolors="none",
+                edgecolors="grey",
+                zorder=2,
+            )
+            if entry["median"] is None:
                 continue
             ax.errorbar(
                 entry["median"],
@@ -106,7 +122,11 @@ def ratios_chart(summary: Mapping[str, Any], path: Path) -> Path:
         ax.invert_yaxis()
         ax.set_title(title, fontsize=9)
         ax.spines[["top", "right"]].set_visible(False)
-    figure.suptitle("Pair ratios: each dot a pair, the square the median with its interval", fontsize=10)
+    figure.suptitle(
+        "Pair ratios: each dot a pair (hollow: left out), the square the median of the kept ones with its "
+        "interval",
+        fontsize=10,
+    )
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
@@ -150,7 +170,7 @@ def write_charts(summary: Mapping[str, Any], directory: Path) -> list[str]:
     charts = []
     if summary["curve"]:
         charts.append(curve_chart(summary, directory / "curve.png").name)
-    if any(e["median"] is not None for e in summary["ratios"]):
+    if any(charted(e) for e in summary["ratios"]):
         charts.append(ratios_chart(summary, directory / "ratios.png").name)
     if summary.get("split") and (waterfall := waterfall_chart(summary, directory / "waterfall.png")):
         charts.append(waterfall.name)

@@ -29,7 +29,8 @@ from loadtests.scenarios import SCENARIOS
 CHARTS = {
     "curve.png": "Latency against offered load: corrected p50 and p99, both services; a curve ends where its "
     "service no longer keeps up",
-    "ratios.png": "FastAPI/Flask per pair of slices, and the median with its interval",
+    "ratios.png": "FastAPI/Flask per pair of slices (hollow: left out), and the median of the kept pairs "
+    "with its interval",
     "waterfall.png": "From Flask's CPU per request to FastAPI's, step by step",
     "io.png": "io: requests/s of each server against the Little's-law bound (users / upstream latency)",
 }
