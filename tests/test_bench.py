@@ -437,7 +437,13 @@ def test_readme_results_are_replaced_between_their_markers(tmp_path: Path) -> No
     readme.write_text(
         "# Title\n\n<!-- bench:results -->\nold numbers\n<!-- /bench:results -->\n\n## Running\n"
     )
+    argument = tmp_path / "docs" / "argument.md"
+    argument.parent.mkdir()
+    argument.write_text("| table |\n\n<!-- bench:speed -->\nPLACEHOLDER\n<!-- /bench:speed -->\n\n## Next\n")
     assert update_readme(results, repo=tmp_path) == readme
+    speed = argument.read_text()
+    assert "PLACEHOLDER" not in speed and speed.endswith("## Next\n")
+    assert "- predict, as deployed: requests/s 1.5" in speed and "CPU per request 0.64x" in speed
     text = readme.read_text()
     assert "old" not in text and text.startswith("# Title") and text.endswith("## Running\n")
     assert "**FastAPI (uvicorn) against Flask (gunicorn-sync)**" in text

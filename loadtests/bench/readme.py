@@ -3,7 +3,8 @@
 - README.md, between its results markers: the verdict, the curve chart, the pair ratios with their
   intervals (and the waterfall, when the run has the split);
 - docs/bench/method.md: the method (the same text as every report's), the knobs and the run's hardware;
-- docs/bench/results.md: the run's whole report, its charts beside it.
+- docs/bench/results.md: the run's whole report, its charts beside it;
+- docs/argument.md, between its speed markers: the headline ratios, for the article's speed point.
 
 Only the text between the markers changes. When README.md has no markers, the section goes to
 loadtests/README-sections.md instead.
@@ -16,11 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from loadtests.bench.method import method_page
+from loadtests.bench.reading import ratio_entry, ratio_text, scenarios
 from loadtests.bench.report import CHARTS, ratios_table, verdict
 from loadtests.bench.split_report import waterfall_paragraph
 from shared.settings import REPO_ROOT
 
 RESULTS = ("<!-- bench:results -->", "<!-- /bench:results -->")
+SPEED = ("<!-- bench:speed -->", "<!-- /bench:speed -->")
 DOCS_DIR = Path("docs") / "bench"
 
 
@@ -43,6 +46,32 @@ def results_section(summary: dict[str, Any], charts: list[str]) -> str:
     if "waterfall.png" in charts:
         parts += [f"![{CHARTS['waterfall.png']}]({DOCS_DIR.as_posix()}/waterfall.png)", ""]
     return "\n".join(parts)
+
+
+def speed_section(summary: dict[str, Any]) -> str:
+    """The speed point of docs/argument.md: per CPU scenario, the two defaults' ratios and the same-server
+    pair's, each with its interval, and where the run came from."""
+    env = summary["environment"]
+    lines = [
+        f"Speed, measured by `{env.get('invocation') or env['command']}` on {str(env['started_at'])[:10]} "
+        f"(commit {env['git']}, {env['cores']} cores; FastAPI over Flask, the median of the pair ratios "
+        "with its interval; ⚠: too few clean pairs or too wide to quote as a finding):",
+        "",
+    ]
+    for scenario in scenarios(summary):
+        for comparison, what in (("default", "as deployed"), ("same-server", "both under Granian")):
+            rps = ratio_entry(summary, scenario, comparison, "rps")
+            if rps is None:
+                continue
+            cpu = ratio_entry(summary, scenario, comparison, "cpu_us_per_request")
+            lines.append(
+                f"- {scenario}, {what}: requests/s {ratio_text(rps)}; CPU per request {ratio_text(cpu)}"
+            )
+    lines += [
+        "",
+        "Where the difference comes from: the README's headline and [bench/results.md](bench/results.md).",
+    ]
+    return "\n".join(lines)
 
 
 def replace_between(text: str, markers: tuple[str, str], body: str) -> str | None:
@@ -75,4 +104,7 @@ def update_readme(results_dir: Path, repo: Path = REPO_ROOT) -> Path:
         fallback.write_text(f"{RESULTS[0]}\n{section.strip()}\n{RESULTS[1]}\n")
         return fallback
     readme.write_text(updated)
+    argument = repo / "docs" / "argument.md"
+    if argument.exists() and (speed := replace_between(argument.read_text(), SPEED, speed_section(summary))):
+        argument.write_text(speed)
     return readme
