@@ -272,12 +272,17 @@ def machine_section(summary: Mapping[str, Any]) -> list[str]:
         f"{noise['disturbed_slices']} of {noise['slices']} slices were.",
     ]
     if noise.get("speed_probe_us_min") is not None:
+        correlation = noise.get("speed_cost_correlation")
         lines[0] += (
             " The servers' CPUs' speed, which `steal` does not see (loadtests/bench/speed.py): the same "
             f"probe took {num(noise['speed_probe_us_min'])} to {num(noise['speed_probe_us_max'])} µs "
-            f"around the slices, and moved by up to {num(noise['speed_moved_pct_max'], '%')} across one; "
-            f"a slice during which it moved, or a pair whose slices differ, by more than "
-            f"{noise['speed_limit_pct']:g}% is disturbed too."
+            f"around the slices, and moved by up to {num(noise['speed_moved_pct_max'], '%')} across one. "
+            "It is recorded, not used to drop a slice"
+            + (
+                f": its reading and a slice's cost correlated at {correlation:.2f} in this run."
+                if correlation is not None
+                else "."
+            )
         )
     reasons = [
         f"- {entry['scenario']}, {key_label(entry['numerator'])} / {key_label(entry['denominator'])} "

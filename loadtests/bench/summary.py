@@ -171,12 +171,13 @@ def noise_record(measurements: Sequence[Measurement]) -> dict[str, Any]:
     probes = [t for m in measurements for t in m.speed_probe_us]
     moved = [v for m in measurements if (v := analysis.speed_moved(m)) is not None]
     return {
-        # The servers' CPUs' speed: the fastest and slowest probe of the run (the same work each time), and
-        # the most it moved across one slice.
+        # The servers' CPUs' speed: the fastest and slowest probe of the run (the same work each time), the
+        # most it moved across one slice, and how well it foretold a slice's cost (recorded, never a reason
+        # to drop a slice: loadtests/bench/analysis.py says why).
         "speed_probe_us_min": min(probes, default=None),
         "speed_probe_us_max": max(probes, default=None),
         "speed_moved_pct_max": 100 * max(moved) if moved else None,
-        "speed_limit_pct": 100 * analysis.SPEED_LIMIT,
+        "speed_cost_correlation": analysis.speed_cost_correlation(measurements),
         "wide_limit_pct": 100 * analysis.WIDE_LIMIT,
         "steal_limit_pct": analysis.STEAL_LIMIT,
         "others_limit_pct": analysis.OTHERS_LIMIT,
