@@ -3,9 +3,9 @@
 This host's CPUs change speed for seconds at a time without the kernel counting it as stolen (seen: the
 model's prediction 370 against 570 µs of CPU in one process, and FastAPI's CPU per request on /predict 911
 against 1,560 µs in one run, with `steal` at 0). Process accounting cannot tell a slower CPU from a costlier
-request, so the bench times a probe, always the same work, on the servers' CPUs around every slice: a pair
-whose two slices ran at different speeds, or a slice during which the speed moved, compares nothing
-(loadtests/bench/analysis.py drops it).
+request, so the bench times a probe, always the same work, on the servers' CPUs around every slice. It is
+recorded and reported with how well it foretold each slice's cost, never used to drop one: a 10 ms snapshot
+did not foretell a 3 s slice's cost here (loadtests/bench/analysis.py says how that was measured).
 """
 
 import json
