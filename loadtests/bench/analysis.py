@@ -29,8 +29,8 @@ UNEVEN_LIMIT = 0.25  # coefficient of variation of a capacity slice's answers pe
 # The servers' CPUs' speed (loadtests/bench/speed.py) is recorded around every slice, never a reason to drop
 # one: in three default runs on 2026-12-06 (72 capacity slices) a slice's probe did not predict its cost
 # (correlation 0.20 with the slice's CPU per request relative to its variant's median; slices with a slow
-# probe cost 1.007x, with a fast one 0.995x), and dropping on it left 1 to 3 pairs of 4 where the medians of
-# all pairs agreed within 5% from run to run. Each report gives that correlation for its own run.
+# probe cost 1.007x, with a fast one 0.995x), and dropping on it left 0 to 3 predict pairs of 4 where the
+# medians of all pairs agreed within 5% from run to run. Each report gives that correlation for its own run.
 # A ratio whose interval's high end passes its low end by more than this is too wide to quote as a finding.
 WIDE_LIMIT = 0.25
 MIN_PAIRS = 3  # fewer pairs kept than this: no ratio is quoted as a finding

@@ -92,9 +92,10 @@ def ratios_chart(summary: Mapping[str, Any], path: Path) -> Path:
             )
             if entry is None:
                 continue
+            left_out = entry.get("dropped_values", [])  # absent from summaries written before it existed
             ax.scatter(
-                entry.get("dropped_values", []),
-                [y] * len(entry.get("dropped_values", [])),
+                left_out,
+                [y] * len(left_out),
                 s=14,
                 facecolors="none",
                 edgecolors="grey",

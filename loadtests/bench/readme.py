@@ -27,12 +27,18 @@ SPEED = ("<!-- bench:speed -->", "<!-- /bench:speed -->")
 DOCS_DIR = Path("docs") / "bench"
 
 
-def results_section(summary: dict[str, Any], charts: list[str]) -> str:
+def origin(summary: dict[str, Any]) -> str:
+    """Which run the figures come from: "`make bench` on 2026-12-06, commit 424dae6"."""
     env = summary["environment"]
     command = env.get("invocation") or env["command"]
+    return f"`{command}` on {str(env['started_at'])[:10]}, commit {env['git']}"
+
+
+def results_section(summary: dict[str, Any], charts: list[str]) -> str:
+    env = summary["environment"]
     parts = [
-        f"From `{command}` on {str(env['started_at'])[:10]} (commit {env['git']}, {env['cpu_model']}, "
-        f"{env['cores']} cores); the whole report, with every table and the reasons for each ⚠, is "
+        f"From {origin(summary)} ({env['cpu_model']}, {env['cores']} cores); the whole report, with every "
+        "table and the reasons for each ⚠, is "
         f"[docs/bench/results.md]({DOCS_DIR.as_posix()}/results.md), the method "
         f"[docs/bench/method.md]({DOCS_DIR.as_posix()}/method.md).",
         "",
@@ -51,11 +57,10 @@ def results_section(summary: dict[str, Any], charts: list[str]) -> str:
 def speed_section(summary: dict[str, Any]) -> str:
     """The speed point of docs/argument.md: per CPU scenario, the two defaults' ratios and the same-server
     pair's, each with its interval, and where the run came from."""
-    env = summary["environment"]
     lines = [
-        f"Speed, measured by `{env.get('invocation') or env['command']}` on {str(env['started_at'])[:10]} "
-        f"(commit {env['git']}, {env['cores']} cores; FastAPI over Flask, the median of the pair ratios "
-        "with its interval; ⚠: too few clean pairs or too wide to quote as a finding):",
+        f"Speed, measured by {origin(summary)} ({summary['environment']['cores']} cores; FastAPI over Flask, "
+        "the median of the pair ratios with its interval; ⚠: too few clean pairs or too wide to quote as a "
+        "finding):",
         "",
     ]
     for scenario in scenarios(summary):
