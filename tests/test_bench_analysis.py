@@ -29,8 +29,9 @@ from loadtests.bench.analysis import (
 )
 from loadtests.bench.charts import write_charts
 from loadtests.bench.output import rewrite_report, write_results
+from loadtests.bench.plan.slices import CAPACITY, FIXED, LOCUST, WRK
 from loadtests.bench.reading import percentile_text, ratio_text
-from loadtests.bench.records import CAPACITY, FIXED, LOCUST, WRK, Measurement, save_measurements
+from loadtests.bench.records import Measurement, save_measurements
 from loadtests.bench.report import machine_section, render_report, verdict
 from loadtests.bench.summary import build_summary
 from loadtests.recorder import LatencyRecorder, Schedule, full_seconds, merge_parts, part_path, rests_on_tail

@@ -18,7 +18,8 @@ from typing import Any
 
 import pandas as pd
 
-from loadtests.bench.records import CAPACITY, FIXED, LOCUST, WRK, Measurement
+from loadtests.bench.plan.slices import CAPACITY, FIXED, LOCUST, WRK
+from loadtests.bench.records import Measurement
 from loadtests.recorder import rests_on_tail
 
 GENERATOR_LIMIT = 90.0  # % of one CPU: above this, Locust (or the upstream) may be what limits the slice

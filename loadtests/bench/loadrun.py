@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from loadtests.bench import processes
 from loadtests.bench.measure import (
     Sampler,
     busiest_process_percent,
@@ -29,8 +28,10 @@ from loadtests.bench.measure import (
     peak_percent,
     steal_percent,
 )
-from loadtests.bench.records import FIXED, LOCUST, Measurement
-from loadtests.bench.servers import RunningServer
+from loadtests.bench.plan.slices import FIXED, LOCUST
+from loadtests.bench.records import Measurement
+from loadtests.bench.targets import processes
+from loadtests.bench.targets.servers import RunningServer
 from loadtests.recorder import full_seconds, merge_parts
 from loadtests.scenarios import Scenario
 

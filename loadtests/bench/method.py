@@ -16,7 +16,7 @@ from loadtests.bench.analysis import (
     UNEVEN_LIMIT,
     WIDE_LIMIT,
 )
-from loadtests.bench.config import PROFILES
+from loadtests.bench.plan.config import PROFILES
 from loadtests.recorder import TAIL_SAMPLES
 from loadtests.scenarios import SCENARIOS
 

@@ -5,7 +5,7 @@ read them (a ratio with its interval, a percentile with the samples behind it). 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from loadtests.bench.servers import FRAMEWORK_LABELS
+from loadtests.bench.plan.variants import FRAMEWORK_LABELS
 from loadtests.recorder import rests_on_tail
 
 Entry = Mapping[str, Any]

@@ -10,9 +10,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-CAPACITY = "capacity"  # closed loop, no wait: the most the server answers per second
-FIXED = "fixed"  # an offered rate, shared by the users: latency (corrected) and CPU at that load
-LOCUST, WRK = "locust", "wrk"
+from loadtests.bench.plan.slices import LOCUST
 
 
 @dataclass(frozen=True)
@@ -40,7 +38,7 @@ class Measurement:
     run_dir: str  # relative to the results directory
     command: str
     exit_code: int
-    phase: str = "capacity"  # loadtests/bench/plan.py: "capacity" or "curve"
+    phase: str = "capacity"  # loadtests/bench/plan/slices.py: "capacity" or "curve"
     generator: str = LOCUST
     failure_messages: list[str] = field(default_factory=list)
     error: str | None = None  # set when the slice produced no usable figures

@@ -5,10 +5,10 @@
     python -m loadtests.bench readme results/latest      # rewrite the README's results and docs/bench/
 
 One path for both ways of running it: `make bench` starts each server variant when its turn comes, pinned
-to the servers' CPUs (loadtests/bench/pool.py, StartedServers); the compose bench attaches to running
+to the servers' CPUs (loadtests/bench/targets/pool.py, StartedServers); the compose bench attaches to running
 services (loadtests/external.py, AttachedServers). Order of work: the model timed in-process on the servers'
 CPUs before any server starts; the upstream if a scenario needs it (io), on the generator's CPUs; then per
-scenario the capacity rounds (loadtests/bench/plan.py), and the latency curve at rates taken from them.
+scenario the capacity rounds (loadtests/bench/plan/slices.py), and the latency curve at rates taken from them.
 """
 
 import argparse
@@ -24,9 +24,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from loadtests.bench import plan, processes, wrk
+from loadtests.bench import wrk
 from loadtests.bench.analysis import disturbances, keeps_up, median, problems
-from loadtests.bench.config import (
+from loadtests.bench.environment import machine_record
+from loadtests.bench.loadrun import LoadPlan, Placement, locust_command, run_load
+from loadtests.bench.output import write_results
+from loadtests.bench.plan import slices as plan
+from loadtests.bench.plan.config import (
     PROFILES,
     BenchConfig,
     curve_rates,
@@ -34,15 +38,15 @@ from loadtests.bench.config import (
     parse_scenarios,
     parse_variants,
 )
-from loadtests.bench.environment import machine_record
-from loadtests.bench.loadrun import LoadPlan, Placement, locust_command, run_load
-from loadtests.bench.output import write_results
-from loadtests.bench.pool import ServerPool, StartedServers
-from loadtests.bench.records import LOCUST, WRK, Measurement, save_measurements
-from loadtests.bench.servers import CATALOGUE, RunningServer, ServerStartError, start_upstream
+from loadtests.bench.plan.slices import LOCUST, WRK
+from loadtests.bench.plan.variants import CATALOGUE
+from loadtests.bench.records import Measurement, save_measurements
 from loadtests.bench.speed import probe_us
 from loadtests.bench.split import SCENARIOS as SPLIT_SCENARIOS
 from loadtests.bench.summary import build_summary
+from loadtests.bench.targets import processes
+from loadtests.bench.targets.pool import ServerPool, StartedServers
+from loadtests.bench.targets.servers import RunningServer, ServerStartError, start_upstream
 from loadtests.scenarios import SCENARIOS, UPSTREAM, Scenario
 from shared.settings import REPO_ROOT
 

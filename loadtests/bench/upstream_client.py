@@ -25,8 +25,8 @@ from typing import Any
 
 import uvloop
 
-from loadtests.bench import processes
-from loadtests.bench.servers import start_upstream
+from loadtests.bench.targets import processes
+from loadtests.bench.targets.servers import start_upstream
 from shared.settings import Settings
 from shared.upstream import POOL_CONNECTIONS, observation_path
 

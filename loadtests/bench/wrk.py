@@ -15,7 +15,6 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from loadtests.bench import processes
 from loadtests.bench.loadrun import (
     LoadPlan,
     Placement,
@@ -24,8 +23,10 @@ from loadtests.bench.loadrun import (
     sampled_figures,
     sampler_for,
 )
-from loadtests.bench.records import WRK, Measurement
-from loadtests.bench.servers import RunningServer
+from loadtests.bench.plan.slices import WRK
+from loadtests.bench.records import Measurement
+from loadtests.bench.targets import processes
+from loadtests.bench.targets.servers import RunningServer
 from loadtests.checks import labelled_rows
 from loadtests.scenarios import BATCH, BATCH_SIZE, HEALTH, INVALID, MIXED_WEIGHTS, PREDICT
 from shared.examples import INVALID_PENGUIN, KNOWN_PENGUINS, batch_of

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from loadtests.bench.servers import CATALOGUE, CPU_VARIANTS, IO_VARIANTS, VARIANTS, ServerVariant
+from loadtests.bench.plan.variants import CATALOGUE, CPU_VARIANTS, IO_VARIANTS, VARIANTS, ServerVariant
 from loadtests.scenarios import CPU, IO_BOUND, SCENARIOS, UPSTREAM, Scenario
 from shared.settings import REPO_ROOT
 

@@ -14,8 +14,7 @@ next, so that only the server being measured runs on the servers' CPUs. Pure fun
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from loadtests.bench.config import BenchConfig
-from loadtests.bench.records import CAPACITY, FIXED, LOCUST, WRK
+from loadtests.bench.plan.config import BenchConfig
 from loadtests.scenarios import Scenario
 
 # What a slice costs beyond its warm-up and window (measured on 2 cores): Locust starting and writing its
@@ -27,6 +26,11 @@ SERVER_SWITCH_S = 2.0
 # timing the model, each scenario's split, and a pair of the glue's price on two endpoints and frameworks.
 IN_PROCESS_S, SPLIT_SCENARIO_S, GLUE_PAIR_S = 4.0, 8.0, 1.8
 CAPACITY_PHASE, CURVE_PHASE = "capacity", "curve"
+# A slice's load: a closed loop (CAPACITY) or an offered rate (FIXED), from Locust or wrk. The raw record
+# (loadtests/bench/records.py) says the same words.
+CAPACITY = "capacity"  # closed loop, no wait: the most the server answers per second
+FIXED = "fixed"  # an offered rate, shared by the users: latency (corrected) and CPU at that load
+LOCUST, WRK = "locust", "wrk"
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 `make bench` starts each variant when its turn comes, pinned to the servers' CPUs, and stops it when the
 next variant's turn comes: only the server being measured runs there. A variant is verified live (the
-contract checks of loadtests/bench/verify.py) the first time it starts; one that fails is not measured.
+contract checks of targets/verify.py) the first time it starts; one that fails is not measured.
 Against running services (the compose bench, loadtests/external.py) nothing is started or stopped: each is
 verified once and every slice of its variant goes to it.
 """
@@ -11,9 +11,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from loadtests.bench import processes
-from loadtests.bench.servers import RunningServer, ServerStartError, ServerVariant, start_server
-from loadtests.bench.verify import verify
+from loadtests.bench.plan.variants import ServerVariant
+from loadtests.bench.targets import processes
+from loadtests.bench.targets.servers import RunningServer, ServerStartError, start_server
+from loadtests.bench.targets.verify import verify
 
 
 class ServerPool(Protocol):
