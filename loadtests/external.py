@@ -18,7 +18,7 @@ import math
 import sys
 
 from loadtests.attach import MODULES, ServerNotFound, attached, find_server
-from loadtests.bench.loadrun import Placement
+from loadtests.bench.load.locust import Placement
 from loadtests.bench.plan.variants import CATALOGUE, ServerVariant
 from loadtests.bench.runner import Bench, add_knobs, config_from, generator_note, new_results_dir
 from loadtests.bench.targets import processes

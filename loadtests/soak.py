@@ -24,7 +24,7 @@ from typing import Any
 
 import psutil
 
-from loadtests.bench.loadrun import LOCUSTFILE, failure_messages, locust_totals
+from loadtests.bench.load.locust import LOCUSTFILE, failure_messages, locust_totals
 from loadtests.bench.plan.variants import VARIANTS
 from loadtests.bench.targets import processes
 from loadtests.bench.targets.servers import RunningServer, start_server, start_upstream

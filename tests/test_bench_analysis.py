@@ -28,10 +28,10 @@ from loadtests.bench.analysis import (
     uneven,
 )
 from loadtests.bench.charts import write_charts
+from loadtests.bench.load.records import Measurement, save_measurements
 from loadtests.bench.output import rewrite_report, write_results
 from loadtests.bench.plan.slices import CAPACITY, FIXED, LOCUST, WRK
 from loadtests.bench.reading import percentile_text, ratio_text
-from loadtests.bench.records import Measurement, save_measurements
 from loadtests.bench.report import machine_section, render_report, verdict
 from loadtests.bench.summary import build_summary
 from loadtests.recorder import LatencyRecorder, Schedule, full_seconds, merge_parts, part_path, rests_on_tail
@@ -457,7 +457,7 @@ def test_the_report_is_rebuilt_from_the_raw_records_alone(tmp_path: Path) -> Non
 def test_the_speed_probe_runs_on_the_cpus_it_is_given_and_moves_back() -> None:
     import os
 
-    from loadtests.bench.speed import probe_us
+    from loadtests.bench.machine.speed import probe_us
 
     own = os.sched_getaffinity(0)
     cpu = min(own)

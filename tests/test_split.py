@@ -1,5 +1,5 @@
-"""Where the CPU per request goes: the in-process split of both apps (loadtests/bench/split.py), and the
-waterfall the analysis builds from it and the load's figures, on recorded data."""
+"""Where the CPU per request goes: the in-process split of both apps (loadtests/bench/inprocess/split.py), and
+the waterfall the analysis builds from it and the load's figures, on recorded data."""
 
 import json
 from dataclasses import replace
@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from loadtests.bench.analysis import completed_split, waterfall
-from loadtests.bench.microbench import run_microbench
+from loadtests.bench.inprocess.microbench import run_microbench
+from loadtests.bench.inprocess.split import checked, finished, measure_split
 from loadtests.bench.readme import update_readme
 from loadtests.bench.report import render_report, verdict
-from loadtests.bench.split import checked, finished, measure_split
 from loadtests.bench.split_report import waterfall_paragraph
 from tests.test_bench_analysis import PAIRS, capacity, summary_of
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import pandas as pd
 
+from loadtests.bench.load.records import Measurement
 from loadtests.bench.plan.slices import CAPACITY, FIXED, LOCUST, WRK
-from loadtests.bench.records import Measurement
 from loadtests.recorder import rests_on_tail
 
 GENERATOR_LIMIT = 90.0  # % of one CPU: above this, Locust (or the upstream) may be what limits the slice
@@ -27,7 +27,7 @@ RATE_TOLERANCE = 0.95  # a slice that reaches less than this share of its offere
 STEAL_LIMIT = 10.0  # % of the server's CPU time stolen by the host in a slice: past it, its pairs are dropped
 OTHERS_LIMIT = 10.0  # % of the server's (or the generator's) CPU time taken by other processes: likewise
 UNEVEN_LIMIT = 0.25  # coefficient of variation of a capacity slice's answers per second: past it, dropped
-# The servers' CPUs' speed (loadtests/bench/speed.py) is recorded around every slice, never a reason to drop
+# The servers' CPUs' speed (machine/speed.py) is recorded around every slice, never a reason to drop
 # one: in three default runs on 2026-12-06 (72 capacity slices) a slice's probe did not predict its cost
 # (correlation 0.20 with the slice's CPU per request relative to its variant's median; slices with a slow
 # probe cost 1.007x, with a fast one 0.995x), and dropping on it left 0 to 3 predict pairs of 4 where the

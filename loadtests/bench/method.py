@@ -78,9 +78,9 @@ def rules(summary: Mapping[str, Any]) -> list[str]:
         f"{STEAL_LIMIT:g}% of the server's CPU, where other processes took more than {OTHERS_LIMIT:g}% of "
         f"either side's, or whose answers per second varied by more than {UNEVEN_LIMIT:.0%} (coefficient of "
         "variation, at capacity), is disturbed, and its pairs are left out of the ratios; the report says "
-        "how many and why. A fixed probe (loadtests/bench/speed.py) is timed on the servers' CPUs before "
-        "and after every slice, since this host's CPUs change speed without counting it as stolen; it is "
-        "recorded and reported, not used to drop a slice: a 10 ms snapshot did not foretell a 3 s slice's "
+        "how many and why. A fixed probe (loadtests/bench/machine/speed.py) is timed on the servers' CPUs "
+        "before and after every slice, since this host's CPUs change speed without counting it as stolen; it "
+        "is recorded and reported, not used to drop a slice: a 10 ms snapshot did not foretell a 3 s slice's "
         "cost here (the report gives the correlation), and pairing with the median already absorbs the "
         "speed's drift. A slice whose generator's busiest second "
         f"reached {GENERATOR_LIMIT:.0f}% of its CPU is generator-bound: its throughput is a "
@@ -108,9 +108,9 @@ def rules(summary: Mapping[str, Any]) -> list[str]:
         f"- **The connection model.** {CONNECTION_MODEL}",
         "- **Where the time goes.** The shared model alone is timed in-process (CPU time, median of "
         "repeats); with the split, each framework's app is also called in-process, without a socket, layer "
-        "by layer (loadtests/bench/split.py). This host's CPU changes speed for seconds at a time, which "
-        "only ever adds time, so each in-process figure is the fastest of several rounds, the frameworks "
-        "alternated; the report gives how much slower the slowest round was.",
+        "by layer (loadtests/bench/inprocess/split.py). This host's CPU changes speed for seconds at a time, "
+        "which only ever adds time, so each in-process figure is the fastest of several rounds, the "
+        "frameworks alternated; the report gives how much slower the slowest round was.",
         "- **Waiting on I/O** (`io`, in the full profile). The bench starts the upstream observation "
         "service itself (`UPSTREAM_LATENCY_MS` per answer) on the generator's CPUs and points every server "
         "at it; its CPU is sampled like Locust's. Every variant's capacity is compared with the Little's-law "

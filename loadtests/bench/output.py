@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from loadtests.bench.charts import write_charts
-from loadtests.bench.records import load_measurements
+from loadtests.bench.load.records import load_measurements
 from loadtests.bench.report import headline_text, render_report
 from loadtests.bench.summary import build_summary
 

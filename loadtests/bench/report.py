@@ -274,8 +274,8 @@ def machine_section(summary: Mapping[str, Any]) -> list[str]:
     if noise.get("speed_probe_us_min") is not None:
         correlation = noise.get("speed_cost_correlation")
         lines[0] += (
-            " The servers' CPUs' speed, which `steal` does not see (loadtests/bench/speed.py): the same "
-            f"probe took {num(noise['speed_probe_us_min'])} to {num(noise['speed_probe_us_max'])} µs "
+            " The servers' CPUs' speed, which `steal` does not see (loadtests/bench/machine/speed.py): the "
+            f"same probe took {num(noise['speed_probe_us_min'])} to {num(noise['speed_probe_us_max'])} µs "
             f"around the slices, and moved by up to {num(noise['speed_moved_pct_max'], '%')} across one. "
             "It is recorded, not used to drop a slice"
             + (

@@ -24,10 +24,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from loadtests.bench import wrk
 from loadtests.bench.analysis import disturbances, keeps_up, median, problems
-from loadtests.bench.environment import machine_record
-from loadtests.bench.loadrun import LoadPlan, Placement, locust_command, run_load
+from loadtests.bench.inprocess.split import SCENARIOS as SPLIT_SCENARIOS
+from loadtests.bench.load import wrk
+from loadtests.bench.load.locust import LoadPlan, Placement, locust_command, run_load
+from loadtests.bench.load.records import Measurement, save_measurements
+from loadtests.bench.machine.environment import machine_record
+from loadtests.bench.machine.speed import probe_us
 from loadtests.bench.output import write_results
 from loadtests.bench.plan import slices as plan
 from loadtests.bench.plan.config import (
@@ -40,9 +43,6 @@ from loadtests.bench.plan.config import (
 )
 from loadtests.bench.plan.slices import LOCUST, WRK
 from loadtests.bench.plan.variants import CATALOGUE
-from loadtests.bench.records import Measurement, save_measurements
-from loadtests.bench.speed import probe_us
-from loadtests.bench.split import SCENARIOS as SPLIT_SCENARIOS
 from loadtests.bench.summary import build_summary
 from loadtests.bench.targets import processes
 from loadtests.bench.targets.pool import ServerPool, StartedServers
@@ -145,7 +145,7 @@ class Bench:
 
     def measure_model(self) -> None:
         """The model, and with the split each framework's app layer by layer, in-process: in a process of
-        its own, pinned from its start to the servers' CPUs as a server is (loadtests/bench/split.py)."""
+        its own, pinned from its start to the servers' CPUs as a server is (inprocess/split.py)."""
         profile = self.config.profile
         scenarios = split_scenarios(self.config) if profile.split else []
         say(
@@ -156,7 +156,7 @@ class Bench:
         )
         out = self.results_dir / INPROCESS
         command = [
-            *processes.python_module("loadtests.bench.split"),
+            *processes.python_module("loadtests.bench.inprocess.split"),
             *("--scenarios", ",".join(scenarios), "--concurrency", str(self.config.users)),
             *("--glue-pairs", str(profile.glue_pairs), "--out", str(out)),
         ]

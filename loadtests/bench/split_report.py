@@ -113,7 +113,8 @@ def glue_table(summary: Mapping[str, Any]) -> list[str]:
         return []
     lines = [
         "**The contract's price**: each service's in-process CPU per request over a minimal app of its own "
-        "stack written as its docs show (loadtests/bench/reference_apps.py), the median of alternated pairs:",
+        "stack written as its docs show (loadtests/bench/inprocess/reference_apps.py), the median of "
+        "alternated pairs:",
         "",
         "| service | endpoint | service, µs | reference, µs | service / reference | range |",
         "|---|---|--:|--:|--:|--:|",
@@ -168,8 +169,8 @@ def split_section(summary: Mapping[str, Any]) -> list[str]:
     lines: list[str] = []
     if summary.get("split"):
         lines += [
-            "Each app called in-process, without a socket or a server (loadtests/bench/split.py), layer by "
-            "layer, on the servers' CPU; the server's share is what the load measured less the app.",
+            "Each app called in-process, without a socket or a server (loadtests/bench/inprocess/split.py), "
+            "layer by layer, on the servers' CPU; the server's share is what the load measured less the app.",
             "",
         ]
         for scenario in dict.fromkeys(e["scenario"] for e in summary["split"]):

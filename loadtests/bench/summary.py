@@ -15,7 +15,7 @@ from dataclasses import asdict
 from typing import Any
 
 from loadtests.bench import analysis
-from loadtests.bench.records import Measurement
+from loadtests.bench.load.records import Measurement
 
 # Raw fields left out of summary.json's runs: measurements.json keeps them.
 RAW_ONLY = ("histogram", "corrected_histogram", "command")

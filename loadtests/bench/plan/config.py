@@ -35,8 +35,8 @@ class Profile:
     curve_scenarios: tuple[str, ...]  # the latency-throughput curve, for the default pair
     grid: tuple[float, ...]  # the curve's offered rates, as shares of the faster default's capacity
     wrk_scenarios: tuple[str, ...]  # the cross-check: the default pair's slices again under wrk
-    split: bool  # the in-process split of each framework's CPU per request (loadtests/bench/split.py)
-    glue_pairs: int  # the contract's price, service over its stack's reference app (loadtests/bench/glue.py)
+    split: bool  # the in-process split of each framework's CPU per request (inprocess/split.py)
+    glue_pairs: int  # the contract's price, service over its stack's reference app (inprocess/glue.py)
     estimate: str  # what `make help` and the README say it takes
 
 

@@ -22,12 +22,12 @@ from loadtests.scenarios import Scenario
 LOCUST_OVERHEAD_S = 0.5
 WRK_OVERHEAD_S = 0.1
 SERVER_SWITCH_S = 2.0
-# The in-process measurements before any server starts (loadtests/bench/split.py): the process starting and
+# The in-process measurements before any server starts (inprocess/split.py): the process starting and
 # timing the model, each scenario's split, and a pair of the glue's price on two endpoints and frameworks.
 IN_PROCESS_S, SPLIT_SCENARIO_S, GLUE_PAIR_S = 4.0, 8.0, 1.8
 CAPACITY_PHASE, CURVE_PHASE = "capacity", "curve"
 # A slice's load: a closed loop (CAPACITY) or an offered rate (FIXED), from Locust or wrk. The raw record
-# (loadtests/bench/records.py) says the same words.
+# (loadtests/bench/load/records.py) says the same words.
 CAPACITY = "capacity"  # closed loop, no wait: the most the server answers per second
 FIXED = "fixed"  # an offered rate, shared by the users: latency (corrected) and CPU at that load
 LOCUST, WRK = "locust", "wrk"

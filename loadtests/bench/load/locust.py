@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from loadtests.bench.measure import (
+from loadtests.bench.load.records import Measurement
+from loadtests.bench.load.sampling import (
     Sampler,
     busiest_process_percent,
     cpu_seconds_between,
@@ -29,7 +30,6 @@ from loadtests.bench.measure import (
     steal_percent,
 )
 from loadtests.bench.plan.slices import FIXED, LOCUST
-from loadtests.bench.records import Measurement
 from loadtests.bench.targets import processes
 from loadtests.bench.targets.servers import RunningServer
 from loadtests.recorder import full_seconds, merge_parts

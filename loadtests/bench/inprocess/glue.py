@@ -1,7 +1,7 @@
 """The contract's price: each service's in-process CPU per request over that of a minimal app of its own stack
-(loadtests/bench/reference_apps.py), on `/health` and `/predict`. `python -m loadtests.bench.glue`.
+(inprocess/reference_apps.py), on `/health` and `/predict`. `python -m loadtests.bench.inprocess.glue`.
 
-Both apps of a pair are called in-process (loadtests/bench/inprocess.py) and timed with
+Both apps of a pair are called in-process (loadtests/bench/inprocess/calls.py) and timed with
 `microbench.time_call` (CPU time, the median of its repeats). The host is noisy, so the two are measured in
 pairs, alternately, the order flipped every other pair, and the figure is the median of the pair ratios with
 their range. Every timed call checks its answer's status and bytes against the first one, which was checked
@@ -17,9 +17,9 @@ from typing import Any
 
 import uvloop
 
-from loadtests.bench.inprocess import Call, asgi_call, asgi_lifespan, wsgi_call
-from loadtests.bench.microbench import time_call
-from loadtests.bench.reference_apps import create_fastapi_reference, create_flask_reference
+from loadtests.bench.inprocess.calls import Call, asgi_call, asgi_lifespan, wsgi_call
+from loadtests.bench.inprocess.microbench import time_call
+from loadtests.bench.inprocess.reference_apps import create_fastapi_reference, create_flask_reference
 from shared.examples import KNOWN_PENGUINS
 from shared.settings import Settings
 

@@ -3,7 +3,7 @@
 A sampler thread records, a few times a second, the CPU seconds (user + system) used so far by the server's
 process tree (master and workers), by Locust's (one process, or a master and its workers, each also on its
 own) and by the upstream service's, if the run has one; the ticks the host stole from the server's CPUs and
-from the generator's (loadtests/bench/host.py); and about once a second the server workers' memory.
+from the generator's (loadtests/bench/machine/host.py); and about once a second the server workers' memory.
 Afterwards, pure functions read the samples: CPU used over the measured window (interpolated at its edges),
 the busiest second, the share stolen, the memory after the warm-up and at the end.
 """
@@ -17,7 +17,7 @@ from types import TracebackType
 
 import psutil
 
-from loadtests.bench.host import TICKS_PER_S, read_cpu_times, summed
+from loadtests.bench.machine.host import TICKS_PER_S, read_cpu_times, summed
 
 SAMPLE_INTERVAL_S = 0.2
 PEAK_SPAN_S = 1.0

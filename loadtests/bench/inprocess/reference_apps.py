@@ -1,6 +1,7 @@
 """Minimal apps of the services' two stacks, written the way each one's docs show, on the same shared model:
-`GET /health` and `POST /predict`, nothing else. What `python -m loadtests.bench.glue` compares each service
-with, so that what a service spends beyond its reference is the price of answering the shared contract.
+`GET /health` and `POST /predict`, nothing else. What `python -m loadtests.bench.inprocess.glue` compares each
+service with, so that what a service spends beyond its reference is the price of answering the shared
+contract.
 
 Flask: flask-restx resources and models (https://flask-restx.readthedocs.io/en/latest/quickstart.html),
 validation by a marshmallow schema (https://marshmallow.readthedocs.io/en/stable/quickstart.html), restx's

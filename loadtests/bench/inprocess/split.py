@@ -3,12 +3,12 @@
 For each framework and scenario, on the load scenario's own payload, the CPU time (`microbench.time_call`:
 process time, the median of repeats; the fastest of ROUNDS such figures) of:
 
-- **app**: the whole app called in-process (loadtests/bench/inprocess.py), as its server would call it;
+- **app**: the whole app called in-process (loadtests/bench/inprocess/calls.py), as its server would call it;
 - **validation**: what turns the parsed body into validated data, or for the invalid penguin into the
   contract's 422 body: marshmallow and the glue (flask_service/contract.py) against pydantic and its handler;
 - **serialization**: what turns the model's result into the response's bytes: restx's `marshal` and JSON
   against FastAPI's response field (pydantic validates and dumps the returned model);
-- **model**: the shared model alone (loadtests/bench/microbench.py), the same code for both.
+- **model**: the shared model alone (loadtests/bench/inprocess/microbench.py), the same code for both.
 
 What is left of the app (routing, parsing, the request and response objects, thread-pool hops) is the
 framework's. The server's share is what the bench measures under load (the server's own CPU accounting)
@@ -28,10 +28,10 @@ from typing import Any, TypeVar
 
 import uvloop
 
-from loadtests.bench.glue import glue_figures
-from loadtests.bench.host import TICKS_PER_S, read_cpu_times, summed
-from loadtests.bench.inprocess import asgi_calls, asgi_lifespan, wsgi_call
-from loadtests.bench.microbench import run_microbench, time_call
+from loadtests.bench.inprocess.calls import asgi_calls, asgi_lifespan, wsgi_call
+from loadtests.bench.inprocess.glue import glue_figures
+from loadtests.bench.inprocess.microbench import run_microbench, time_call
+from loadtests.bench.machine.host import TICKS_PER_S, read_cpu_times, summed
 from loadtests.scenarios import BATCH, BATCH_SIZE, INVALID, MODEL_WORK, PREDICT
 from shared.examples import INVALID_PENGUIN, INVALID_PENGUIN_ERRORS, KNOWN_PENGUINS, batch_of
 from shared.settings import Settings
@@ -45,7 +45,7 @@ TARGET_S = 0.05
 ROUNDS = 6
 SCENARIOS = ("predict", "batch", "invalid")
 LAYERS = ("app", "validation", "serialization")
-# What Locust's FastHttpUser sends with a JSON request (loadtests/bench/wrk.py sends the same).
+# What Locust's FastHttpUser sends with a JSON request (loadtests/bench/load/wrk.py sends the same).
 HEADERS = [
     ("User-Agent", "python/gevent-http-client"),
     ("Accept-Encoding", "gzip, deflate, br"),
@@ -278,14 +278,14 @@ def spread_pct(split: Sequence[Mapping[str, Any]]) -> float | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m loadtests.bench.split --out FILE`: the model, the split and the glue's price, as JSON.
+    """`python -m loadtests.bench.inprocess.split --out FILE`: the model, the split, the glue's price (JSON).
 
     The bench runs it pinned to the servers' CPUs from its start, as the servers are: a process that saw two
     CPUs when numpy loaded keeps two BLAS threads, and a thread-pool hop costs more across two CPUs than on
     one (measured: FastAPI's /predict 944 against 636 µs of CPU with 32 requests at once).
     """
     parser = argparse.ArgumentParser(
-        prog="python -m loadtests.bench.split", description=__doc__.splitlines()[0]
+        prog="python -m loadtests.bench.inprocess.split", description=__doc__.splitlines()[0]
     )
     parser.add_argument(
         "--scenarios", default=",".join(SCENARIOS), help="comma list of predict,batch,invalid"
@@ -308,7 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     after, own = summed(read_cpu_times(), cpus), time.process_time() - own_before
     ticks = after.total - before.total
-    # What else ran on these CPUs meanwhile (loadtests/bench/host.py): it slows the thread pool's hops.
+    # What else ran on these CPUs meanwhile (machine/host.py): it slows the thread pool's hops.
     figures["others_pct"] = (
         max(0.0, 100 * ((after.busy - before.busy) / TICKS_PER_S - own) * TICKS_PER_S / ticks)
         if ticks

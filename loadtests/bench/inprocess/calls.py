@@ -1,8 +1,8 @@
 """Call a WSGI or an ASGI app in-process: no socket, no server, only the app's own work.
 
 Each function returns a zero-argument callable that makes one request and returns (status, body), so that
-`loadtests.bench.microbench.time_call` can time it. What a call costs beyond the app is a dict copy and a
-few small objects, the same for every app of a protocol.
+`inprocess.microbench.time_call` can time it. What a call costs beyond the app is a dict copy and a few
+small objects, the same for every app of a protocol.
 
     with asgi_lifespan(app) as lifespan:           # the app's startup runs once; app.state is filled
         call = asgi_call(app, "GET", "/health", lifespan=lifespan)

@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from loadtests.bench.loadrun import (
+from loadtests.bench.load.locust import (
     LoadPlan,
     Placement,
     base_record,
@@ -23,8 +23,8 @@ from loadtests.bench.loadrun import (
     sampled_figures,
     sampler_for,
 )
+from loadtests.bench.load.records import Measurement
 from loadtests.bench.plan.slices import WRK
-from loadtests.bench.records import Measurement
 from loadtests.bench.targets import processes
 from loadtests.bench.targets.servers import RunningServer
 from loadtests.checks import labelled_rows
@@ -41,7 +41,7 @@ LOCUST_HEADERS = {
     "Accept": "application/json",
 }
 
-WRK_SCRIPT = """-- The requests of one bench scenario, in turn (written by loadtests/bench/wrk.py)
+WRK_SCRIPT = """-- The requests of one bench scenario, in turn (written by loadtests/bench/load/wrk.py)
 local requests = {%s}
 local prepared = {}
 local sent = 0

@@ -1,5 +1,5 @@
 """CPU per upstream call of each HTTP client a service could fetch with, without any framework:
-`python -m loadtests.bench.upstream_client` (`--help` for the knobs).
+`python -m loadtests.bench.inprocess.upstream_client` (`--help` for the knobs).
 
 It starts the upstream as `make bench` does (on the load generator's CPUs, `--latency-ms`) and pins itself to
 the servers' CPUs. Each client then makes its calls from `--concurrency` callers sharing one pooled client, as
@@ -151,7 +151,7 @@ def table(figures: Sequence[Figure]) -> str:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m loadtests.bench.upstream_client", description=__doc__.split("\n\n")[0]
+        prog="python -m loadtests.bench.inprocess.upstream_client", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--latency-ms", type=float, default=50.0, help="the upstream's delay (default 50)")
     parser.add_argument("--concurrency", type=int, default=32, help="callers sharing the client (default 32)")

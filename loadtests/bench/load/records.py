@@ -30,7 +30,7 @@ class Measurement:
     mean_ms: float | None
     max_ms: float | None
     by_name: dict[str, int]
-    # CPU accounting over the same window (loadtests/bench/measure.py), percentages of one CPU
+    # CPU accounting over the same window (loadtests/bench/load/sampling.py), percentages of one CPU
     server_cpu_s: float
     server_cpu_percent: float
     generator_cpu_max: float  # the busiest generator process's busiest second
@@ -66,7 +66,7 @@ class Measurement:
     startup_s: float | None = None
     server_start: int = 0  # which start of the server served it (slices of one turn share one)
     # The servers' CPUs' speed: a fixed probe's CPU µs on them just before the slice and just after
-    # (loadtests/bench/speed.py); empty where they could not be probed (attached servers).
+    # (loadtests/bench/machine/speed.py); empty where they could not be probed (attached servers).
     speed_probe_us: list[float] = field(default_factory=list)
     # The load generator: how many Locust processes ran (one, or a master and its workers), how many CPUs
     # they had (0: not pinned), their busiest second all together, and with the upstream beside them.
