@@ -11,10 +11,8 @@ from typing import Any
 
 import pytest
 
-from loadtests.bench.analysis import problems
 from loadtests.bench.inprocess.microbench import model_cpu_us, time_call
 from loadtests.bench.load.locust import LoadPlan, failure_messages, locust_command, locust_totals
-from loadtests.bench.load.records import Measurement, load_measurements, save_measurements
 from loadtests.bench.load.sampling import (
     Sample,
     busiest_process_percent,
@@ -28,7 +26,6 @@ from loadtests.bench.load.sampling import (
 )
 from loadtests.bench.load.wrk import parse_output, scenario_requests, unexpected_non_2xx, wrk_script
 from loadtests.bench.machine.host import Ticks, parse_stat, summed
-from loadtests.bench.output import link_latest, write_results
 from loadtests.bench.plan.config import (
     PROFILES,
     BenchConfig,
@@ -50,9 +47,12 @@ from loadtests.bench.plan.slices import (
     whole_plan,
 )
 from loadtests.bench.plan.variants import CATALOGUE, FLASK_GRANIAN, threads_per_worker, variants_by_key
-from loadtests.bench.readme import RESULTS, replace_between, update_readme
-from loadtests.bench.report import render_report
-from loadtests.bench.summary import build_summary
+from loadtests.bench.render.output import link_latest, write_results
+from loadtests.bench.render.readme import RESULTS, replace_between, update_readme
+from loadtests.bench.render.report import render_report
+from loadtests.bench.results.analysis import problems
+from loadtests.bench.results.records import Measurement, load_measurements, save_measurements
+from loadtests.bench.results.summary import build_summary
 from loadtests.bench.targets import processes
 from loadtests.checks import (
     MODEL_MISSES,

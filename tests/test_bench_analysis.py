@@ -14,7 +14,12 @@ from typing import Any
 
 import pytest
 
-from loadtests.bench.analysis import (
+from loadtests.bench.plan.slices import CAPACITY, FIXED, LOCUST, WRK
+from loadtests.bench.render.charts import write_charts
+from loadtests.bench.render.output import rewrite_report, write_results
+from loadtests.bench.render.reading import percentile_text, ratio_text
+from loadtests.bench.render.report import machine_section, render_report, verdict
+from loadtests.bench.results.analysis import (
     OTHERS_LIMIT,
     STEAL_LIMIT,
     all_ratios,
@@ -27,13 +32,8 @@ from loadtests.bench.analysis import (
     speed_cost_correlation,
     uneven,
 )
-from loadtests.bench.charts import write_charts
-from loadtests.bench.load.records import Measurement, save_measurements
-from loadtests.bench.output import rewrite_report, write_results
-from loadtests.bench.plan.slices import CAPACITY, FIXED, LOCUST, WRK
-from loadtests.bench.reading import percentile_text, ratio_text
-from loadtests.bench.report import machine_section, render_report, verdict
-from loadtests.bench.summary import build_summary
+from loadtests.bench.results.records import Measurement, save_measurements
+from loadtests.bench.results.summary import build_summary
 from loadtests.recorder import LatencyRecorder, Schedule, full_seconds, merge_parts, part_path, rests_on_tail
 from loadtests.scenarios import PREDICT
 

@@ -14,7 +14,7 @@ from fastapi_service.app import create_app as create_fastapi_app
 from flask_service.app import create_app as create_flask_app
 from loadtests.bench.inprocess import glue
 from loadtests.bench.inprocess.calls import asgi_call, asgi_lifespan, wsgi_call
-from loadtests.bench.split_report import glue_table
+from loadtests.bench.render.split_report import glue_table
 from shared.examples import EXAMPLE_PENGUIN
 
 JSON = [("Content-Type", "application/json")]

@@ -24,14 +24,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from loadtests.bench.analysis import disturbances, keeps_up, median, problems
 from loadtests.bench.inprocess.split import SCENARIOS as SPLIT_SCENARIOS
 from loadtests.bench.load import wrk
 from loadtests.bench.load.locust import LoadPlan, Placement, locust_command, run_load
-from loadtests.bench.load.records import Measurement, save_measurements
 from loadtests.bench.machine.environment import machine_record
 from loadtests.bench.machine.speed import probe_us
-from loadtests.bench.output import write_results
 from loadtests.bench.plan import slices as plan
 from loadtests.bench.plan.config import (
     PROFILES,
@@ -43,7 +40,10 @@ from loadtests.bench.plan.config import (
 )
 from loadtests.bench.plan.slices import LOCUST, WRK
 from loadtests.bench.plan.variants import CATALOGUE
-from loadtests.bench.summary import build_summary
+from loadtests.bench.render.output import write_results
+from loadtests.bench.results.analysis import disturbances, keeps_up, median, problems
+from loadtests.bench.results.records import Measurement, save_measurements
+from loadtests.bench.results.summary import build_summary
 from loadtests.bench.targets import processes
 from loadtests.bench.targets.pool import ServerPool, StartedServers
 from loadtests.bench.targets.servers import RunningServer, ServerStartError, start_upstream
@@ -527,12 +527,12 @@ def generator_note(config: BenchConfig, cpus: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.command == "report":
-        from loadtests.bench.output import rewrite_report
+        from loadtests.bench.render.output import rewrite_report
 
         say(f"report: {rewrite_report(args.results)}")
         return 0
     if args.command == "readme":
-        from loadtests.bench.readme import update_readme
+        from loadtests.bench.render.readme import update_readme
 
         say(f"updated {update_readme(args.results)}")
         return 0

@@ -144,8 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{args.repeats} repeats of ~{args.target_s:g} s each, median of the pair ratios.",
         flush=True,
     )
-    # The bench's report renders it the same way (loadtests/bench/split_report.py).
-    from loadtests.bench.split_report import glue_table
+    # The bench's report renders it the same way (loadtests/bench/render/split_report.py).
+    from loadtests.bench.render.split_report import glue_table
 
     print("\n".join(glue_table({"glue": glue_figures(args.pairs, args.repeats, args.target_s)})[2:]))
     return 0

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from loadtests.bench.load.records import Measurement
 from loadtests.bench.load.sampling import (
     Sampler,
     busiest_process_percent,
@@ -30,6 +29,7 @@ from loadtests.bench.load.sampling import (
     steal_percent,
 )
 from loadtests.bench.plan.slices import FIXED, LOCUST
+from loadtests.bench.results.records import Measurement
 from loadtests.bench.targets import processes
 from loadtests.bench.targets.servers import RunningServer
 from loadtests.recorder import full_seconds, merge_parts

@@ -23,8 +23,8 @@ from loadtests.bench.load.locust import (
     sampled_figures,
     sampler_for,
 )
-from loadtests.bench.load.records import Measurement
 from loadtests.bench.plan.slices import WRK
+from loadtests.bench.results.records import Measurement
 from loadtests.bench.targets import processes
 from loadtests.bench.targets.servers import RunningServer
 from loadtests.checks import labelled_rows

@@ -27,7 +27,7 @@ SERVER_SWITCH_S = 2.0
 IN_PROCESS_S, SPLIT_SCENARIO_S, GLUE_PAIR_S = 4.0, 8.0, 1.8
 CAPACITY_PHASE, CURVE_PHASE = "capacity", "curve"
 # A slice's load: a closed loop (CAPACITY) or an offered rate (FIXED), from Locust or wrk. The raw record
-# (loadtests/bench/load/records.py) says the same words.
+# (loadtests/bench/results/records.py) says the same words.
 CAPACITY = "capacity"  # closed loop, no wait: the most the server answers per second
 FIXED = "fixed"  # an offered rate, shared by the users: latency (corrected) and CPU at that load
 LOCUST, WRK = "locust", "wrk"

@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
-from loadtests.bench import analysis
-from loadtests.bench.load.records import Measurement
+from loadtests.bench.results import analysis
+from loadtests.bench.results.records import Measurement
 
 # Raw fields left out of summary.json's runs: measurements.json keeps them.
 RAW_ONLY = ("histogram", "corrected_histogram", "command")
@@ -173,7 +173,7 @@ def noise_record(measurements: Sequence[Measurement]) -> dict[str, Any]:
     return {
         # The servers' CPUs' speed: the fastest and slowest probe of the run (the same work each time), the
         # most it moved across one slice, and how well it foretold a slice's cost (recorded, never a reason
-        # to drop a slice: loadtests/bench/analysis.py says why).
+        # to drop a slice: loadtests/bench/results/analysis.py says why).
         "speed_probe_us_min": min(probes, default=None),
         "speed_probe_us_max": max(probes, default=None),
         "speed_moved_pct_max": 100 * max(moved) if moved else None,

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from loadtests.bench.load.records import Measurement
+from loadtests.bench.results.records import Measurement
 from loadtests.bench.plan.slices import CAPACITY, FIXED, LOCUST, WRK
 from loadtests.recorder import rests_on_tail
 

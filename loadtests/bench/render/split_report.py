@@ -13,7 +13,7 @@ matplotlib.use("Agg")  # files only, no display
 
 import matplotlib.pyplot as plt
 
-from loadtests.bench.reading import BOUND, key_label, label, num, times
+from loadtests.bench.render.reading import BOUND, key_label, label, num, times
 
 ROWS = (
     ("model_us", "the model (shared, the same code)"),

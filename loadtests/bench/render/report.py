@@ -6,8 +6,8 @@ method and the environment. Pure functions of summary.json.
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from loadtests.bench.method import CONNECTION_MODEL, method_markdown
-from loadtests.bench.reading import (
+from loadtests.bench.render.method import CONNECTION_MODEL, method_markdown
+from loadtests.bench.render.reading import (
     BOUND,
     Entry,
     coverage_text,
@@ -22,8 +22,8 @@ from loadtests.bench.reading import (
     times,
     variants_of,
 )
-from loadtests.bench.report_io import io_section, io_verdict
-from loadtests.bench.split_report import split_section, waterfall_sentence
+from loadtests.bench.render.report_io import io_section, io_verdict
+from loadtests.bench.render.split_report import split_section, waterfall_sentence
 from loadtests.scenarios import SCENARIOS
 
 CHARTS = {

@@ -16,10 +16,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from loadtests.bench.method import method_page
-from loadtests.bench.reading import ratio_entry, ratio_text, scenarios
-from loadtests.bench.report import CHARTS, ratios_table, verdict
-from loadtests.bench.split_report import waterfall_paragraph
+from loadtests.bench.render.method import method_page
+from loadtests.bench.render.reading import ratio_entry, ratio_text, scenarios
+from loadtests.bench.render.report import CHARTS, ratios_table, verdict
+from loadtests.bench.render.split_report import waterfall_paragraph
 from shared.settings import REPO_ROOT
 
 RESULTS = ("<!-- bench:results -->", "<!-- /bench:results -->")

@@ -5,7 +5,8 @@ here, with the settings, limits and hardware of the run they describe.
 from collections.abc import Mapping
 from typing import Any
 
-from loadtests.bench.analysis import (
+from loadtests.bench.plan.config import PROFILES
+from loadtests.bench.results.analysis import (
     AGREEMENT,
     CONFIDENCE,
     GENERATOR_LIMIT,
@@ -16,7 +17,6 @@ from loadtests.bench.analysis import (
     UNEVEN_LIMIT,
     WIDE_LIMIT,
 )
-from loadtests.bench.plan.config import PROFILES
 from loadtests.recorder import TAIL_SAMPLES
 from loadtests.scenarios import SCENARIOS
 

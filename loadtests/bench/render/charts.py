@@ -10,8 +10,8 @@ matplotlib.use("Agg")  # files only, no display
 
 import matplotlib.pyplot as plt
 
-from loadtests.bench.reading import is_io, label
-from loadtests.bench.split_report import waterfall_chart
+from loadtests.bench.render.reading import is_io, label
+from loadtests.bench.render.split_report import waterfall_chart
 
 COLOURS = {"flask": "#4c72b0", "fastapi": "#dd8452"}
 

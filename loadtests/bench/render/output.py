@@ -5,10 +5,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from loadtests.bench.charts import write_charts
-from loadtests.bench.load.records import load_measurements
-from loadtests.bench.report import headline_text, render_report
-from loadtests.bench.summary import build_summary
+from loadtests.bench.render.charts import write_charts
+from loadtests.bench.render.report import headline_text, render_report
+from loadtests.bench.results.records import load_measurements
+from loadtests.bench.results.summary import build_summary
 
 
 def write_results(results_dir: Path, summary: Mapping[str, Any]) -> tuple[Path, str]:
