@@ -50,9 +50,9 @@ from loadtests.bench.plan.variants import CATALOGUE, FLASK_GRANIAN, threads_per_
 from loadtests.bench.render.output import link_latest, write_results
 from loadtests.bench.render.readme import RESULTS, replace_between, update_readme
 from loadtests.bench.render.report import render_report
-from loadtests.bench.results.analysis import problems
 from loadtests.bench.results.records import Measurement, load_measurements, save_measurements
 from loadtests.bench.results.summary import build_summary
+from loadtests.bench.results.trust import problems
 from loadtests.bench.targets import processes
 from loadtests.checks import (
     MODEL_MISSES,

@@ -19,21 +19,18 @@ from loadtests.bench.render.charts import write_charts
 from loadtests.bench.render.output import rewrite_report, write_results
 from loadtests.bench.render.reading import percentile_text, ratio_text
 from loadtests.bench.render.report import machine_section, render_report, verdict
-from loadtests.bench.results.analysis import (
+from loadtests.bench.results.figures import capacity_at_slo, curve_points
+from loadtests.bench.results.pairs import all_ratios, comparisons_for, median_interval
+from loadtests.bench.results.records import Measurement, save_measurements
+from loadtests.bench.results.summary import build_summary
+from loadtests.bench.results.trust import (
     OTHERS_LIMIT,
     STEAL_LIMIT,
-    all_ratios,
-    capacity_at_slo,
-    comparisons_for,
-    curve_points,
     disturbances,
-    median_interval,
     problems,
     speed_cost_correlation,
     uneven,
 )
-from loadtests.bench.results.records import Measurement, save_measurements
-from loadtests.bench.results.summary import build_summary
 from loadtests.recorder import LatencyRecorder, Schedule, full_seconds, merge_parts, part_path, rests_on_tail
 from loadtests.scenarios import PREDICT
 

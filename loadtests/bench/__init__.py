@@ -5,7 +5,7 @@ Layers, one folder each, top to bottom; a module imports only its own layer and 
 
     runner.py, cli.py  the run, phase by phase; the command line
     load/              one slice: Locust or wrk against one server, the CPU sampled meanwhile
-    inprocess/         no socket: the model alone, the split, the glue's price, the reference apps, the clients
+    inprocess/         no socket: the model alone, the split, the glue's price, the reference apps
     targets/           start, attach, verify and stop servers (and the processes under them)
     machine/           what the machine is, and how fast its CPUs run now
     render/            summary -> report.md, charts, the method text, README and docs sections; never measures

@@ -12,7 +12,7 @@ process time, the median of repeats; the fastest of ROUNDS such figures) of:
 
 What is left of the app (routing, parsing, the request and response objects, thread-pool hops) is the
 framework's. The server's share is what the bench measures under load (the server's own CPU accounting)
-less the app's in-process cost, added when the summary is built (loadtests/bench/results/analysis.py). The two
+less the app's in-process cost, added when the summary is built (results/waterfall.py). The two
 frameworks are measured alternately, the order flipped, and every timed call's answer is checked, so that
 a broken path cannot look cheap.
 """

@@ -5,7 +5,7 @@ model's prediction 370 against 570 µs of CPU in one process, and FastAPI's CPU 
 against 1,560 µs in one run, with `steal` at 0). Process accounting cannot tell a slower CPU from a costlier
 request, so the bench times a probe, always the same work, on the servers' CPUs around every slice. It is
 recorded and reported with how well it foretold each slice's cost, never used to drop one: a 10 ms snapshot
-did not foretell a 3 s slice's cost here (loadtests/bench/results/analysis.py says how that was measured).
+did not foretell a 3 s slice's cost here (loadtests/bench/results/trust.py says how that was measured).
 """
 
 import json

@@ -6,16 +6,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from loadtests.bench.plan.config import PROFILES
-from loadtests.bench.results.analysis import (
-    AGREEMENT,
-    CONFIDENCE,
+from loadtests.bench.results.figures import AGREEMENT
+from loadtests.bench.results.pairs import CONFIDENCE, MIN_PAIRS, WIDE_LIMIT
+from loadtests.bench.results.trust import (
     GENERATOR_LIMIT,
-    MIN_PAIRS,
     OTHERS_LIMIT,
     RATE_TOLERANCE,
     STEAL_LIMIT,
     UNEVEN_LIMIT,
-    WIDE_LIMIT,
 )
 from loadtests.recorder import TAIL_SAMPLES
 from loadtests.scenarios import SCENARIOS

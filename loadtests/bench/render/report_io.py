@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from loadtests.bench.render.reading import BOUND, Entry, is_io, joined, label, num
-from loadtests.bench.results.analysis import GENERATOR_LIMIT
+from loadtests.bench.results.trust import GENERATOR_LIMIT
 
 Run = Entry
 BOUND_TARGET = 0.80  # a server that keeps every user's request in flight reaches this share of the bound

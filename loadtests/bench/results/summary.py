@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
-from loadtests.bench.results import analysis
+from loadtests.bench.results import figures, pairs, trust, waterfall
 from loadtests.bench.results.records import Measurement
 
 # Raw fields left out of summary.json's runs: measurements.json keeps them.
@@ -27,10 +27,10 @@ def run_record(m: Measurement) -> dict[str, Any]:
         **record,
         "samples": m.samples,
         "server_cpu_us_per_request": m.server_cpu_us_per_request,
-        "uneven": analysis.uneven(m.per_second),
-        "problems": analysis.problems(m),
-        "disturbances": analysis.disturbances(m),
-        "valid": not analysis.problems(m),
+        "uneven": trust.uneven(m.per_second),
+        "problems": trust.problems(m),
+        "disturbances": trust.disturbances(m),
+        "valid": not trust.problems(m),
     }
 
 
@@ -71,7 +71,7 @@ def build_summary(
     settings = environment.get("settings", {})
     slo_ms = float(settings.get("slo_ms", 50.0))
     variants_known = environment.get("variants") or {}
-    variants = analysis.variant_figures(measurements)
+    variants = figures.variant_figures(measurements)
     for entry in variants:
         latency = next(
             (
@@ -85,9 +85,9 @@ def build_summary(
             users = next(m.users for m in measurements if m.scenario == entry["scenario"])
             known = variants_known.get(f"{entry['framework']}-{entry['variant']}", {})
             entry.update(io_figures(entry, users, latency, known))
-    ratios = analysis.all_ratios(measurements)
-    curve = analysis.curve_points(measurements)
-    completed = analysis.completed_split(split, measurements, default_variants(ratios))
+    ratios = pairs.all_ratios(measurements)
+    curve = figures.curve_points(measurements)
+    completed = waterfall.completed_split(split, measurements, default_variants(ratios))
     return {
         "environment": dict(environment),
         "verification": dict(verification),
@@ -96,15 +96,15 @@ def build_summary(
         "variants": variants,
         "ratios": ratios,
         "curve": curve,
-        "capacity_at_slo": analysis.capacity_at_slo(curve, slo_ms),
-        "crosscheck": analysis.crosschecks(ratios, measurements),
+        "capacity_at_slo": figures.capacity_at_slo(curve, slo_ms),
+        "crosscheck": figures.crosschecks(ratios, measurements),
         "noise": noise_record(measurements),
         "split": completed,
         "split_inprocess": [dict(entry) for entry in split],
         "waterfall": [
             {**found, "control": same_server_control(ratios, measurements, found["scenario"])}
             for scenario in dict.fromkeys(e["scenario"] for e in completed)
-            if (found := analysis.waterfall(completed, scenario))
+            if (found := waterfall.waterfall(completed, scenario))
         ],
         "glue": dict(glue or {}),
         "in_process_machine": in_process_record(in_process_machine or {}),
@@ -115,8 +115,8 @@ def in_process_record(machine: Mapping[str, Any]) -> dict[str, Any]:
     """What else ran on the servers' CPUs while the apps were timed in-process, and whether it was too
     much."""
     others, steal = machine.get("others_pct"), machine.get("steal_pct")
-    disturbed = (others is not None and others > analysis.OTHERS_LIMIT) or (
-        steal is not None and steal > analysis.STEAL_LIMIT
+    disturbed = (others is not None and others > trust.OTHERS_LIMIT) or (
+        steal is not None and steal > trust.STEAL_LIMIT
     )
     # How much slower an app's slowest in-process round was than its fastest, the one kept: not a reason to
     # distrust the split (a slow stretch only adds time), but how much the machine's speed moved.
@@ -148,8 +148,8 @@ def same_server_control(
     )
     if ratio is None:
         return None
-    flask = analysis.served_cpu_us(measurements, scenario, ratio["denominator"])
-    fastapi = analysis.served_cpu_us(measurements, scenario, ratio["numerator"])
+    flask = waterfall.served_cpu_us(measurements, scenario, ratio["denominator"])
+    fastapi = waterfall.served_cpu_us(measurements, scenario, ratio["numerator"])
     return {
         "flask_us": flask,
         "fastapi_us": fastapi,
@@ -169,28 +169,28 @@ def noise_record(measurements: Sequence[Measurement]) -> dict[str, Any]:
     others = [m.others_pct for m in measurements if m.others_pct is not None]
     generator_others = [m.generator_others_pct for m in measurements if m.generator_others_pct is not None]
     probes = [t for m in measurements for t in m.speed_probe_us]
-    moved = [v for m in measurements if (v := analysis.speed_moved(m)) is not None]
+    moved = [v for m in measurements if (v := trust.speed_moved(m)) is not None]
     return {
         # The servers' CPUs' speed: the fastest and slowest probe of the run (the same work each time), the
         # most it moved across one slice, and how well it foretold a slice's cost (recorded, never a reason
-        # to drop a slice: loadtests/bench/results/analysis.py says why).
+        # to drop a slice: loadtests/bench/results/trust.py says why).
         "speed_probe_us_min": min(probes, default=None),
         "speed_probe_us_max": max(probes, default=None),
         "speed_moved_pct_max": 100 * max(moved) if moved else None,
-        "speed_cost_correlation": analysis.speed_cost_correlation(measurements),
-        "wide_limit_pct": 100 * analysis.WIDE_LIMIT,
-        "steal_limit_pct": analysis.STEAL_LIMIT,
-        "others_limit_pct": analysis.OTHERS_LIMIT,
-        "others_pct_median": analysis.median(others),
+        "speed_cost_correlation": trust.speed_cost_correlation(measurements),
+        "wide_limit_pct": 100 * pairs.WIDE_LIMIT,
+        "steal_limit_pct": trust.STEAL_LIMIT,
+        "others_limit_pct": trust.OTHERS_LIMIT,
+        "others_pct_median": trust.median(others),
         "others_pct_max": max(others, default=None),
-        "generator_others_pct_median": analysis.median(generator_others),
+        "generator_others_pct_median": trust.median(generator_others),
         "generator_others_pct_max": max(generator_others, default=None),
-        "uneven_limit": analysis.UNEVEN_LIMIT,
-        "min_pairs": analysis.MIN_PAIRS,
-        "steal_pct_median": analysis.median(steal),
+        "uneven_limit": trust.UNEVEN_LIMIT,
+        "min_pairs": pairs.MIN_PAIRS,
+        "steal_pct_median": trust.median(steal),
         "steal_pct_max": max(steal, default=None),
-        "generator_steal_pct_median": analysis.median(generator_steal),
+        "generator_steal_pct_median": trust.median(generator_steal),
         "generator_steal_pct_max": max(generator_steal, default=None),
-        "disturbed_slices": sum(1 for m in measurements if analysis.disturbances(m)),
+        "disturbed_slices": sum(1 for m in measurements if trust.disturbances(m)),
         "slices": len(measurements),
     }
