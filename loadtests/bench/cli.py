@@ -16,6 +16,9 @@ from pathlib import Path
 
 from loadtests.bench.load.locust import Placement
 from loadtests.bench.plan.config import PROFILES, BenchConfig, parse_rates, parse_scenarios, parse_variants
+from loadtests.bench.render.output import rewrite_report
+from loadtests.bench.render.readme import update_readme
+from loadtests.bench.results.records import FormatError
 from loadtests.bench.runner import Bench, say
 from loadtests.bench.targets import processes
 from loadtests.bench.targets.pool import StartedServers
@@ -152,16 +155,16 @@ def generator_note(config: BenchConfig, cpus: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.command == "report":
-        from loadtests.bench.render.output import rewrite_report
-
-        say(f"report: {rewrite_report(args.results)}")
-        return 0
-    if args.command == "readme":
-        from loadtests.bench.render.readme import update_readme
-
-        say(f"updated {update_readme(args.results)}")
-        return 0
+    try:
+        if args.command == "report":
+            say(f"report: {rewrite_report(args.results)}")
+            return 0
+        if args.command == "readme":
+            say(f"updated {update_readme(args.results)}")
+            return 0
+    except FormatError as exc:
+        print(f"python -m loadtests.bench {args.command}: {exc}", file=sys.stderr)
+        return 2
     try:
         workers = None if args.workers in {"", "auto"} else whole(args.workers, "workers", 1)
         config = config_from(args, workers)

@@ -8,7 +8,7 @@ from typing import Any
 from loadtests.bench.render.charts import write_charts
 from loadtests.bench.render.report import headline_text, render_report
 from loadtests.bench.results.records import load_measurements
-from loadtests.bench.results.summary import build_summary
+from loadtests.bench.results.summary import build_summary, read_summary
 
 
 def write_results(results_dir: Path, summary: Mapping[str, Any]) -> tuple[Path, str]:
@@ -38,7 +38,7 @@ def link_latest(results_dir: Path) -> None:
 def rebuilt_summary(results_dir: Path) -> dict[str, Any]:
     """The summary analysed afresh from the raw records (measurements.json, and inprocess.json: the model,
     the split and the glue's price), with the run's environment and verification as they were recorded."""
-    recorded = json.loads((results_dir / "summary.json").read_text())
+    recorded = read_summary(results_dir)
     measurements = load_measurements(results_dir / "measurements.json")
     in_process = results_dir / "inprocess.json"
     figures = json.loads(in_process.read_text()) if in_process.exists() else {}

@@ -10,7 +10,6 @@ Only the text between the markers changes. When README.md has no markers, the se
 loadtests/README-sections.md instead.
 """
 
-import json
 import re
 import shutil
 from pathlib import Path
@@ -20,6 +19,7 @@ from loadtests.bench.render.method import method_page
 from loadtests.bench.render.reading import ratio_entry, ratio_text, scenarios
 from loadtests.bench.render.report import CHARTS, ratios_table, verdict
 from loadtests.bench.render.split_report import waterfall_paragraph
+from loadtests.bench.results.summary import read_summary
 from shared.settings import REPO_ROOT
 
 RESULTS = ("<!-- bench:results -->", "<!-- /bench:results -->")
@@ -90,7 +90,7 @@ def replace_between(text: str, markers: tuple[str, str], body: str) -> str | Non
 
 def update_readme(results_dir: Path, repo: Path = REPO_ROOT) -> Path:
     results_dir = results_dir.resolve()
-    summary = json.loads((results_dir / "summary.json").read_text())
+    summary = read_summary(results_dir)
     docs = repo / DOCS_DIR
     docs.mkdir(parents=True, exist_ok=True)
     charts = [name for name in CHARTS if (results_dir / name).exists()]

@@ -95,11 +95,43 @@ class Measurement:
         return self.server_cpu_s / self.requests * 1e6
 
 
+class FormatError(Exception):
+    """A result file this bench cannot read: missing, not JSON, or of another format_version. Its message is
+    one line, for the person who asked for the report."""
+
+
+def read_versioned(path: Path, version: int) -> dict[str, Any]:
+    """A result file's JSON, if it is of `version`; else FormatError saying what was found."""
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise FormatError(f"{path}: no such file; is {path.parent} a bench run's folder?") from None
+    except ValueError as exc:
+        raise FormatError(f"{path}: not JSON ({exc})") from None
+    record: dict[str, Any] = data if isinstance(data, dict) else {}
+    found = record.get("format_version")
+    if found != version:
+        written = f"format_version {found}" if found is not None else "no format_version (an older bench)"
+        commit = (record.get("environment") or {}).get("git")
+        where = f", written at commit {commit}" if commit else ""
+        raise FormatError(
+            f"{path}: {written}{where}; this bench reads format_version {version}: rerun `make bench`, or "
+            "make the report with the commit that wrote it"
+        )
+    return record
+
+
+# measurements.json's shape: raised whenever a field changes meaning or goes, so that a reader of an older
+# run says so rather than failing somewhere inside (a field added with a default does not need it).
+FORMAT_VERSION = 1
+
+
 def save_measurements(measurements: list[Measurement], path: Path) -> None:
-    path.write_text(json.dumps([asdict(m) for m in measurements], indent=1) + "\n")
+    record = {"format_version": FORMAT_VERSION, "measurements": [asdict(m) for m in measurements]}
+    path.write_text(json.dumps(record, indent=1) + "\n")
 
 
 def load_measurements(path: Path) -> list[Measurement]:
     names = {f.name for f in fields(Measurement)}
-    raw: list[dict[str, Any]] = json.loads(path.read_text())
+    raw: list[dict[str, Any]] = read_versioned(path, FORMAT_VERSION)["measurements"]
     return [Measurement(**{k: v for k, v in entry.items() if k in names}) for entry in raw]

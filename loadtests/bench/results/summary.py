@@ -7,15 +7,17 @@
   the pairs kept and dropped;
 - `curve`, `capacity_at_slo`, `crosscheck`: the latency curve, the capacity at the latency objective, and
   Locust's ratio against wrk's;
-- `split` (when measured): each framework's CPU per request, layer by layer, in-process.
+- `split` (when measured): each framework's CPU per request, layer by layer, in-process;
+- `format_version`: the shape of all this; a reader of another version stops in one line (read_summary).
 """
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from loadtests.bench.results import figures, pairs, trust, waterfall
-from loadtests.bench.results.records import Measurement
+from loadtests.bench.results.records import Measurement, read_versioned
 
 # Raw fields left out of summary.json's runs: measurements.json keeps them.
 RAW_ONLY = ("histogram", "corrected_histogram", "command")
@@ -59,6 +61,15 @@ def io_figures(
     }
 
 
+# summary.json's shape, raised as measurements.json's is (results/records.py); every reader checks it.
+FORMAT_VERSION = 1
+
+
+def read_summary(results_dir: Path) -> dict[str, Any]:
+    """A run's summary.json, or FormatError in one line if it is missing or of another format."""
+    return read_versioned(results_dir / "summary.json", FORMAT_VERSION)
+
+
 def build_summary(
     environment: Mapping[str, Any],
     verification: Mapping[str, Any],
@@ -89,9 +100,10 @@ def build_summary(
     curve = figures.curve_points(measurements)
     completed = waterfall.completed_split(split, measurements, default_variants(ratios))
     return {
+        "format_version": FORMAT_VERSION,
         "environment": dict(environment),
         "verification": dict(verification),
-        "model": {name: dict(figures) for name, figures in microbench.items()},
+        "model": {name: dict(timed) for name, timed in microbench.items()},
         "runs": [run_record(m) for m in measurements],
         "variants": variants,
         "ratios": ratios,
