@@ -47,8 +47,9 @@ from loadtests.bench.plan.slices import (
     whole_plan,
 )
 from loadtests.bench.plan.variants import CATALOGUE, FLASK_GRANIAN, threads_per_worker, variants_by_key
+from loadtests.bench.render.markers import replace_between
 from loadtests.bench.render.output import link_latest, write_results
-from loadtests.bench.render.readme import RESULTS, replace_between, update_readme
+from loadtests.bench.render.readme import RESULTS, update_readme
 from loadtests.bench.render.report import render_report
 from loadtests.bench.results.records import Measurement, load_measurements, save_measurements
 from loadtests.bench.results.summary import build_summary

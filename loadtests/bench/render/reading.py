@@ -12,6 +12,13 @@ Entry = Mapping[str, Any]
 BOUND = "⚠"
 
 
+def origin(summary: Entry) -> str:
+    """Which run the figures come from: "`make bench` on 2026-12-06, commit 424dae6"."""
+    env = summary["environment"]
+    command = env.get("invocation") or env["command"]
+    return f"`{command}` on {str(env['started_at'])[:10]}, commit {env['git']}"
+
+
 def label(entry: Entry) -> str:
     return f"{FRAMEWORK_LABELS.get(entry['framework'], entry['framework'])} ({entry['variant']})"
 
