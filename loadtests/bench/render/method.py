@@ -189,9 +189,10 @@ Make variables, also in `make help`. Publishable figures: `make bench PROFILE=fu
 In `results/<UTC timestamp>/` (`results/latest` is the newest): `report.md` (read it first: the verdict,
 the curve, the pair ratios with their intervals, the cross-check, the noise record, a table per scenario,
 the method, the environment), `summary.json` (machine-readable), `measurements.json` (every slice's raw
-record, histograms included: `python -m loadtests.bench report DIR` rebuilds the report from it), the
-charts, and for every slice Locust's CSVs and HTML report (or wrk's output) under `runs/`, the servers'
-logs under `logs/`.
+record, histograms included: `python -m loadtests.bench report DIR` rebuilds the report from it; both
+JSON files carry a `format_version`, and a folder of another version is refused in one line), the charts,
+and for every slice Locust's CSVs and HTML report (or wrk's output) under `runs/`, the servers' logs under
+`logs/`.
 
 ## Hardware and servers of the published run
 
