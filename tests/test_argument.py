@@ -174,6 +174,11 @@ def test_the_cpu_bound_gap_is_read_from_the_waterfall() -> None:
     )
 
 
+def test_a_split_without_clean_load_figures_gives_no_gap() -> None:
+    sentence = argument.gap_finding(summary(split=SPLIT))
+    assert "split each app but measured no clean pair of servers" in sentence and "µs" not in sentence
+
+
 @pytest.mark.parametrize(
     "finding", [argument.validation_finding, argument.async_finding, argument.gap_finding]
 )

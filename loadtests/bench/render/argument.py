@@ -217,9 +217,14 @@ def gap_finding(summary: Summary) -> str:
             part += f", and under one server (Granian) the frameworks differ by {times(control['cpu_ratio'])}"
         parts.append(part)
     if not parts:
+        why = (
+            "split each app but measured no clean pair of servers to complete the split with"
+            if summary.get("split")
+            else "did not split the apps"
+        )
         return (
             "- **The CPU-bound gap**: how much of it is the server rather than the framework is for "
-            "`make bench` (its default profile splits each app) to say; the run quoted here did not."
+            f"`make bench` (its default profile splits each app) to say; the run quoted here {why}."
         )
     text = "; ".join(parts)
     return f"- **Where the CPU-bound gap comes from.** {text[0].upper()}{text[1:]}."
