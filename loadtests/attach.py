@@ -12,7 +12,8 @@ from typing import cast
 
 import psutil
 
-from loadtests.bench.servers import RunningServer, ServerVariant
+from loadtests.bench.plan.variants import ServerVariant
+from loadtests.bench.targets.servers import RunningServer
 
 MODULES = {
     "flask": "flask_service.server",

@@ -1,7 +1,7 @@
 """What a right answer is, for each request the load tests send: a wrong answer counts as a failure.
 
 Pure functions of (status, body) that return what is wrong, or None. The Locust users and the live contract
-checks that run before any measurement (loadtests/bench/verify.py) share them.
+checks that run before any measurement (loadtests/bench/targets/verify.py) share them.
 """
 
 import json

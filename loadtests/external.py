@@ -18,11 +18,12 @@ import math
 import sys
 
 from loadtests.attach import MODULES, ServerNotFound, attached, find_server
-from loadtests.bench import processes
-from loadtests.bench.loadrun import Placement
-from loadtests.bench.pool import AttachedServers
-from loadtests.bench.runner import Bench, add_knobs, config_from, generator_note, new_results_dir
-from loadtests.bench.servers import CATALOGUE, ServerVariant
+from loadtests.bench.cli import add_knobs, config_from, generator_note, new_results_dir
+from loadtests.bench.load.locust import Placement
+from loadtests.bench.plan.variants import CATALOGUE, ServerVariant
+from loadtests.bench.runner import Bench
+from loadtests.bench.targets import processes
+from loadtests.bench.targets.pool import AttachedServers
 
 
 def deployed_variant(framework: str, variant: str) -> ServerVariant:

@@ -30,7 +30,7 @@ MIXED_WEIGHTS: dict[str, int] = {PREDICT: 70, HEALTH: 15, INVALID: 10, BATCH: 5}
 
 UPSTREAM = "upstream"
 # What a scenario's requests mostly cost the server: CPU (the model, validation, the framework) or waiting on
-# I/O (the upstream). The server variants (loadtests/bench/servers.py) say which of the two they are for.
+# I/O (the upstream). The server variants (loadtests/bench/plan/variants.py) say which they are for.
 CPU, IO_BOUND = "cpu", "io"
 
 

@@ -24,9 +24,10 @@ from typing import Any
 
 import psutil
 
-from loadtests.bench import processes
-from loadtests.bench.loadrun import LOCUSTFILE, failure_messages, locust_totals
-from loadtests.bench.servers import VARIANTS, RunningServer, start_server, start_upstream
+from loadtests.bench.load.locust import LOCUSTFILE, failure_messages, locust_totals
+from loadtests.bench.plan.variants import VARIANTS
+from loadtests.bench.targets import processes
+from loadtests.bench.targets.servers import RunningServer, start_server, start_upstream
 from shared.settings import REPO_ROOT
 
 USER_CLASSES = ("MixedUser", "IoUser")

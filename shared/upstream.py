@@ -7,9 +7,9 @@ each service makes it with the schema it checks a request's Penguin with (its `o
 Why httpx2, not httpx 0.28: the same API (httpx's author started it; Pydantic maintains it), but httpx 0.28's
 transport, httpcore 1.0.9, costs an `AsyncClient` about 0.9 ms of CPU per call with 32 calls in flight on a
 50 ms upstream, and 1.4-2.3 ms when its CPU is the limit (a 0 ms upstream), against 0.45-0.5 ms for httpx2's
-either way (`python -m loadtests.bench.upstream_client` measures it). Two known causes, fixed in httpx2, not
-in httpcore: its pool re-scans every connection, polling each idle socket, whenever a request is queued or
-released, and re-counts them per idle one (https://github.com/encode/httpcore/pull/1035, fixed by
+either way (`python -m loadtests.bench.inprocess.upstream_client` measures it). Two known causes, fixed in
+httpx2, not in httpcore: its pool re-scans every connection, polling each idle socket, whenever a request is
+queued or released, and re-counts them per idle one (https://github.com/encode/httpcore/pull/1035, fixed by
 pydantic/httpx2#974 and #1075); and it retries `import sniffio`, which anyio no longer installs, on every lock
 it sets up (https://github.com/encode/httpcore/pull/1103, pydantic/httpx2#1132). No client option avoids
 either (trust_env, pool limits, the transport's: measured). On one CPU that held the FastAPI service to about

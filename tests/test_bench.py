@@ -11,19 +11,9 @@ from typing import Any
 
 import pytest
 
-from loadtests.bench import processes
-from loadtests.bench.analysis import problems
-from loadtests.bench.config import (
-    PROFILES,
-    BenchConfig,
-    curve_rates,
-    parse_rates,
-    parse_scenarios,
-    parse_variants,
-)
-from loadtests.bench.host import Ticks, parse_stat, summed
-from loadtests.bench.loadrun import LoadPlan, failure_messages, locust_command, locust_totals
-from loadtests.bench.measure import (
+from loadtests.bench.inprocess.microbench import model_cpu_us, time_call
+from loadtests.bench.load.locust import LoadPlan, failure_messages, locust_command, locust_totals
+from loadtests.bench.load.sampling import (
     Sample,
     busiest_process_percent,
     cpu_seconds_between,
@@ -34,9 +24,20 @@ from loadtests.bench.measure import (
     steal_percent,
     value_at,
 )
-from loadtests.bench.microbench import model_cpu_us, time_call
-from loadtests.bench.output import link_latest, write_results
-from loadtests.bench.plan import (
+from loadtests.bench.load.wrk import parse_output, scenario_requests, unexpected_non_2xx, wrk_script
+from loadtests.bench.machine.host import Ticks, parse_stat, summed
+from loadtests.bench.plan.config import (
+    PROFILES,
+    BenchConfig,
+    curve_rates,
+    parse_rates,
+    parse_scenarios,
+    parse_variants,
+)
+from loadtests.bench.plan.slices import (
+    CAPACITY,
+    FIXED,
+    WRK,
     capacity_slices,
     curve_slices,
     describe,
@@ -45,12 +46,15 @@ from loadtests.bench.plan import (
     switches,
     whole_plan,
 )
-from loadtests.bench.readme import RESULTS, replace_between, update_readme
-from loadtests.bench.records import CAPACITY, FIXED, WRK, Measurement, load_measurements, save_measurements
-from loadtests.bench.report import render_report
-from loadtests.bench.servers import CATALOGUE, FLASK_GRANIAN, threads_per_worker, variants_by_key
-from loadtests.bench.summary import build_summary
-from loadtests.bench.wrk import parse_output, scenario_requests, unexpected_non_2xx, wrk_script
+from loadtests.bench.plan.variants import CATALOGUE, FLASK_GRANIAN, threads_per_worker, variants_by_key
+from loadtests.bench.render.markers import replace_between
+from loadtests.bench.render.output import link_latest, write_results
+from loadtests.bench.render.readme import RESULTS, update_readme
+from loadtests.bench.render.report import render_report
+from loadtests.bench.results.records import Measurement, load_measurements, save_measurements
+from loadtests.bench.results.summary import build_summary
+from loadtests.bench.results.trust import problems
+from loadtests.bench.targets import processes
 from loadtests.checks import (
     MODEL_MISSES,
     check_batch,

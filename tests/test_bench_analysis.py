@@ -14,25 +14,24 @@ from typing import Any
 
 import pytest
 
-from loadtests.bench.analysis import (
+from loadtests.bench.plan.slices import CAPACITY, FIXED, LOCUST, WRK
+from loadtests.bench.render.appendix import machine_section
+from loadtests.bench.render.charts import write_charts
+from loadtests.bench.render.output import rewrite_report, write_results
+from loadtests.bench.render.reading import percentile_text, ratio_text
+from loadtests.bench.render.report import render_report, verdict
+from loadtests.bench.results.figures import capacity_at_slo, curve_points
+from loadtests.bench.results.pairs import all_ratios, comparisons_for, median_interval
+from loadtests.bench.results.records import Measurement, save_measurements
+from loadtests.bench.results.summary import build_summary
+from loadtests.bench.results.trust import (
     OTHERS_LIMIT,
     STEAL_LIMIT,
-    all_ratios,
-    capacity_at_slo,
-    comparisons_for,
-    curve_points,
     disturbances,
-    median_interval,
     problems,
     speed_cost_correlation,
     uneven,
 )
-from loadtests.bench.charts import write_charts
-from loadtests.bench.output import rewrite_report, write_results
-from loadtests.bench.reading import percentile_text, ratio_text
-from loadtests.bench.records import CAPACITY, FIXED, LOCUST, WRK, Measurement, save_measurements
-from loadtests.bench.report import machine_section, render_report, verdict
-from loadtests.bench.summary import build_summary
 from loadtests.recorder import LatencyRecorder, Schedule, full_seconds, merge_parts, part_path, rests_on_tail
 from loadtests.scenarios import PREDICT
 
@@ -456,7 +455,7 @@ def test_the_report_is_rebuilt_from_the_raw_records_alone(tmp_path: Path) -> Non
 def test_the_speed_probe_runs_on_the_cpus_it_is_given_and_moves_back() -> None:
     import os
 
-    from loadtests.bench.speed import probe_us
+    from loadtests.bench.machine.speed import probe_us
 
     own = os.sched_getaffinity(0)
     cpu = min(own)

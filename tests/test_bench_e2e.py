@@ -102,7 +102,7 @@ def test_the_report_matches_the_summary(results: Path, summary: dict[str, Any]) 
         assert run["run_dir"].removeprefix("runs/") in report
     for chart in ("curve.png", "ratios.png"):
         assert (results / chart).stat().st_size > 1000
-    measured = json.loads((results / "measurements.json").read_text())
+    measured = json.loads((results / "measurements.json").read_text())["measurements"]
     assert [m["requests"] for m in measured] == [r["requests"] for r in summary["runs"]]
     assert all(m["histogram"] for m in measured)  # the raw record keeps what the analysis reads
 

@@ -117,3 +117,11 @@ def test_the_generator_refuses_flask_restx_swagger_2(tmp_path: Path) -> None:
     assert refused.returncode != 0
     assert SWAGGER_REFUSED in refused.stdout + refused.stderr
     assert not (tmp_path / PACKAGE).exists()
+
+
+def test_docs_argument_quotes_the_generated_client_s_size(client_package: ModuleType) -> None:
+    """docs/argument.md's "What the spec feeds" row: the modules and lines generated, counted here."""
+    files = sorted(Path(str(client_package.__file__)).parent.rglob("*.py"))
+    lines = sum(len(path.read_text().splitlines()) for path in files)
+    argument = (Path(__file__).resolve().parent.parent / "docs" / "argument.md").read_text()
+    assert f"offline: {len(files)} modules, {lines:,} lines;" in argument

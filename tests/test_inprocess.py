@@ -1,5 +1,5 @@
-"""In-process calls (loadtests/bench/inprocess.py) and the contract's price built on them
-(`python -m loadtests.bench.glue`), on tiny loops: the figures are not judged, the answers are."""
+"""In-process calls (loadtests/bench/inprocess/calls.py) and the contract's price built on them
+(`python -m loadtests.bench.inprocess.glue`), on tiny loops: the figures are not judged, the answers are."""
 
 import json
 import threading
@@ -12,9 +12,9 @@ from fastapi import FastAPI
 
 from fastapi_service.app import create_app as create_fastapi_app
 from flask_service.app import create_app as create_flask_app
-from loadtests.bench import glue
-from loadtests.bench.inprocess import asgi_call, asgi_lifespan, wsgi_call
-from loadtests.bench.split_report import glue_table
+from loadtests.bench.inprocess import glue
+from loadtests.bench.inprocess.calls import asgi_call, asgi_lifespan, wsgi_call
+from loadtests.bench.render.split_report import glue_table
 from shared.examples import EXAMPLE_PENGUIN
 
 JSON = [("Content-Type", "application/json")]

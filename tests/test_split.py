@@ -1,5 +1,5 @@
-"""Where the CPU per request goes: the in-process split of both apps (loadtests/bench/split.py), and the
-waterfall the analysis builds from it and the load's figures, on recorded data."""
+"""Where the CPU per request goes: the in-process split of both apps (loadtests/bench/inprocess/split.py), and
+the waterfall the analysis builds from it and the load's figures, on recorded data."""
 
 import json
 from dataclasses import replace
@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from loadtests.bench.analysis import completed_split, waterfall
-from loadtests.bench.microbench import run_microbench
-from loadtests.bench.readme import update_readme
-from loadtests.bench.report import render_report, verdict
-from loadtests.bench.split import checked, finished, measure_split
-from loadtests.bench.split_report import waterfall_paragraph
+from loadtests.bench.inprocess.microbench import run_microbench
+from loadtests.bench.inprocess.split import checked, finished, measure_split
+from loadtests.bench.render.readme import update_readme
+from loadtests.bench.render.report import render_report, verdict
+from loadtests.bench.render.split_report import waterfall_paragraph
+from loadtests.bench.results.waterfall import completed_split, waterfall
 from tests.test_bench_analysis import PAIRS, capacity, summary_of
 
 
@@ -110,7 +110,7 @@ def test_the_report_and_the_readme_say_where_the_difference_comes_from(tmp_path:
 
 
 def test_a_split_timed_on_a_busy_machine_or_gone_negative_says_not_to_trust_it() -> None:
-    from loadtests.bench.summary import build_summary
+    from loadtests.bench.results.summary import build_summary
 
     recorded = summary_of(PAIRS)
     costly = [{**SPLIT[1], "app_us": 900.0}, SPLIT[0]]  # FastAPI's app over its 700 µs under load

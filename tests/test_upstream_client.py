@@ -1,11 +1,12 @@
-"""`python -m loadtests.bench.upstream_client`, the measurement behind the services' choice of httpx2: it runs
-every client against a real upstream and prints one row each. Tiny numbers; the figures are not judged."""
+"""`python -m loadtests.bench.inprocess.upstream_client`, the measurement behind the services' choice of
+httpx2: it runs every client against a real upstream and prints one row each. Tiny numbers; the figures are
+not judged."""
 
 import os
 
 import pytest
 
-from loadtests.bench import upstream_client
+from loadtests.bench.inprocess import upstream_client
 
 
 @pytest.mark.live

@@ -1,3 +1,3 @@
-from loadtests.bench.runner import main
+from loadtests.bench.cli import main
 
 raise SystemExit(main())

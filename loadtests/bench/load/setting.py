@@ -1,0 +1,85 @@
+"""What a run was set up with, for summary.json's `environment`: the machine, the CPUs each side had, the
+variants and their servers' commands and configurations, the Locust command, the upstream and the knobs."""
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from loadtests.bench.load.locust import LoadPlan, Placement, locust_command
+from loadtests.bench.machine.environment import machine_record
+from loadtests.bench.plan.config import BenchConfig
+from loadtests.bench.targets import processes
+from loadtests.bench.targets.pool import ServerPool
+from loadtests.bench.targets.servers import RunningServer
+
+
+def setting_record(
+    config: BenchConfig,
+    example: LoadPlan,
+    placement: Placement,
+    pool: ServerPool,
+    upstream: RunningServer | None,
+    note: str,
+    wrk: bool,
+    attached_cpus: tuple[int, ...] | None = None,
+    deployment: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """`example` is one slice's load, for the Locust command shown; `attached_cpus`: against running
+    services, how many CPUs each may use (not their ids)."""
+    c = config
+    workers = c.workers or 1
+    record = machine_record()
+    if record["git"] == "unknown" and os.environ.get("GIT_COMMIT"):
+        record["git"] = os.environ["GIT_COMMIT"]  # the compose image has no .git
+    command = locust_command(example, "http://127.0.0.1:PORT", Path("RUN"))
+    return {
+        **record,
+        "attached": attached_cpus is not None,
+        "deployment": dict(deployment or {}) or None,
+        "cpu_plan": {
+            "server_cpus": list(placement.server_cpus if attached_cpus is None else attached_cpus),
+            "generator_cpus": list(placement.generator_cpus),
+            "note": note,
+        },
+        "workers": workers,
+        "locust_processes": c.locust_processes,
+        "profile": c.profile.name,
+        "variants": {
+            v.key: {
+                "label": v.label,
+                "concurrency": v.concurrency,
+                "in_flight": v.in_flight(workers, c.users),
+                "keeps_alive": v.keeps_alive,
+                "note": v.note,
+            }
+            for v in {v.key: v for s in c.scenarios for v in c.variants_for(s)}.values()
+        },
+        "upstream": {
+            "latency_ms": c.upstream_latency_ms,
+            "command": upstream.command,
+            "config": upstream.config_line,
+            "cpus": list(placement.generator_cpus),
+        }
+        if upstream
+        else None,
+        "server_commands": {key: v.get("command") for key, v in pool.verification.items()},
+        "server_configs": {key: v.get("config") for key, v in pool.verification.items()},
+        "server_starts": pool.starts,
+        "locust_command": processes.shown(processes.pinned(command, placement.generator_cpus), {}),
+        "wrk": wrk,
+        "settings": {
+            "scenarios": [s.name for s in c.scenarios],
+            "rounds": c.rounds,
+            "duration_s": c.duration_s,
+            "warmup_s": c.warmup_s,
+            "users": c.users,
+            "spawn_rate": c.spawn_rate,
+            "rates": list(c.rates) or "auto",
+            "grid": list(c.profile.grid),
+            "slo_ms": c.slo_ms,
+            "workers": workers,
+            "locust_processes": c.locust_processes,
+            "upstream_latency_ms": c.upstream_latency_ms if c.needs_upstream else None,
+        },
+    }

@@ -1,0 +1,197 @@
+"""The bench's knobs (make variables) and profiles: what a run measures, before anything starts.
+
+A profile is a budget: `quick` (make bench-quick, about a minute), `default` (make bench, under 5 minutes on
+2 cores) and `full` (every scenario, every variant, the whole curve; about an hour). The knobs given on the
+command line override the profile's choices one by one.
+"""
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from loadtests.bench.plan.variants import CATALOGUE, CPU_VARIANTS, IO_VARIANTS, VARIANTS, ServerVariant
+from loadtests.scenarios import CPU, IO_BOUND, SCENARIOS, UPSTREAM, Scenario
+from shared.settings import REPO_ROOT
+
+DEFAULT_PAIR = tuple(v.key for v in VARIANTS)  # flask-gunicorn-sync, fastapi-uvicorn
+# The same server for both frameworks: what is left between them is the framework's.
+GRANIAN_PAIR = ("fastapi-granian", "flask-granian")
+SLO_MS = 50.0
+# io compares what Flask users deploy for I/O and the two classic mistakes with the defaults, in any profile
+# (SCENARIOS=io): io is in none's default scenarios, so it costs a profile's budget nothing.
+IO_COMPARED = DEFAULT_PAIR + tuple(v.key for v in IO_VARIANTS)
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    scenarios: tuple[str, ...]
+    # Server variants by scenario name, else by scenario kind ("cpu", "io"), in the order a round runs them.
+    variants: Mapping[str, tuple[str, ...]]
+    rounds: int  # each variant once per round, the order reversed every other round (A B, B A, ...)
+    duration_s: int  # measured seconds of each slice
+    warmup_s: int  # seconds before each slice's window, not counted
+    curve_scenarios: tuple[str, ...]  # the latency-throughput curve, for the default pair
+    grid: tuple[float, ...]  # the curve's offered rates, as shares of the faster default's capacity
+    wrk_scenarios: tuple[str, ...]  # the cross-check: the default pair's slices again under wrk
+    split: bool  # the in-process split of each framework's CPU per request (inprocess/split.py)
+    glue_pairs: int  # the contract's price, service over its stack's reference app (inprocess/glue.py)
+    estimate: str  # what `make help` and the README say it takes
+
+
+CPU_SCENARIOS = tuple(name for name, s in SCENARIOS.items() if s.kind == CPU)
+PROFILES: dict[str, Profile] = {
+    profile.name: profile
+    for profile in (
+        Profile(
+            "quick",
+            ("predict",),
+            {CPU: DEFAULT_PAIR, IO_BOUND: IO_COMPARED},
+            rounds=3,
+            duration_s=2,
+            warmup_s=1,
+            curve_scenarios=("predict",),
+            grid=(0.3, 0.7, 1.05),
+            wrk_scenarios=(),
+            split=False,
+            glue_pairs=0,
+            estimate="about a minute",
+        ),
+        Profile(
+            "default",
+            ("predict", "batch"),
+            {"predict": DEFAULT_PAIR + GRANIAN_PAIR, CPU: DEFAULT_PAIR, IO_BOUND: IO_COMPARED},
+            rounds=4,
+            duration_s=3,
+            warmup_s=1,
+            curve_scenarios=("predict", "batch"),
+            grid=(0.25, 0.55, 0.85, 1.1),
+            wrk_scenarios=("predict",),
+            split=True,
+            glue_pairs=3,
+            estimate="under 5 minutes on 2 cores",
+        ),
+        Profile(
+            "full",
+            tuple(SCENARIOS),
+            {
+                CPU: tuple(v.key for v in CPU_VARIANTS),
+                IO_BOUND: DEFAULT_PAIR + GRANIAN_PAIR + IO_COMPARED[2:],
+            },
+            rounds=6,
+            duration_s=5,
+            warmup_s=2,
+            curve_scenarios=CPU_SCENARIOS,
+            grid=(0.1, 0.2, 0.35, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25),
+            wrk_scenarios=CPU_SCENARIOS,
+            split=True,
+            glue_pairs=7,
+            estimate="about an hour",
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    profile: Profile
+    scenarios: tuple[Scenario, ...]
+    variant_keys: tuple[
+        str, ...
+    ] = ()  # VARIANTS=: these on every scenario they apply to; empty: the profile's
+    rounds: int = 4
+    duration_s: int = 3
+    warmup_s: int = 1
+    users: int = 32
+    rates: tuple[
+        float, ...
+    ] = ()  # RATES=: the curve's offered rates in requests/s; empty: the profile's grid
+    slo_ms: float = SLO_MS
+    workers: int | None = None  # None: one per CPU given to the servers
+    results_root: Path = REPO_ROOT / "results"
+    locust_processes: int = 1  # > 1: Locust's --processes, a master and this many workers
+    upstream_latency_ms: float = 50.0  # the upstream's delay, for the scenarios that have one (io)
+    # Against running services (compose): the variants as deployed, replacing the catalogue's defaults.
+    deployed: Mapping[str, ServerVariant] = field(default_factory=dict)
+
+    @property
+    def spawn_rate(self) -> float:
+        """Every user within the first second, well inside the warm-up."""
+        return float(self.users)
+
+    def variants_for(self, scenario: Scenario) -> list[ServerVariant]:
+        """The variants a scenario compares, in the order a round runs them."""
+        if self.deployed:
+            return list(self.deployed.values())
+        keys = (
+            self.variant_keys
+            or self.profile.variants.get(scenario.name)
+            or self.profile.variants[scenario.kind]
+        )
+        known = {v.key: v for v in CATALOGUE}
+        return [known[key] for key in keys if key in known and scenario.kind in known[key].scenarios]
+
+    def curve_for(self, scenario: Scenario) -> bool:
+        return scenario.curve and scenario.name in self.profile.curve_scenarios
+
+    def wrk_for(self, scenario: Scenario) -> bool:
+        return scenario.name in self.profile.wrk_scenarios
+
+    @property
+    def needs_upstream(self) -> bool:
+        return any(UPSTREAM in scenario.auxiliaries for scenario in self.scenarios)
+
+
+def parse_scenarios(text: str, profile: Profile) -> tuple[Scenario, ...]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        names = list(profile.scenarios)
+    if names == ["all"]:
+        return tuple(SCENARIOS.values())
+    unknown = [name for name in names if name not in SCENARIOS]
+    if unknown:
+        raise ValueError(f"unknown scenario(s) {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}")
+    return tuple(SCENARIOS[name] for name in dict.fromkeys(names))
+
+
+def parse_variants(text: str) -> tuple[str, ...]:
+    keys = tuple(dict.fromkeys(key.strip() for key in text.split(",") if key.strip()))
+    known = {v.key for v in CATALOGUE}
+    if unknown := [key for key in keys if key not in known]:
+        raise ValueError(f"unknown server variant(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return keys
+
+
+def parse_rates(text: str) -> tuple[float, ...]:
+    """ "" or "auto": the profile's grid; "100,300,600": those offered rates, requests/s."""
+    text = text.strip()
+    if text in {"", "auto"}:
+        return ()
+    return tuple(sorted(positive(part) for part in text.split(",") if part.strip()))
+
+
+def positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < math.inf:
+        raise ValueError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def round_down(value: float, digits: int = 2) -> float:
+    """To `digits` significant digits, rounding down: 1234 -> 1200, 37.9 -> 37."""
+    if value <= 0:
+        return 0.0
+    scale = 10.0 ** (math.floor(math.log10(value)) - digits + 1)
+    return round(math.floor(value / scale) * scale, 10)
+
+
+def curve_rates(grid: tuple[float, ...], capacity: float, fixed: tuple[float, ...] = ()) -> list[float]:
+    """The offered rates of a curve: RATES as given, else the grid's shares of the faster capacity, rounded
+    to two significant digits (the same for both services)."""
+    if fixed:
+        return list(fixed)
+    return sorted({max(1.0, round_down(share * capacity)) for share in grid})

@@ -1,0 +1,190 @@
+"""The servers under test, as data: which framework, which server variant, and how it is started.
+
+A variant is one way to serve a framework (gunicorn sync workers, uvicorn, Granian, ...). Adding one is one
+more entry in CATALOGUE; a profile (loadtests/bench/plan/config.py) or VARIANTS= picks those a run
+compares, and the plan, analysis and report take whatever is picked. `scenarios` says where a variant means
+something: "cpu" (health, predict, batch, invalid, mixed) or "io" (a route that waits on the upstream).
+"""
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from loadtests.scenarios import CPU, IO_BOUND
+
+# How many requests one worker process of a variant has in flight at once, while they wait on I/O.
+ONE = "one"  # a sync worker, or an event loop stalled by a blocking call
+THREADS = "threads"  # one per thread
+MANY = "many"  # an event loop, or gevent's greenlets: as many as the connections
+
+
+@dataclass(frozen=True)
+class ServerVariant:
+    framework: str
+    variant: str
+    module: str  # run as `python -m module *args`
+    # Values may name {threads}: one thread per user the worker can be sent (see threads_per_worker).
+    env: Mapping[str, str] = field(default_factory=dict)
+    concurrency: str = MANY
+    note: str = ""  # what it is, for the report
+    # Arguments after the module, which may name {host}, {port} and {workers}; none: the module reads HOST,
+    # PORT and WORKERS (the services' own server modules).
+    args: tuple[str, ...] = ()
+    scenarios: frozenset[str] = frozenset({CPU, IO_BOUND})
+    keeps_alive: bool = True  # whether a client's connection serves more than one request
+
+    @property
+    def key(self) -> str:
+        return f"{self.framework}-{self.variant}"
+
+    @property
+    def label(self) -> str:
+        return FRAMEWORK_LABELS.get(self.framework, self.framework) + f" ({self.variant})"
+
+    def environment(self, workers: int, users: int) -> dict[str, str]:
+        threads = str(threads_per_worker(users, workers))
+        return {name: value.format(threads=threads) for name, value in self.env.items()}
+
+    def arguments(self, host: str, port: int, workers: int) -> list[str]:
+        return [arg.format(host=host, port=port, workers=workers) for arg in self.args]
+
+    def in_flight(self, workers: int, users: int) -> int | None:
+        """Requests the server holds at once while they wait; None: as many as arrive (here, `users`)."""
+        if self.concurrency == ONE:
+            return workers
+        if self.concurrency == THREADS:
+            return workers * threads_per_worker(users, workers)
+        return None
+
+
+def threads_per_worker(users: int, workers: int) -> int:
+    """gthread's threads: enough for every user's request to have one (users / workers, rounded up). Fewer
+    would make requests queue for a thread, so the bound would be threads x workers / latency, not users /
+    latency; more only cost memory and GIL contention."""
+    return max(1, math.ceil(users / max(1, workers)))
+
+
+FRAMEWORK_LABELS = {"flask": "Flask", "fastapi": "FastAPI"}
+
+
+def granian(interface: str, app: str) -> tuple[str, ...]:
+    """Granian's command line, its defaults otherwise (its README: no thread tuning, one worker per CPU)."""
+    return (
+        "--interface",
+        interface,
+        "--host",
+        "{host}",
+        "--port",
+        "{port}",
+        "--workers",
+        "{workers}",
+        "--no-ws",
+        app,
+    )
+
+
+FLASK_SYNC = ServerVariant(
+    "flask",
+    "gunicorn-sync",
+    "flask_service.server",
+    {"GUNICORN_WORKER_CLASS": "sync"},
+    ONE,
+    "the default: a sync worker serves one request at a time, waiting included, and closes the connection "
+    "after each response",
+    keeps_alive=False,
+)
+FASTAPI_UVICORN = ServerVariant(
+    "fastapi",
+    "uvicorn",
+    "fastapi_service.server",
+    concurrency=MANY,
+    note="the default: uvicorn (uvloop, httptools), connections kept alive; `def` prediction views in the "
+    "thread pool, `async def` for the rest",
+)
+FLASK_GRANIAN = ServerVariant(
+    "flask",
+    "granian",
+    "granian",
+    concurrency=THREADS,
+    note="Granian's WSGI interface (one Rust HTTP core for both frameworks), connections kept alive",
+    args=granian("wsgi", "flask_service.app:app"),
+)
+FASTAPI_GRANIAN = ServerVariant(
+    "fastapi",
+    "granian",
+    "granian",
+    concurrency=MANY,
+    note="Granian's ASGI interface, the same server as Flask's Granian variant",
+    args=granian("asgi", "fastapi_service.app:app"),
+)
+FLASK_GTHREAD = ServerVariant(
+    "flask",
+    "gunicorn-gthread",
+    "flask_service.server",
+    {"GUNICORN_WORKER_CLASS": "gthread", "GUNICORN_THREADS": "{threads}"},
+    THREADS,
+    "gunicorn's threaded worker, one thread per user (users / workers), connections kept alive; the same "
+    "`def` views",
+)
+FASTAPI_ASYNC_DEF = ServerVariant(
+    "fastapi",
+    "async-def",
+    "examples.fastapi_async_predict",
+    concurrency=MANY,
+    note="`async def` prediction endpoints (examples/fastapi_async_predict.py): the model runs on the event "
+    "loop, no thread-pool hop",
+    scenarios=frozenset({CPU}),
+)
+
+VARIANTS: tuple[ServerVariant, ...] = (FLASK_SYNC, FASTAPI_UVICORN)
+CPU_VARIANTS: tuple[ServerVariant, ...] = (
+    *VARIANTS,
+    FASTAPI_GRANIAN,
+    FLASK_GRANIAN,
+    FLASK_GTHREAD,
+    FASTAPI_ASYNC_DEF,
+)
+IO_VARIANTS: tuple[ServerVariant, ...] = (
+    FLASK_GTHREAD,
+    ServerVariant(
+        "flask",
+        "gunicorn-gevent",
+        "flask_service.server",
+        {"GUNICORN_WORKER_CLASS": "gevent"},
+        MANY,
+        "gunicorn's gevent worker (monkey-patched sockets: httpx2's waits yield), up to 1000 connections "
+        "per worker; the same `def` view",
+        scenarios=frozenset({IO_BOUND}),
+    ),
+    ServerVariant(
+        "fastapi",
+        "async-blocking",
+        "examples.fastapi_blocking_call",
+        concurrency=ONE,
+        note="mistake: `async def` calling the sync httpx2.Client (examples/fastapi_blocking_call.py): "
+        "the event loop waits with it",
+        scenarios=frozenset({IO_BOUND}),
+    ),
+    ServerVariant(
+        "flask",
+        "async-view",
+        "examples.flask_async_view",
+        {"GUNICORN_WORKER_CLASS": "sync"},
+        ONE,
+        "mistake: an `async def` view under the sync worker (examples/flask_async_view.py): Flask runs "
+        "it to completion in a new event loop",
+        scenarios=frozenset({IO_BOUND}),
+        keeps_alive=False,
+    ),
+)
+CATALOGUE: tuple[ServerVariant, ...] = tuple({v.key: v for v in (*CPU_VARIANTS, *IO_VARIANTS)}.values())
+
+
+def variants_by_key(
+    keys: Sequence[str], catalogue: Sequence[ServerVariant] = CATALOGUE
+) -> list[ServerVariant]:
+    """The variants named, in catalogue order; an unknown name is an error."""
+    known = {variant.key for variant in catalogue}
+    if unknown := [key for key in keys if key not in known]:
+        raise ValueError(f"unknown server variant(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return [variant for variant in catalogue if variant.key in keys]

@@ -1,0 +1,204 @@
+"""The benchmark method, written once: report.md's "Method" section and docs/bench/method.md both come from
+here, with the settings, limits and hardware of the run they describe.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+from loadtests.bench.plan.config import PROFILES
+from loadtests.bench.results.figures import AGREEMENT
+from loadtests.bench.results.pairs import CONFIDENCE, MIN_PAIRS, WIDE_LIMIT
+from loadtests.bench.results.trust import (
+    GENERATOR_LIMIT,
+    OTHERS_LIMIT,
+    RATE_TOLERANCE,
+    STEAL_LIMIT,
+    UNEVEN_LIMIT,
+)
+from loadtests.recorder import TAIL_SAMPLES
+from loadtests.scenarios import SCENARIOS
+
+CONNECTION_MODEL = (
+    "gunicorn's sync worker closes the connection after every response (it is meant to sit behind a "
+    "buffering proxy such as nginx), so each Flask request under it includes a new TCP connection; uvicorn "
+    "and Granian keep connections alive, and so does gunicorn's gthread worker. That is how each is served "
+    "by default here, and it is part of what the headline measures: the same-server pair (Granian) and "
+    "Flask under gthread show how much of the difference it is."
+)
+
+KEY_PACKAGES = (
+    "flask",
+    "flask-restx",
+    "marshmallow",
+    "gunicorn",
+    "fastapi",
+    "pydantic",
+    "uvicorn",
+    "granian",
+    "locust",
+    "hdrhistogram",
+)
+
+
+def rules(summary: Mapping[str, Any]) -> list[str]:
+    env = summary["environment"]
+    s = env["settings"]
+    turns = (
+        "The services were already running (attached by URL): both stay up throughout, and the bench only "
+        "reads their CPU time."
+        if env.get("attached")
+        else "Only the server being measured runs on the servers' CPUs: each variant is started when its "
+        "turn comes and stopped when the next one's comes."
+    )
+    return [
+        "- **Verify before measuring.** Each server variant is started under its server and the contract is "
+        "checked against it live the first time it starts; a variant that fails is not benchmarked, and the "
+        "report says why. During the load every Locust response is checked too (status, body shape, the "
+        "species of each known penguin): a wrong answer is a failure.",
+        f"- **Equal terms.** {env['cpu_plan']['note']}. The same worker count for every server "
+        f"({env['workers']}), the same users ({s['users']}; wrk: as many connections), warm-up "
+        f"({s['warmup_s']} s, not counted) and measured window ({s['duration_s']} s) for every slice. "
+        f"{turns}",
+        f"- **Pairs, not single runs.** The headline is a ratio, so it is measured as one: per scenario, "
+        f"{s['rounds']} rounds in which every variant runs one closed-loop slice, the order reversed every "
+        "other round (A B, B A, A B, ...). Each round gives one FastAPI/Flask ratio of requests/s and one of "
+        "the server's CPU time per request (its own accounting: psutil, user + system, master and workers), "
+        "from two slices run seconds apart, so a slow drift of the host cancels inside the pair. The figure "
+        "is the median of the pair ratios, with a distribution-free interval for it (order statistics: the "
+        f"k-th smallest and largest ratio, k as large as keeps a {CONFIDENCE:.0%} coverage; with fewer than "
+        "six pairs no k does, and the interval is the minimum and maximum with the coverage it has, e.g. "
+        f"87.5% for four). Fewer than {MIN_PAIRS} pairs kept, or an interval whose high end passes its low "
+        f"by more than {WIDE_LIMIT:.0%}: the ratio is marked {chr(0x26A0)} and not quoted as a finding.",
+        "- **Know when the machine lies.** Every slice records the CPU time the host stole (`steal` in "
+        "/proc/stat) on the servers' CPUs and on the generator's, the CPU time other processes of this "
+        "machine took there (the CPUs' busy time beyond the server's, or beyond Locust's, the upstream's and "
+        "the bench's own), and its answers per second. A slice where the host stole more than "
+        f"{STEAL_LIMIT:g}% of the server's CPU, where other processes took more than {OTHERS_LIMIT:g}% of "
+        f"either side's, or whose answers per second varied by more than {UNEVEN_LIMIT:.0%} (coefficient of "
+        "variation, at capacity), is disturbed, and its pairs are left out of the ratios; the report says "
+        "how many and why. A fixed probe (loadtests/bench/machine/speed.py) is timed on the servers' CPUs "
+        "before and after every slice, since this host's CPUs change speed without counting it as stolen; it "
+        "is recorded and reported, not used to drop a slice: a 10 ms snapshot did not foretell a 3 s slice's "
+        "cost here (the report gives the correlation), and pairing with the median already absorbs the "
+        "speed's drift. A slice whose generator's busiest second "
+        f"reached {GENERATOR_LIMIT:.0f}% of its CPU is generator-bound: its throughput is a "
+        "lower bound (`≥`), and so is a ratio resting on it.",
+        "- **Latency without coordinated omission.** Response times go into an HdrHistogram (three "
+        "significant digits). Locust's users are a closed loop: when the server stalls, the requests they "
+        "would have sent meanwhile are never sent, so the stall is missing from the percentiles. At a fixed "
+        "rate each user's intended interval is known (users / rate), and the recorder corrects for it as "
+        "wrk2 and HdrHistogram do (`record_corrected_value`: a response k intervals late also records the "
+        "answers that would have waited behind it). The curve's percentiles are corrected; capacity "
+        "percentiles (a closed loop with no schedule) are as measured. Every percentile is shown with the "
+        f"number of real answers behind it; one whose tail holds fewer than {TAIL_SAMPLES} says so "
+        "(`≈ max`).",
+        "- **The latency-throughput curve.** After its capacity rounds, each curve scenario runs both "
+        "default services at the same offered rates, from light load to past the faster one's capacity "
+        f"(the grid's shares of it: {', '.join(f'{g:g}' for g in s.get('grid', []))}), lowest first, the "
+        "order flipped at each rate. A service that reaches less than "
+        f"{RATE_TOLERANCE:.0%} of a rate (allowing one answer per user at the window's edges) no longer "
+        "keeps up: its curve ends there. **Capacity at the objective** is the highest offered rate a "
+        f"service kept up with at a corrected p99 under {s['slo_ms']:g} ms (`SLO_MS`).",
+        "- **Cross-check.** wrk, an independent generator in C, runs the default pair's slices again "
+        "(pinned like Locust, one thread, as many connections as users, the same bodies and headers), paired "
+        "the same way. The report prints both ratios and says when they differ by more than "
+        f"{AGREEMENT:.0%}, with what was measured under each (each server's CPU busy and CPU per request).",
+        f"- **The connection model.** {CONNECTION_MODEL}",
+        "- **Where the time goes.** The shared model alone is timed in-process (CPU time, median of "
+        "repeats); with the split, each framework's app is also called in-process, without a socket, layer "
+        "by layer (loadtests/bench/inprocess/split.py). This host's CPU changes speed for seconds at a time, "
+        "which only ever adds time, so each in-process figure is the fastest of several rounds, the "
+        "frameworks alternated; the report gives how much slower the slowest round was.",
+        "- **Waiting on I/O** (`io`, in the full profile). The bench starts the upstream observation "
+        "service itself (`UPSTREAM_LATENCY_MS` per answer) on the generator's CPUs and points every server "
+        "at it; its CPU is sampled like Locust's. Every variant's capacity is compared with the Little's-law "
+        "bound, users / upstream latency (a server that holds fewer requests at once is bounded by that many "
+        "/ latency instead).",
+    ]
+
+
+def knobs_table() -> str:
+    profiles = ", ".join(f"`{p.name}` ({p.estimate})" for p in PROFILES.values())
+    rows = [
+        ("PROFILE", "default", f"what to measure: {profiles}"),
+        ("SCENARIOS", "the profile's", f"comma list of {', '.join(SCENARIOS)}, or `all`"),
+        ("VARIANTS", "the profile's", "server variants for every scenario (`make help` lists them)"),
+        ("ROUNDS", "the profile's", "capacity rounds (pairs) per scenario"),
+        ("DURATION", "the profile's", "measured seconds per slice"),
+        ("WARMUP", "the profile's", "seconds before each slice's window, not counted"),
+        ("USERS", "32", "Locust users (wrk connections)"),
+        ("RATES", "auto", "the curve's offered rates, requests/s: `auto` (the grid) or `r1,r2,...`"),
+        ("SLO_MS", "50", "the latency objective: the corrected p99, ms"),
+        ("WORKERS", "one per server CPU", "worker processes per server"),
+        ("LOCUST_PROCESSES", "1", "above 1, a Locust master and that many workers (`--processes`)"),
+        ("UPSTREAM_LATENCY_MS", "50", "io: the delay of the upstream the bench starts"),
+        ("RESULTS_DIR", "results", "where `<UTC timestamp>/` and `latest` go"),
+    ]
+    lines = ["| variable | default | meaning |", "|---|---|---|"]
+    lines += [f"| `{name}` | {default} | {meaning} |" for name, default, meaning in rows]
+    return "\n".join(lines)
+
+
+def scenarios_table() -> str:
+    lines = ["| scenario | what each request does |", "|---|---|"]
+    lines += [f"| `{s.name}` | {s.description} |" for s in SCENARIOS.values()]
+    return "\n".join(lines)
+
+
+def hardware(summary: Mapping[str, Any]) -> str:
+    env = summary["environment"]
+    packages = ", ".join(
+        f"{name} {env['packages'][name]}" for name in KEY_PACKAGES if name in env["packages"]
+    )
+    return (
+        f"{env['cpu_model']}, {env['cores']} cores, {env['memory_gib']} GiB, {env['os']}, {env['python']}; "
+        f"{packages}"
+    )
+
+
+def method_markdown(summary: Mapping[str, Any]) -> str:
+    """The method as report.md prints it."""
+    return "\n".join(rules(summary))
+
+
+def method_page(summary: Mapping[str, Any]) -> str:
+    """docs/bench/method.md: the rules, the scenarios, the knobs and the hardware of the published run."""
+    env = summary["environment"]
+    commands = "\n".join(cmd for cmd in env["server_commands"].values() if cmd)
+    return f"""# Benchmark method
+
+`make bench` is a fair, verified, reproducible comparison of the two services on one machine, without
+Docker; these are its rules, with the settings of the run the README quotes
+(`{env.get("invocation") or env["command"]}`, {env["started_at"][:10]}). This page is written by
+`python -m loadtests.bench readme`, from the same text as every report's "Method" section.
+
+{method_markdown(summary)}
+
+## Scenarios
+
+{scenarios_table()}
+
+## Knobs
+
+Make variables, also in `make help`. Publishable figures: `make bench PROFILE=full`, on a quiet machine.
+
+{knobs_table()}
+
+## Outputs
+
+In `results/<UTC timestamp>/` (`results/latest` is the newest): `report.md` (read it first: the verdict,
+the curve, the pair ratios with their intervals, the cross-check, the noise record, a table per scenario,
+the method, the environment), `summary.json` (machine-readable), `measurements.json` (every slice's raw
+record, histograms included: `python -m loadtests.bench report DIR` rebuilds the report from it; both
+JSON files carry a `format_version`, and a folder of another version is refused in one line), the charts,
+and for every slice Locust's CSVs and HTML report (or wrk's output) under `runs/`, the servers' logs under
+`logs/`.
+
+## Hardware and servers of the published run
+
+{hardware(summary)}.
+
+```sh
+{commands}
+```
+"""

@@ -1,0 +1,60 @@
+"""Write a run's results: summary.json, the charts, report.md, and the results/latest link."""
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from loadtests.bench.render.charts import write_charts
+from loadtests.bench.render.report import headline_text, render_report
+from loadtests.bench.results.records import load_measurements
+from loadtests.bench.results.summary import build_summary, read_summary
+
+
+def write_results(results_dir: Path, summary: Mapping[str, Any]) -> tuple[Path, str]:
+    """Everything a person reads; returns the report's path and the verdict and ratios to print."""
+    (results_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    report = write_report(results_dir, summary)
+    link_latest(results_dir)
+    return report, headline_text(summary)
+
+
+def write_report(results_dir: Path, summary: Mapping[str, Any]) -> Path:
+    charts = write_charts(summary, results_dir)
+    report = results_dir / "report.md"
+    report.write_text(render_report(summary, charts))
+    return report
+
+
+def link_latest(results_dir: Path) -> None:
+    """results/latest -> the newest run, relative so that the results folder can be moved."""
+    latest = results_dir.parent / "latest"
+    temporary = results_dir.parent / ".latest.tmp"
+    temporary.unlink(missing_ok=True)
+    temporary.symlink_to(results_dir.name, target_is_directory=True)
+    temporary.replace(latest)
+
+
+def rebuilt_summary(results_dir: Path) -> dict[str, Any]:
+    """The summary analysed afresh from the raw records (measurements.json, and inprocess.json: the model,
+    the split and the glue's price), with the run's environment and verification as they were recorded."""
+    recorded = read_summary(results_dir)
+    measurements = load_measurements(results_dir / "measurements.json")
+    in_process = results_dir / "inprocess.json"
+    figures = json.loads(in_process.read_text()) if in_process.exists() else {}
+    return build_summary(
+        recorded["environment"],
+        recorded["verification"],
+        figures.get("model", recorded["model"]),
+        measurements,
+        figures.get("split", recorded.get("split_inprocess", [])),
+        figures.get("glue", recorded.get("glue", {})),
+        figures or recorded.get("in_process_machine", {}),
+    )
+
+
+def rewrite_report(results_dir: Path) -> Path:
+    results_dir = results_dir.resolve()
+    summary = rebuilt_summary(results_dir)
+    (results_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return write_report(results_dir, summary)

@@ -1,0 +1,30 @@
+"""The runner's line per slice, as it is measured: what ran, what it reached, and whether it is clean."""
+
+from loadtests.bench.plan.slices import WRK
+from loadtests.bench.results.records import Measurement
+from loadtests.bench.results.trust import disturbances, problems
+
+
+def progress_line(m: Measurement) -> str:
+    what = f"{m.scenario} {m.phase} r{m.round}: {m.key}" + (
+        f" @ {m.target_rate:g} rps" if m.target_rate else ""
+    )
+    what += " (wrk)" if m.generator == WRK else ""
+    if m.error:
+        return f"{what}: FAILED: {m.error.splitlines()[0]}"
+    line = f"{what}: {m.rps:,.0f} rps"
+    if m.corrected_latency_ms and m.corrected_latency_ms.get("99") is not None:
+        line += f", p99 {m.corrected_latency_ms['99']:.1f} ms corrected"
+    elif m.latency_ms.get("99") is not None:
+        line += f", p99 {m.latency_ms['99']:.1f} ms"
+    if (cpu := m.server_cpu_us_per_request) is not None:
+        line += f", server CPU {cpu:,.0f} us/request"
+    if m.steal_pct is not None:
+        line += f", steal {m.steal_pct:.1f}%"
+    line += f" ({m.generator} CPU {m.generator_cpu_max:.0f}%"
+    if m.upstream_cpu_max is not None:
+        line += f", upstream {m.upstream_cpu_max:.0f}%"
+    line += ")"
+    if issues := problems(m) + disturbances(m):
+        line += "  NOT CLEAN: " + "; ".join(issue.split(": ", 1)[1] for issue in issues)
+    return line

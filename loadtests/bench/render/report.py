@@ -1,0 +1,362 @@
+"""report.md, the page a person reads first: the verdict in five lines and the curve, then the pair ratios
+with their intervals, the curve's table, the cross-check, what the host did, a table per scenario, the
+method and the environment. Pure functions of summary.json.
+"""
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from loadtests.bench.render.appendix import (
+    crosscheck_section,
+    environment_section,
+    machine_section,
+    model_line,
+    slices_table,
+    verification_section,
+)
+from loadtests.bench.render.method import CONNECTION_MODEL, method_markdown
+from loadtests.bench.render.reading import (
+    BOUND,
+    Entry,
+    coverage_text,
+    joined,
+    key_label,
+    label,
+    num,
+    percentile_text,
+    ratio_entry,
+    ratio_text,
+    scenarios,
+    times,
+    variants_of,
+)
+from loadtests.bench.render.report_io import io_section, io_verdict
+from loadtests.bench.render.split_report import split_section, waterfall_sentence
+from loadtests.scenarios import SCENARIOS
+
+CHARTS = {
+    "curve.png": "Latency against offered load: corrected p50 and p99, both services; a curve ends where its "
+    "service no longer keeps up",
+    "ratios.png": "FastAPI/Flask per pair of slices (hollow: left out), and the median of the kept pairs "
+    "with its interval",
+    "waterfall.png": "From Flask's CPU per request to FastAPI's, step by step",
+    "io.png": "io: requests/s of each server against the Little's-law bound (users / upstream latency)",
+}
+SATURATED = 90.0  # % of the server's CPU(s): below this at capacity, the CPU was not what limited it
+
+
+def headline_scenarios(summary: Mapping[str, Any]) -> list[str]:
+    return [s for s in scenarios(summary) if ratio_entry(summary, s, "default", "rps")]
+
+
+def verdict(summary: Mapping[str, Any]) -> list[str]:
+    """At most five lines: the headline ratios, capacity at the objective, the same-server pair and where
+    the difference comes from, the connection model, and how far to trust it."""
+    lines = []
+    failed = [key for key, v in summary["verification"].items() if not v["passed"]]
+    names = headline_scenarios(summary)
+    confident = [
+        s
+        for s in names
+        if all((ratio_entry(summary, s, "default", m) or {}).get("confident") for m in ("rps",))
+    ]
+    if names:
+        first = ratio_entry(summary, names[0], "default", "rps") or {}
+        parts = [
+            f"{s} {ratio_text(ratio_entry(summary, s, 'default', 'rps'), with_pairs=False)} the requests/s "
+            f"at {ratio_text(ratio_entry(summary, s, 'default', 'cpu_us_per_request'), with_pairs=False)} "
+            "the CPU per request"
+            for s in names
+        ]
+        pairs = joined(
+            sorted({str((ratio_entry(summary, s, "default", "rps") or {}).get("pairs")) for s in names})
+        )
+        how = (
+            f"median and {coverage_text(first)} interval"
+            if first.get("coverage")
+            else "too few for an interval"
+        )
+        lines.append(
+            f"**{key_label(first['numerator'])} against {key_label(first['denominator'])}**: "
+            + "; ".join(parts)
+            + f" ({pairs} pairs per figure, {how})."
+        )
+        if len(confident) < len(names):
+            lines.append(noisy_sentence(summary, [s for s in names if s not in confident]))
+    if failed:
+        lines.append(
+            f"**Not benchmarked:** {', '.join(failed)} failed the live contract checks (see Verification)."
+        )
+    if slo := slo_sentence(summary):
+        lines.append(slo)
+    if same := same_server_sentence(summary):
+        lines.append(same)
+    elif io := io_verdict(summary):
+        lines.append(io)
+    lines.append(trust_sentence(summary))
+    return lines[:5]
+
+
+def noisy_sentence(summary: Mapping[str, Any], noisy: Sequence[str]) -> str:
+    """Why the headline's ratio on these scenarios is not a finding: its pairs disagree, or too few."""
+    entries = {s: ratio_entry(summary, s, "default", "rps") or {} for s in noisy}
+    wide = [s for s, e in entries.items() if e.get("wide")]
+    if wide:
+        return (
+            f"**Too noisy to be sure** on {joined(wide)}: the pairs' ratios spread too wide (the interval's "
+            f"high end over {summary['noise']['wide_limit_pct']:g}% past its low; marked {BOUND}): the "
+            'machine\'s speed moved faster than pairing cancels (see "The machine"). Run it again.'
+        )
+    if sum(e.get("dropped", 0) for e in entries.values()):
+        return (
+            f"**Too noisy to be sure** on {joined(noisy)}: fewer than {summary['noise']['min_pairs']} "
+            f'clean pairs (marked {BOUND}; dropped pairs and why under "The machine").'
+        )
+    return (
+        f"**Too few pairs to be sure** on {joined(noisy)}: fewer than {summary['noise']['min_pairs']} "
+        f"rounds were run (ROUNDS); the figures are marked {BOUND}."
+    )
+
+
+def slo_sentence(summary: Mapping[str, Any]) -> str | None:
+    slo = summary["capacity_at_slo"]
+    found = []
+    for scenario in dict.fromkeys(p["scenario"] for p in summary["curve"]):
+        flask, fastapi = slo.get(f"flask/{scenario}"), slo.get(f"fastapi/{scenario}")
+        found.append(f"{scenario} Flask {num(flask)}, FastAPI {num(fastapi)}")
+    if not found:
+        return None
+    return (
+        f"**Capacity at p99 < {slo['slo_ms']:g} ms** (corrected, requests/s offered): "
+        + "; ".join(found)
+        + "."
+    )
+
+
+def same_server_sentence(summary: Mapping[str, Any]) -> str | None:
+    parts = []
+    for scenario in scenarios(summary):
+        entry = ratio_entry(summary, scenario, "same-server", "rps")
+        if entry and entry["median"] is not None:
+            cpu = ratio_entry(summary, scenario, "same-server", "cpu_us_per_request")
+            parts.append(
+                f"{scenario} {ratio_text(entry, False)} the requests/s at {ratio_text(cpu, False)} the CPU"
+            )
+    if not parts:
+        return None
+    sentence = "**Both under Granian** (the framework alone): " + "; ".join(parts) + "."
+    if waterfall := waterfall_sentence(summary):
+        sentence += " " + waterfall
+    return sentence
+
+
+def trust_sentence(summary: Mapping[str, Any]) -> str:
+    noise = summary["noise"]
+    dropped = sum(e["dropped"] for e in summary["ratios"] if e["metric"] == "rps")
+    kept = sum(e["pairs"] for e in summary["ratios"] if e["metric"] == "rps")
+    text = (
+        f"**The machine**: the host stole {num(noise['steal_pct_median'], '%')} of the server's CPU (median "
+        f"slice; worst {num(noise['steal_pct_max'], '%')}), other processes took "
+        f"{num(noise['others_pct_median'], '%')} (worst {num(noise['others_pct_max'], '%')}); {dropped} of "
+        f"{dropped + kept} pairs dropped."
+    )
+    for check in summary["crosscheck"]:
+        agreement = {
+            None: "nothing to compare (no clean pair under one of them)",
+            False: "they agree",
+            True: "**they differ by more than 10%** (see Cross-check)",
+        }[check["differ"]]
+        text += (
+            f" wrk gives {check['scenario']} {times(check['wrk_ratio'])} where Locust gives "
+            f"{times(check['locust_ratio'])}: {agreement}."
+        )
+    if not summary["crosscheck"] and not summary["environment"].get("wrk", True):
+        text += " No wrk cross-check: wrk is not installed."
+    return text
+
+
+def ratios_table(summary: Mapping[str, Any]) -> str:
+    lines = [
+        "| scenario | comparison | generator | requests/s | CPU per request | coverage | what it answers |",
+        "|---|---|---|--:|--:|--:|---|",
+    ]
+    for entry in summary["ratios"]:
+        if entry["metric"] != "rps":
+            continue
+        cpu = ratio_entry(
+            summary, entry["scenario"], entry["comparison"], "cpu_us_per_request", entry["generator"]
+        )
+        lines.append(
+            f"| {entry['scenario']} | {key_label(entry['numerator'])} / {key_label(entry['denominator'])} | "
+            f"{entry['generator']} | {ratio_text(entry)} | {ratio_text(cpu, False)} | "
+            f"{coverage_text(entry)} | {entry['question']} |"
+        )
+    return "\n".join(lines)
+
+
+def curve_table(summary: Mapping[str, Any], scenario: str) -> str:
+    points = [p for p in summary["curve"] if p["scenario"] == scenario]
+    rates = sorted({p["offered_rps"] for p in points})
+    keys = list(dict.fromkeys((p["framework"], p["variant"]) for p in points))
+    lines = [
+        "| offered, requests/s | "
+        + " | ".join(f"{label({'framework': f, 'variant': v})}: reached, p50, p99 (n)" for f, v in keys)
+        + " |",
+        "|--:|" + "--:|" * len(keys),
+    ]
+    for rate in rates:
+        cells = [num(rate)]
+        for framework, variant in keys:
+            point = next(
+                (
+                    p
+                    for p in points
+                    if (p["framework"], p["variant"], p["offered_rps"]) == (framework, variant, rate)
+                ),
+                None,
+            )
+            cells.append(curve_cell(point))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def curve_cell(point: Entry | None) -> str:
+    if point is None:
+        return "not run (fell behind at a lower rate)"
+    text = (
+        f"{num(point['achieved_rps'])}, {num(point['p50_ms'])} ms, "
+        f"{percentile_text(point['p99_ms'], 99, point['samples'], ' ms')}"
+    )
+    if not point["keeps_up"]:
+        text += " **does not keep up**"
+    elif not point["clean"]:
+        text += f" {BOUND}"
+    return text
+
+
+def field_cell(field: str, unit: str = "") -> Callable[[Entry], str]:
+    return lambda entry: num(entry.get(field), unit)
+
+
+def spread_cell(entry: Entry) -> str:
+    text = num(entry["rps"])
+    if entry["rps"] is not None and entry["slices"] > 1:
+        text += f" [{num(entry['rps_min'])}-{num(entry['rps_max'])}]"
+    if entry["bounded"]:
+        text = f"≥ {text}"
+    return text + ("" if entry["clean"] else f" {BOUND}")
+
+
+def scenario_table(summary: Mapping[str, Any], scenario: str) -> str:
+    """Rows are figures, columns the variants: their capacity slices (Locust) summarised."""
+    entries = variants_of(summary, scenario)
+    lines = ["| | " + " | ".join(label(e) for e in entries) + " |", "|---|" + "--:|" * len(entries)]
+
+    def row(title: str, cell: Callable[[Entry], str]) -> None:
+        lines.append(f"| {title} | " + " | ".join(cell(e) for e in entries) + " |")
+
+    row("capacity, requests/s, median [min-max]", spread_cell)
+    row("server CPU per request, µs (median)", field_cell("cpu_us_per_request"))
+    row("server CPU busy, % of one CPU", field_cell("server_cpu_percent", "%"))
+    row("p50 at capacity, ms (closed loop)", field_cell("p50_ms"))
+    row("p99 at capacity, ms (closed loop)", field_cell("p99_ms"))
+    row("generator's busiest second", field_cell("generator_cpu_max", "%"))
+    row("host steal on the server's CPU", field_cell("steal_pct", "%"))
+    row(
+        "memory per worker after warm-up, RSS / USS, MiB",
+        lambda e: f"{num(e['rss_mib'])} / {num(e['uss_mib'])}",
+    )
+    row(
+        "memory per worker at the end, RSS / USS, MiB",
+        lambda e: f"{num(e['rss_end_mib'])} / {num(e['uss_end_mib'])}",
+    )
+    row("start-up to the first healthy answer, s", field_cell("startup_s"))
+    row("slices; answers; failed", lambda e: f"{e['slices']}; {e['requests']:,}; {e['failures']:,}")
+    reasons = [f"- {label(e)}: {reason}" for e in entries for reason in e["invalid_reasons"]]
+    if reasons:
+        lines += ["", f"{BOUND} Not clean:", "", *reasons]
+    server_cpus = max(1, len(summary["environment"]["cpu_plan"]["server_cpus"]))
+    unsaturated = [
+        f"{label(e)} ({num(e['server_cpu_percent'], '%')})"
+        for e in entries
+        if e["clean"] and (e["server_cpu_percent"] or 0) < SATURATED * server_cpus
+    ]
+    if unsaturated:
+        lines += [
+            "",
+            f"Server CPU below {SATURATED * server_cpus:.0f}% at capacity: {joined(unsaturated)}: its CPU "
+            "was not what limited it (the generator, or waiting on connections, was).",
+        ]
+    return "\n".join(lines)
+
+
+def render_report(summary: Mapping[str, Any], charts: Sequence[str] = tuple(CHARTS)) -> str:
+    env = summary["environment"]
+    out = [
+        "# Flask vs FastAPI: benchmark report",
+        "",
+        f"{env['started_at']} · `{env.get('invocation') or env['command']}` "
+        f"({env.get('profile', '?')} profile) · {env['cpu_model']}, {env['cores']} cores · {env['python']} · "
+        f"commit {env['git']}",
+        "",
+    ]
+    if env.get("interrupted"):
+        out += ["**Interrupted**: this report covers only what was measured before Ctrl-C.", ""]
+    out += ["## Verdict", "", *[f"{line}\n" for line in verdict(summary)]]
+    if "curve.png" in charts:
+        out += [f"![{CHARTS['curve.png']}](curve.png)", ""]
+    if summary["ratios"]:
+        out += [
+            "## Pair ratios",
+            "",
+            "Each figure is the median of the ratios of slices run next to each other (one pair per "
+            "round), with an interval for that median; requests/s at capacity (closed loop) and the server's "
+            "CPU time per request over the same slices.",
+            "",
+            ratios_table(summary),
+            "",
+            f"**The connection model is part of the headline.** {CONNECTION_MODEL}",
+            "",
+        ]
+    for scenario in dict.fromkeys(p["scenario"] for p in summary["curve"]):
+        out += [
+            f"## Latency against load: {scenario}",
+            "",
+            "Both services at the same offered rates; p50 and p99 corrected for coordinated omission, with "
+            "the real answers behind them (n).",
+            "",
+            curve_table(summary, scenario),
+            "",
+        ]
+    if summary["curve"]:
+        out += [slo_sentence(summary) or "", ""]
+    out += ["## Cross-check: Locust and wrk", "", *crosscheck_section(summary), ""]
+    out += ["## The machine", "", *machine_section(summary), ""]
+    for scenario in scenarios(summary):
+        description = SCENARIOS[scenario].description if scenario in SCENARIOS else ""
+        out += [f"## {scenario}", "", description, "", scenario_table(summary, scenario), ""]
+    for scenario in scenarios(summary, io=True):
+        description = SCENARIOS[scenario].description if scenario in SCENARIOS else ""
+        out += [f"## {scenario}: waiting on an upstream", "", description, "", *io_section(summary), ""]
+    out += [
+        "## Where the time goes",
+        "",
+        f"The model alone: {model_line(summary)}.",
+        "",
+        *split_section(summary),
+        "",
+    ]
+    others = [chart for chart in charts if chart != "curve.png"]
+    if others:
+        out += ["## Charts", ""]
+        out += [f"![{CHARTS.get(chart, chart)}]({chart})\n" for chart in others]
+    out += ["## Verification", "", verification_section(summary), ""]
+    out += ["## Method", "", method_markdown(summary), ""]
+    out += ["## Environment", "", environment_section(summary), ""]
+    out += ["## Every slice", "", slices_table(summary), ""]
+    return "\n".join(out)
+
+
+def headline_text(summary: Mapping[str, Any]) -> str:
+    """What the runner prints at the end: the verdict and the ratios."""
+    return "\n".join([*verdict(summary), "", ratios_table(summary) if summary["ratios"] else ""])

@@ -1,0 +1,183 @@
+"""Pair ratios: each round of a comparison gives one ratio per metric (FastAPI over Flask, say), from two
+slices run next to each other; the figure is their median with an order-statistic interval. A pair with a
+disturbed or failed slice is left out (results/trust.py), and the report says how many and why.
+"""
+
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from loadtests.bench.plan.slices import CAPACITY, LOCUST, WRK
+from loadtests.bench.results.records import Measurement
+from loadtests.bench.results.trust import (
+    bounded,
+    disturbances,
+    failed_reasons,
+)
+
+# A ratio whose interval's high end passes its low end by more than this is too wide to quote as a finding.
+WIDE_LIMIT = 0.25
+MIN_PAIRS = 3  # fewer pairs kept than this: no ratio is quoted as a finding
+CONFIDENCE = 0.95
+
+
+@dataclass(frozen=True)
+class Comparison:
+    name: str
+    numerator: str  # a variant key: the ratio is numerator / denominator
+    denominator: str
+    question: str  # what the ratio answers, for the report
+
+
+# The comparisons the report knows how to read; each is made when both of its variants were measured.
+COMPARISONS: tuple[Comparison, ...] = (
+    Comparison("default", "fastapi-uvicorn", "flask-gunicorn-sync", "the two defaults, as deployed"),
+    Comparison("same-server", "fastapi-granian", "flask-granian", "the framework alone, under one server"),
+    Comparison(
+        "flask-keep-alive",
+        "flask-gunicorn-gthread",
+        "flask-gunicorn-sync",
+        "Flask's connection model: kept alive (gthread) over one connection per request (sync)",
+    ),
+    Comparison(
+        "flask-server", "flask-granian", "flask-gunicorn-sync", "Flask's server: Granian over gunicorn"
+    ),
+    Comparison(
+        "fastapi-server", "fastapi-granian", "fastapi-uvicorn", "FastAPI's server: Granian over uvicorn"
+    ),
+    Comparison(
+        "async-def",
+        "fastapi-async-def",
+        "fastapi-uvicorn",
+        "FastAPI's `async def` prediction views over `def` ones (the thread-pool hop)",
+    ),
+)
+
+
+def comparisons_for(keys: Sequence[str]) -> list[Comparison]:
+    """The known comparisons among the measured variants; the first Flask and FastAPI ones measured are
+    the headline ("default") when they are not the defaults (a compose deployment, VARIANTS=)."""
+    present = set(keys)
+    found = [c for c in COMPARISONS if {c.numerator, c.denominator} <= present]
+    flask = next((key for key in keys if key.startswith("flask-")), None)
+    fastapi = next((key for key in keys if key.startswith("fastapi-")), None)
+    if flask and fastapi and not any(c.name == "default" for c in found):
+        headline = Comparison("default", fastapi, flask, "the first FastAPI and Flask variants measured")
+        found = [headline, *[c for c in found if (c.numerator, c.denominator) != (fastapi, flask)]]
+    return found
+
+
+def binomial_below(k: int, n: int) -> float:
+    """P(X < k) for X ~ Binomial(n, 1/2)."""
+    return float(sum(math.comb(n, i) for i in range(k)) / 2**n)
+
+
+def median_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> dict[str, float | None]:
+    """The median and a distribution-free interval for it: the k-th smallest and k-th largest values, k as
+    large as keeps the coverage at `confidence`. With fewer than six values no k reaches 95%: the interval
+    is then the minimum and maximum, with the coverage it really has (87.5% for four)."""
+    ordered = sorted(values)
+    n = len(ordered)
+    if not n:
+        return {"median": None, "low": None, "high": None, "coverage": None}
+    k = 1
+    while k + 1 <= n // 2 and 1 - 2 * binomial_below(k + 1, n) >= confidence:
+        k += 1
+    coverage = 1 - 2 * binomial_below(k, n) if n > 1 else 0.0
+    return {
+        "median": statistics.median(ordered),
+        "low": ordered[k - 1],
+        "high": ordered[n - k],
+        "coverage": coverage,
+    }
+
+
+METRICS = {"rps": "rps", "cpu_us_per_request": "server_cpu_us_per_request"}
+
+
+def too_wide(interval: Mapping[str, Any]) -> bool:
+    low, high = interval.get("low"), interval.get("high")
+    return bool(low and high and high / low - 1 > WIDE_LIMIT)
+
+
+def pair_ratios(
+    measurements: Sequence[Measurement], scenario: str, comparison: Comparison, generator: str
+) -> list[dict[str, Any]]:
+    """One entry per metric: the median of the rounds' ratios, its interval, and the pairs left out."""
+    capacity = [
+        m
+        for m in measurements
+        if m.scenario == scenario
+        and m.phase == "capacity"
+        and m.kind == CAPACITY
+        and m.generator == generator
+    ]
+    by_round: dict[int, dict[str, Measurement]] = {}
+    for m in capacity:
+        by_round.setdefault(m.round, {})[m.key] = m
+    entries = []
+    for metric, field in METRICS.items():
+        kept: list[float] = []
+        kept_out: list[float] = []  # the ratios of dropped pairs that had figures: shown, never used
+        dropped: list[str] = []
+        left_out = 0
+        bounds: set[str] = set()
+        for index, pair in sorted(by_round.items()):
+            top, bottom = pair.get(comparison.numerator), pair.get(comparison.denominator)
+            if top is None or bottom is None:
+                missing = comparison.numerator if top is None else comparison.denominator
+                dropped.append(f"round {index}: {missing} was not measured (it did not start, or failed)")
+                left_out += 1
+                continue
+            reasons = [f"round {index}: {comparison.numerator}: {r}" for r in failed_reasons(top)]
+            reasons += [f"round {index}: {comparison.denominator}: {r}" for r in failed_reasons(bottom)]
+            reasons += [f"{comparison.numerator}: {r}" for r in disturbances(top)]
+            reasons += [f"{comparison.denominator}: {r}" for r in disturbances(bottom)]
+            a, b = getattr(top, field), getattr(bottom, field)
+            if metric == "rps" and bounded(top) and bounded(bottom):
+                reasons.append(f"round {index}: both slices generator-bound: no ratio")
+            if reasons or not a or not b:
+                dropped += reasons or [f"round {index}: no figure"]
+                left_out += 1  # one pair, however many reasons
+                if a and b:
+                    kept_out.append(a / b)
+                continue
+            if metric == "rps":
+                bounds |= {"≥"} if bounded(top) else set()
+                bounds |= {"≤"} if bounded(bottom) else set()
+            kept.append(a / b)
+        interval = median_interval(kept)
+        entries.append(
+            {
+                "scenario": scenario,
+                "metric": metric,
+                **interval,
+                "pairs": len(kept),
+                "dropped": left_out,
+                "dropped_reasons": dropped,
+                "values": kept,
+                "dropped_values": kept_out,
+                "bound": "" if len(bounds) != 1 else bounds.pop(),
+                "wide": too_wide(interval),
+                "confident": len(kept) >= MIN_PAIRS and len(bounds) <= 1 and not too_wide(interval),
+                "comparison": comparison.name,
+                "numerator": comparison.numerator,
+                "denominator": comparison.denominator,
+                "question": comparison.question,
+                "generator": generator,
+            }
+        )
+    return entries
+
+
+def all_ratios(measurements: Sequence[Measurement]) -> list[dict[str, Any]]:
+    entries = []
+    for scenario in dict.fromkeys(m.scenario for m in measurements):
+        own = [m for m in measurements if m.scenario == scenario and m.phase == "capacity"]
+        for generator in (LOCUST, WRK):
+            keys = list(dict.fromkeys(m.key for m in own if m.generator == generator))
+            for comparison in comparisons_for(keys):
+                entries += pair_ratios(own, scenario, comparison, generator)
+    return entries

@@ -1,0 +1,123 @@
+"""The servers a bench run measures, behind one interface: started by the bench, or attached by URL.
+
+`make bench` starts each variant when its turn comes, pinned to the servers' CPUs, and stops it when the
+next variant's turn comes: only the server being measured runs there. A variant is verified live (the
+contract checks of targets/verify.py) the first time it starts; one that fails is not measured.
+Against running services (the compose bench, loadtests/external.py) nothing is started or stopped: each is
+verified once and every slice of its variant goes to it.
+"""
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from loadtests.bench.plan.variants import ServerVariant
+from loadtests.bench.targets import processes
+from loadtests.bench.targets.servers import RunningServer, ServerStartError, start_server
+from loadtests.bench.targets.verify import verify
+
+
+class ServerPool(Protocol):
+    verification: dict[str, dict[str, Any]]
+    starts: list[dict[str, Any]]
+
+    def acquire(self, variant: ServerVariant) -> RunningServer | None:
+        """The variant's server, ready to be measured; None when it cannot be (not started, not verified)."""
+
+    def release(self) -> None:
+        """Stop whatever the pool started."""
+
+    @property
+    def start_count(self) -> int: ...
+
+
+def verification_record(server: RunningServer, upstream: bool) -> dict[str, Any]:
+    checks = verify(server.url, upstream=upstream)
+    return {
+        "passed": all(check.passed for check in checks),
+        "error": None,
+        "checks": [{"name": c.name, "passed": c.passed, "problem": c.problem} for c in checks],
+        "command": server.command,
+        "config": server.config_line,
+        "url": server.url,
+    }
+
+
+class StartedServers:
+    """make bench: one server at a time on the servers' CPUs, started when its variant's turn comes."""
+
+    def __init__(
+        self,
+        workers: int,
+        cpus: Sequence[int],
+        log_dir: Path,
+        users: int,
+        extra_env: Mapping[str, str] | None = None,
+        upstream: bool = False,
+    ) -> None:
+        self.workers, self.cpus, self.log_dir, self.users = workers, tuple(cpus), log_dir, users
+        self.extra_env = dict(extra_env or {})
+        self.upstream = upstream
+        self.current: RunningServer | None = None
+        self.verification: dict[str, dict[str, Any]] = {}
+        self.starts: list[dict[str, Any]] = []
+
+    @property
+    def start_count(self) -> int:
+        return len(self.starts)
+
+    def acquire(self, variant: ServerVariant) -> RunningServer | None:
+        if self.current is not None and self.current.variant.key == variant.key:
+            return self.current
+        self.release()
+        known = self.verification.get(variant.key)
+        if known is not None and not known["passed"]:
+            return None
+        try:
+            server = start_server(
+                variant, self.workers, self.cpus, self.log_dir, users=self.users, extra_env=self.extra_env
+            )
+        except ServerStartError as exc:
+            self.verification[variant.key] = {"passed": False, "error": str(exc), "checks": []}
+            return None
+        if known is None:
+            self.verification[variant.key] = {
+                **verification_record(server, self.upstream),
+                "startup_s": server.startup_s,
+            }
+            if not self.verification[variant.key]["passed"]:
+                processes.stop(server.process)
+                return None
+        self.starts.append({"variant": variant.key, "startup_s": server.startup_s})
+        self.current = server
+        return server
+
+    def release(self) -> None:
+        if self.current is not None:
+            processes.stop(self.current.process)
+            self.current = None
+
+
+class AttachedServers:
+    """Against running services: each verified the first time it is asked for, never started or stopped."""
+
+    def __init__(self, servers: Mapping[str, RunningServer], upstream: bool = False) -> None:
+        self.servers = dict(servers)
+        self.upstream = upstream
+        self.verification: dict[str, dict[str, Any]] = {}
+        self.starts: list[dict[str, Any]] = []
+
+    @property
+    def start_count(self) -> int:
+        return 1
+
+    def acquire(self, variant: ServerVariant) -> RunningServer | None:
+        server = self.servers.get(variant.key)
+        if server is None:
+            return None
+        if variant.key not in self.verification:
+            self.verification[variant.key] = verification_record(server, self.upstream)
+        return server if self.verification[variant.key]["passed"] else None
+
+    def release(self) -> None:
+        pass

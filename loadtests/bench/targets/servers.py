@@ -1,0 +1,113 @@
+"""Start the servers under test (plan/variants.py says what they are) and the io scenario's upstream: each
+on a free loopback port, its output to a log file, healthy before it is measured."""
+
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from loadtests.bench.plan.variants import ServerVariant
+from loadtests.bench.targets import processes
+
+
+@dataclass
+class RunningServer:
+    variant: ServerVariant
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+    command: str
+    startup_s: float | None = None  # from the process's start to its first healthy answer
+
+    @property
+    def config_line(self) -> str:
+        """What the server says it runs with: both services print their configuration first; Granian's
+        command line is its configuration."""
+        for line in processes.log_tail(self.log, 100_000).splitlines():
+            if line.startswith(("gunicorn ", "uvicorn ")):
+                return line
+        return f"granian {' '.join(self.variant.args)}" if self.variant.module == "granian" else ""
+
+
+class ServerStartError(RuntimeError):
+    pass
+
+
+def start_server(
+    variant: ServerVariant,
+    workers: int,
+    cpus: Sequence[int],
+    log_dir: Path,
+    timeout_s: float = 30,
+    users: int = 1,
+    extra_env: Mapping[str, str] | None = None,
+) -> RunningServer:
+    """Start the variant on a free loopback port and wait for GET /health, or raise quoting its log.
+    `users` sizes what depends on the load (gthread's threads); `extra_env` adds e.g. UPSTREAM_URL."""
+    port = processes.free_port()
+    env = {
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "WORKERS": str(workers),
+        **variant.environment(workers, users),
+        **(extra_env or {}),
+    }
+    arguments = variant.arguments("127.0.0.1", port, workers)
+    command = processes.pinned([*processes.python_module(variant.module), *arguments], cpus)
+    log = log_dir / f"{variant.key}.log"
+    started = time.perf_counter()
+    process = processes.start(command, env, log)
+    server = RunningServer(variant, f"http://127.0.0.1:{port}", process, log, processes.shown(command, env))
+    try:
+        wait_until_healthy(server, timeout_s)
+    except BaseException:
+        processes.stop(process)
+        raise
+    server.startup_s = time.perf_counter() - started
+    return server
+
+
+def wait_until_healthy(server: RunningServer, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise ServerStartError(
+                f"{server.variant.key} exited with code {server.process.returncode} before it was healthy; "
+                f"the end of its log ({server.log}):\n{processes.log_tail(server.log)}"
+            )
+        try:
+            if httpx.get(f"{server.url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.02)  # short: the first healthy answer is the start-up time reported
+    raise ServerStartError(
+        f"{server.variant.key} was not healthy after {timeout_s:.0f} s; the end of its log ({server.log}):\n"
+        f"{processes.log_tail(server.log)}"
+    )
+
+
+UPSTREAM_MODULE = "upstream.server"
+
+
+def start_upstream(
+    latency_ms: float, cpus: Sequence[int], log_dir: Path, timeout_s: float = 30
+) -> RunningServer:
+    """The upstream observation service for the io scenario: one uvicorn process on a free port, on the load
+    generator's CPUs (the servers' CPUs stay theirs alone), no faults."""
+    port = processes.free_port()
+    env = {"HOST": "127.0.0.1", "PORT": str(port), "WORKERS": "1", "UPSTREAM_LATENCY_MS": f"{latency_ms:g}"}
+    command = processes.pinned(processes.python_module(UPSTREAM_MODULE), cpus)
+    log = log_dir / "upstream.log"
+    process = processes.start(command, env, log)
+    variant = ServerVariant("upstream", "uvicorn", UPSTREAM_MODULE)
+    server = RunningServer(variant, f"http://127.0.0.1:{port}", process, log, processes.shown(command, env))
+    try:
+        wait_until_healthy(server, timeout_s)
+    except BaseException:
+        processes.stop(process)
+        raise
+    return server
