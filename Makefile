@@ -94,8 +94,8 @@ $(STAMP): requirements.lock
 model: $(MODEL) ## Train the models, each with its card (deterministic; rebuilt when the code or environment changes)
 
 # All the models (MODEL_NAMES in shared/settings.py); the default's card, written last, is the target.
-$(MODEL): $(STAMP) shared/train.py shared/features.py shared/limits.py shared/model.py shared/settings.py \
-		shared/examples.py
+MODEL_SOURCES := $(addprefix shared/,train.py features.py limits.py model.py settings.py examples.py)
+$(MODEL): $(STAMP) $(MODEL_SOURCES)
 	$(LOCKED) --target $@ --sources $^ -- $(BIN)/python -m shared.train
 
 run-flask: $(MODEL) ## Serve the Flask app with gunicorn on 127.0.0.1:8001
