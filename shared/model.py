@@ -86,8 +86,8 @@ class PenguinModel:
 
 def model_input_of(estimator: Any) -> Callable[[npt.NDArray[np.float64]], Any]:
     """The encoded matrix as is, or, for an estimator fitted on a DataFrame, a DataFrame of the same columns:
-    scikit-learn warns on every call given an array instead. It costs about a millisecond a call; fitting on
-    the array (examples/own_model.py) spares it."""
+    scikit-learn warns on every call given an array instead. A DataFrame costs each call more (features.py);
+    fitting on the array (examples/own_model.py) spares it."""
     if not hasattr(estimator, "feature_names_in_"):
         return lambda matrix: matrix
     import pandas as pd
@@ -114,7 +114,7 @@ def feature_problem(estimator: Any) -> str | None:
             model_input_of(estimator)(encode(list(KNOWN_PENGUINS.values())))
         )
     except Exception as exc:
-        return f"fails on three known penguins ({type(exc).__name__}: {exc})"
+        return f"fails on three known penguins ({type(exc).__name__}: {' '.join(str(exc).split())})"
     if np.shape(probabilities) != (len(KNOWN_PENGUINS), len(SPECIES)):
         return f"answers probabilities of shape {np.shape(probabilities)} for {len(KNOWN_PENGUINS)} penguins"
     return None
@@ -166,6 +166,7 @@ def load_artifact(estimator_path: Path, card_path: Path, hint: str) -> PenguinMo
     estimator = unpickled(data, estimator_path)
     if problem := feature_problem(estimator):
         raise ModelArtifactError(f"The model {estimator_path} cannot be served: it {problem}. {hint}")
+    # After unpickling, which loaded the estimator's libraries: threadpoolctl limits the ones loaded.
     one_thread_per_worker()
     return PenguinModel(estimator, card)
 
