@@ -164,10 +164,11 @@ def load_artifact(estimator_path: Path, card_path: Path, hint: str) -> PenguinMo
     if sha256_of(data) != card["sha256"]:
         raise ModelArtifactError(f"Checksum mismatch for {estimator_path}. {hint}")
     estimator = unpickled(data, estimator_path)
+    # After unpickling, which loaded the estimator's libraries (threadpoolctl limits the ones loaded), and
+    # before its first call: gunicorn's master checks the model too, and forks no OpenMP thread pool.
+    one_thread_per_worker()
     if problem := feature_problem(estimator):
         raise ModelArtifactError(f"The model {estimator_path} cannot be served: it {problem}. {hint}")
-    # After unpickling, which loaded the estimator's libraries: threadpoolctl limits the ones loaded.
-    one_thread_per_worker()
     return PenguinModel(estimator, card)
 
 
