@@ -58,7 +58,9 @@ help: ## List the targets and their knobs
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
 	@echo "Knobs (make VAR=value): WORKERS=$(WORKERS) HOST=$(HOST); services also read MAX_BODY_BYTES,"
-	@echo "MAX_BATCH_SIZE, MODEL_DIR, UPSTREAM_URL, UPSTREAM_TIMEOUT_S, DOCS_ENABLED, ACCESS_LOG."
+	@echo "MAX_BATCH_SIZE, MODEL_DIR, UPSTREAM_URL, UPSTREAM_TIMEOUT_S, DOCS_ENABLED, ACCESS_LOG, and MODEL_NAME"
+	@echo "  (penguin-species, the default; hist-gradient-boosting, random-forest-100, random-forest-500) or"
+	@echo "  MODEL_PATH (a pipeline of your own with its card: examples/own_model.py)."
 	@echo "Bench knobs (empty: the profile's): PROFILE=$(PROFILE) (quick: about a minute; default: under 5 min"
 	@echo "  on 2 cores; full: every scenario and variant, about an hour) SCENARIOS=$(SCENARIOS) (comma list of"
 	@echo "  health,predict,batch,invalid,mixed,io, or all) VARIANTS=$(VARIANTS) (server variants, e.g."
@@ -89,9 +91,11 @@ $(STAMP): requirements.lock
 			-r requirements.lock; \
 		touch $@'
 
-model: $(MODEL) ## Train the model (deterministic; rebuilt when the code or environment changes)
+model: $(MODEL) ## Train the models, each with its card (deterministic; rebuilt when the code or environment changes)
 
-$(MODEL): $(STAMP) shared/train.py shared/features.py shared/limits.py
+# All the models (MODEL_NAMES in shared/settings.py); the default's card, written last, is the target.
+MODEL_SOURCES := $(addprefix shared/,train.py features.py limits.py model.py settings.py examples.py)
+$(MODEL): $(STAMP) $(MODEL_SOURCES)
 	$(LOCKED) --target $@ --sources $^ -- $(BIN)/python -m shared.train
 
 run-flask: $(MODEL) ## Serve the Flask app with gunicorn on 127.0.0.1:8001

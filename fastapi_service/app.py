@@ -11,7 +11,7 @@ from fastapi_service.docs import add_docs
 from fastapi_service.errors import register_error_handlers
 from fastapi_service.routes import router
 from shared.docs import API_DESCRIPTION, API_TITLE
-from shared.model import load_model
+from shared.model import load_served_model
 from shared.settings import Settings
 from shared.upstream import client_options
 
@@ -22,7 +22,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Once per worker process, before the first request: https://fastapi.tiangolo.com/advanced/events/
-        app.state.penguin_model = load_model(settings.model_dir)
+        app.state.penguin_model = load_served_model(settings)
         # One pooled client per worker, closed at shutdown.
         async with httpx2.AsyncClient(
             **client_options(settings.upstream_url, settings.upstream_timeout_s)

@@ -76,7 +76,7 @@ async def health() -> Health:
 
 @router.get("/model")
 async def model_card(model: PenguinModelDep) -> ModelCard:
-    """The model's name, version, classes, input features and held-out metrics."""
+    """The served model: name, version, classes, input features, held-out metrics and CPU per call."""
     return ModelCard.model_validate(model.card)
 
 

@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.docs import COST_DESCRIPTION
 from shared.examples import EXAMPLE_BATCH, EXAMPLE_PENGUIN
 from shared.limits import MAX_BATCH_SIZE, MEASUREMENTS, MIN_BATCH_SIZE, Island, Sex
 
@@ -50,12 +51,19 @@ class Metrics(BaseModel):
     n_test: int
 
 
+class Cost(BaseModel):
+    cpu_us_1_row: float = Field(description=COST_DESCRIPTION.format(rows="1 penguin"))
+    cpu_us_100_rows: float = Field(description=COST_DESCRIPTION.format(rows="100 penguins"))
+
+
 class ModelCard(BaseModel):
     name: str
     version: str
     classes: list[str]
     features: list[str]
     metrics: Metrics
+    estimator: str
+    cost: Cost
 
 
 class Probabilities(BaseModel):

@@ -8,6 +8,7 @@ from typing import Any
 
 import uvicorn
 
+from shared.model import exit_unless_servable
 from shared.server import ServerOptions
 
 DEFAULT_PORT = 8002
@@ -30,6 +31,7 @@ def server_config(options: ServerOptions) -> dict[str, Any]:
 
 def main() -> None:
     options = ServerOptions.from_env(DEFAULT_PORT)
+    exit_unless_servable()
     config = server_config(options)
     print(f"uvicorn {APP} {config}", flush=True)
     uvicorn.run(APP, **config)

@@ -11,7 +11,7 @@ from flask_service.docs import DOCS_ASSETS, add_docs, without_restx_assets
 from flask_service.errors import register_error_handlers
 from flask_service.routes import ns
 from shared.docs import API_DESCRIPTION, API_TITLE
-from shared.model import load_model
+from shared.model import load_served_model
 from shared.settings import Settings
 from shared.upstream import client_options
 
@@ -22,7 +22,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     # No static folder of its own: the docs pages' files are the only ones, served by add_docs.
     app = Flask(__name__, static_folder=None)
     # Once per worker process: gunicorn imports the app in each worker (no --preload).
-    app.extensions["penguin_model"] = load_model(settings.model_dir)
+    app.extensions["penguin_model"] = load_served_model(settings)
     # One pooled client per worker, shared by its threads. Flask has no shutdown hook: closed with the app.
     upstream = httpx2.Client(**client_options(settings.upstream_url, settings.upstream_timeout_s))
     app.extensions["upstream"] = upstream

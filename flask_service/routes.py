@@ -78,7 +78,7 @@ class Health(Resource):
 class ModelCard(Resource):
     @ns.marshal_with(model_card_model)
     def get(self) -> dict[str, object]:
-        """The model's name, version, classes, input features and held-out metrics."""
+        """The served model: name, version, classes, input features, held-out metrics and CPU per call."""
         return penguin_model_of_app().card
 
 

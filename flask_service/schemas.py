@@ -12,6 +12,7 @@ from marshmallow import RAISE, validate
 from marshmallow import fields as ma
 
 from flask_service.contract import ContractSchema, LengthFirstList
+from shared.docs import COST_DESCRIPTION
 from shared.examples import EXAMPLE_BATCH, EXAMPLE_PENGUIN
 from shared.limits import MAX_BATCH_SIZE, MEASUREMENTS, MIN_BATCH_SIZE, Island, Sex
 
@@ -119,6 +120,15 @@ metrics_model = Model(
         "n_test": fields.Integer(required=True),
     },
 )
+cost_model = Model(
+    "Cost",
+    {
+        "cpu_us_1_row": fields.Float(required=True, description=COST_DESCRIPTION.format(rows="1 penguin")),
+        "cpu_us_100_rows": fields.Float(
+            required=True, description=COST_DESCRIPTION.format(rows="100 penguins")
+        ),
+    },
+)
 model_card_model = Model(
     "ModelCard",
     {
@@ -127,6 +137,8 @@ model_card_model = Model(
         "classes": fields.List(fields.String, required=True),
         "features": fields.List(fields.String, required=True),
         "metrics": fields.Nested(metrics_model, required=True),
+        "estimator": fields.String(required=True),
+        "cost": fields.Nested(cost_model, required=True),
     },
 )
 probabilities_model = Model(
@@ -175,6 +187,7 @@ MODELS = [
     batch_model,
     health_model,
     metrics_model,
+    cost_model,
     model_card_model,
     probabilities_model,
     species_model,

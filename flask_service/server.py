@@ -14,6 +14,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.util import import_app
 from gunicorn.workers.sync import SyncWorker
 
+from shared.model import exit_unless_servable
 from shared.server import ServerOptions
 
 DEFAULT_PORT = 8001
@@ -89,6 +90,7 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
 
 def main() -> None:
     options = ServerOptions.from_env(DEFAULT_PORT)
+    exit_unless_servable()
     config = server_config(options)
     print(f"gunicorn {APP} {config}", flush=True)
     GunicornServer(config).run()

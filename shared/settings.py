@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# The models `make model` trains (shared/train.py), cheapest first; MODEL_NAME picks the one served. The
+# first, a logistic regression, is the default: the one every published figure is for.
+MODEL_NAMES = ("penguin-species", "hist-gradient-boosting", "random-forest-100", "random-forest-500")
 
 
 class SettingsError(ValueError):
@@ -52,10 +55,23 @@ class Settings:
     upstream_url: str = "http://127.0.0.1:8003"
     upstream_timeout_s: float = 1.0
     docs_enabled: bool = True
+    model_name: str = MODEL_NAMES[0]
+    # A scikit-learn pipeline of one's own, with its card beside it (examples/own_model.py), served instead.
+    model_path: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.model_name not in MODEL_NAMES:
+            raise SettingsError(
+                f"MODEL_NAME must be one of {', '.join(MODEL_NAMES)}; got {self.model_name!r}"
+            )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
         defaults = cls()
+        if environ.get("MODEL_NAME") and environ.get("MODEL_PATH"):
+            raise SettingsError(
+                "MODEL_NAME and MODEL_PATH are both set: set one, to say which model to serve"
+            )
         return cls(
             model_dir=Path(environ.get("MODEL_DIR", str(defaults.model_dir))),
             max_body_bytes=positive_int_from_env("MAX_BODY_BYTES", defaults.max_body_bytes, environ),
@@ -64,4 +80,6 @@ class Settings:
                 "UPSTREAM_TIMEOUT_S", defaults.upstream_timeout_s, environ
             ),
             docs_enabled=bool_from_env("DOCS_ENABLED", defaults.docs_enabled, environ),
+            model_name=environ.get("MODEL_NAME") or defaults.model_name,
+            model_path=Path(path) if (path := environ.get("MODEL_PATH")) else None,
         )

@@ -60,8 +60,11 @@ def test_health(client: ApiClient) -> None:
 
 def test_model_card(client: ApiClient) -> None:
     card = client.request("GET", "/model").json()
-    assert set(card) == {"name", "version", "classes", "features", "metrics"}
+    assert set(card) == {"name", "version", "classes", "features", "metrics", "estimator", "cost"}
     assert card["name"] == "penguin-species"
+    assert card["estimator"] == "StandardScaler + LogisticRegression"
+    assert set(card["cost"]) == {"cpu_us_1_row", "cpu_us_100_rows"}
+    assert all(isinstance(cpu_us, float) and cpu_us > 0 for cpu_us in card["cost"].values())
     assert isinstance(card["version"], str) and card["version"]
     assert card["classes"] == ["Adelie", "Chinstrap", "Gentoo"]
     assert card["features"] == list(EXAMPLE_PENGUIN)

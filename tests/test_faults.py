@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from shared.examples import batch_of
+from shared.model import artifact_paths
 from shared.settings import Settings
 from tests.clients import FRAMEWORKS
 from tests.servers import live_server, workers_of
@@ -124,7 +125,7 @@ def test_sigterm_under_load_loses_no_request(name: str, tmp_path: Path) -> None:
 def test_corrupted_model_refuses_to_start(framework: str, tmp_path: Path) -> None:
     model_dir = tmp_path / "model"
     shutil.copytree(Settings().model_dir, model_dir)
-    estimator = next(model_dir.glob("*.joblib"))
+    estimator, _ = artifact_paths(model_dir)  # the one served by default
     estimator.write_bytes(estimator.read_bytes()[:-100] + b"\0" * 100)
     with (
         pytest.raises(RuntimeError, match="did not become healthy") as failure,

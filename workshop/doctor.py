@@ -27,9 +27,9 @@ PORTS = {
 }
 IMPORTS = "flask, flask_restx, marshmallow, gunicorn, fastapi, pydantic, uvicorn, httpx2, sklearn, locust"
 MODEL_PROBE = (
-    "from shared.model import load_model; from shared.settings import Settings; "
-    "m = load_model(Settings.from_env().model_dir); "
-    "print(f\"version {m.version}, held-out accuracy {m.card['metrics']['accuracy']:.3f}\")"
+    "from shared.model import load_served_model; from shared.settings import Settings; "
+    "m = load_served_model(Settings.from_env()); "
+    "print(f\"{m.card['name']} {m.version}, held-out accuracy {m.card['metrics']['accuracy']:.3f}\")"
 )
 
 # typing.Tuple: this module must run on an old Python, if only to say it is too old.
