@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.clients import FRAMEWORKS
-from tests.hostile import CORPUS, MALFORMED_HTTP, Case
+from tests.hostile import CORPUS, LONG_CHUNK_LINE, MALFORMED_HTTP, Case
 from tests.rawhttp import send, send_bytes
 from tests.servers import LiveServer, live_server
 from tests.test_hostile import check_answer
@@ -45,11 +45,18 @@ def test_both_servers_answer_alike(servers: dict[str, LiveServer], case: Case) -
 
 @pytest.mark.parametrize("name", MALFORMED_HTTP)
 def test_malformed_http_is_a_400_from_the_server(servers: dict[str, LiveServer], name: str) -> None:
-    """Not JSON: gunicorn answers in HTML, uvicorn in text, before any app code (docs/reliability.md)."""
+    """Not JSON where the server answers: gunicorn in HTML, uvicorn in text, before any app code; a broken
+    chunk in a body Flask reads is Flask's 400 in JSON (docs/reliability.md)."""
     for server in servers.values():
         status, _ = send_bytes(server.url, MALFORMED_HTTP[name])
         assert status == 400
         assert send(server.url, "GET", "/health", None, {}).status == 200
+
+
+def test_a_long_chunk_line_is_a_4xx_on_both(servers: dict[str, LiveServer]) -> None:
+    """gunicorn refuses a chunk line past its limit (Flask's 400); uvicorn reads on (FastAPI's 422 for {})."""
+    statuses = {name: send_bytes(server.url, LONG_CHUNK_LINE)[0] for name, server in servers.items()}
+    assert statuses == {"flask": 400, "fastapi": 422}
 
 
 def test_request_line_past_gunicorn_limit_is_still_414(servers: dict[str, LiveServer]) -> None:
