@@ -51,7 +51,7 @@ WHEELHOUSE_PYTHON ?=
 WHEELHOUSE_PLATFORMS ?=
 PIP_SOURCE = $(if $(WHEELHOUSE),--no-index --find-links $(WHEELHOUSE))
 
-.PHONY: help venv model run-flask run-fastapi run-upstream test test-fast compose-check fuzz soak lint format lock clean \
+.PHONY: help venv model run-flask run-fastapi run-nginx run-upstream test test-fast compose-check fuzz soak lint format lock clean \
 	bench bench-quick locust
 
 help: ## List the targets and their knobs
@@ -99,6 +99,9 @@ run-flask: $(MODEL) ## Serve the Flask app with gunicorn on 127.0.0.1:8001
 
 run-fastapi: $(MODEL) ## Serve the FastAPI app with uvicorn on 127.0.0.1:8002
 	$(BIN)/python -m fastapi_service.server
+
+run-nginx: $(MODEL) ## Both services behind nginx, as deployed: Flask on 127.0.0.1:8081, FastAPI on 127.0.0.1:8082
+	$(BIN)/python -m deploy.run
 
 run-upstream: $(STAMP) ## Serve the upstream observation service on 127.0.0.1:8003
 	$(BIN)/python -m upstream.server
