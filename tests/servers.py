@@ -94,6 +94,16 @@ def live_server(
         stop(process)
 
 
+def access_log_with(server: LiveServer, text: str, timeout_s: float = 10) -> str:
+    """The server's log once `text` is in it: the access line is written after the response is sent."""
+    deadline = time.monotonic() + timeout_s
+    while text not in (log := server.log.read_text()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no access log line with {text!r} in {server.log}")
+        time.sleep(0.05)
+    return log
+
+
 def workers_of(server: LiveServer) -> list[psutil.Process]:
     """The worker processes: gunicorn's master and uvicorn's supervisor each have one child per worker."""
     workers = []

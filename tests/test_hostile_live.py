@@ -2,7 +2,6 @@
 
 import contextlib
 import json
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ from tests.clients import FRAMEWORKS
 from tests.conftest import Targets
 from tests.hostile import CORPUS, LONG_CHUNK_LINE, MALFORMED_HTTP, Case
 from tests.rawhttp import send, send_bytes
-from tests.servers import LiveServer, live_server
+from tests.servers import LiveServer, access_log_with, live_server
 from tests.test_hostile import check_answer
 
 pytestmark = pytest.mark.live
@@ -97,15 +96,6 @@ def test_logs_do_not_carry_injected_lines(servers: dict[str, LiveServer], tmp_pa
         send(server.url, "GET", "/nowhere%0d%0aINJECTED%20200%20OK", None, {})
         log = access_log_with(server, "/nowhere")
         assert not any(line.startswith("INJECTED") for line in log.splitlines())
-
-
-def access_log_with(server: LiveServer, text: str, timeout_s: float = 10) -> str:
-    """The server's log once `text` is in it: the access line is written after the response is sent."""
-    deadline = time.monotonic() + timeout_s
-    while text not in (log := server.log.read_text()):
-        assert time.monotonic() < deadline, f"no access log line with {text!r} in {server.log}"
-        time.sleep(0.05)
-    return log
 
 
 def urllib_post(url: str, body: bytes) -> tuple[int, dict[str, str]]:
