@@ -12,6 +12,7 @@ import httpx
 import psutil
 import pytest
 
+import deploy.run
 from deploy.nginx import Site, find_nginx, render, running, template_values, write_config
 from shared.settings import Settings
 from tests.canned_upstream import silent_upstream
@@ -135,3 +136,11 @@ def test_the_services_own_timeout_comes_through(silent_behind_nginx: dict[str, s
     elapsed = time.monotonic() - started
     assert (reply.status_code, reply.headers["content-type"]) == (504, "application/json")
     assert "nginx" not in reply.text and 1.0 <= elapsed < 5
+
+
+def test_make_run_nginx_names_the_install_command_without_nginx(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(deploy.run, "find_nginx", lambda: None)
+    assert deploy.run.main() == 1
+    assert capsys.readouterr().err == "nginx is not installed: sudo apt-get install nginx\n"
