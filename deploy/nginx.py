@@ -13,8 +13,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,6 +98,12 @@ class Nginx:
     def access_log(self) -> Path:
         return self.scratch / "access.log"
 
+    def __enter__(self) -> "Nginx":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        stop(self)
+
 
 def write_config(scratch: Path, flask: Site, fastapi: Site, max_body_bytes: int, workers: int | str) -> Path:
     (scratch / "temp").mkdir(parents=True, exist_ok=True)
@@ -120,7 +125,8 @@ def start(
     command_prefix: Sequence[str] = (),
     timeout_s: float = 10,
 ) -> Nginx:
-    """nginx in its own process group, its output in scratch/nginx.out; returns once both ports accept."""
+    """nginx in its own process group, its output in scratch/nginx.out; returns once both ports accept.
+    `with start(...) as nginx:` stops it at the end, as `stop` does."""
     binary = find_nginx()
     if binary is None:
         raise NginxMissing()
@@ -179,19 +185,3 @@ def stop_group(process: subprocess.Popen[bytes], sig: int, grace_s: float) -> No
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-
-
-@contextmanager
-def running(
-    scratch: Path,
-    flask: Site,
-    fastapi: Site,
-    max_body_bytes: int,
-    workers: int | str = 1,
-    command_prefix: Sequence[str] = (),
-) -> Iterator[Nginx]:
-    nginx = start(scratch, flask, fastapi, max_body_bytes, workers, command_prefix)
-    try:
-        yield nginx
-    finally:
-        stop(nginx)

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from deploy.nginx import INSTALL, Site, find_nginx, running
+from deploy.nginx import INSTALL, Site, find_nginx, start
 from shared.model import load_model
 from shared.settings import Settings
 from tests.canned_upstream import BAD_UPSTREAM, canned_upstream
@@ -83,7 +83,7 @@ def proxied(
         Site(f"127.0.0.1:{free_port()}", services[name].url.removeprefix("http://")) for name in FRAMEWORKS
     )
     scratch = tmp_path_factory.mktemp("nginx")
-    with running(scratch, flask, fastapi, Settings().max_body_bytes) as nginx:
+    with start(scratch, flask, fastapi, Settings().max_body_bytes) as nginx:
         yield {"flask": nginx.flask_url, "fastapi": nginx.fastapi_url}
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import psutil
 
+from deploy.nginx import stop_group
 from shared.settings import REPO_ROOT
 
 SERVER_MODULES = {
@@ -55,13 +56,7 @@ def wait_until_healthy(server: LiveServer, timeout_s: float) -> None:
 
 def stop(process: subprocess.Popen[bytes], grace_s: float = 15) -> None:
     """SIGTERM to the server's process group (master and workers), SIGKILL if it outlives the grace."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(grace_s)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    stop_group(process, signal.SIGTERM, grace_s)
 
 
 @contextmanager

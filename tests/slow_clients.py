@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deploy.nginx import Site, running
+from deploy.nginx import Site, start
 from shared.settings import Settings
 from tests.clients import FRAMEWORKS
 from tests.servers import free_port, live_server
@@ -100,7 +100,7 @@ def main() -> None:
             flask_site, fastapi_site = (
                 Site(f"127.0.0.1:{free_port()}", url.removeprefix("http://")) for url in direct.values()
             )
-            with running(logs / "nginx", flask_site, fastapi_site, Settings().max_body_bytes) as nginx:
+            with start(logs / "nginx", flask_site, fastapi_site, Settings().max_body_bytes) as nginx:
                 proxied = {"flask": nginx.flask_url, "fastapi": nginx.fastapi_url}
                 for via, urls in (("direct", direct), ("behind nginx", proxied)):
                     for framework in FRAMEWORKS:

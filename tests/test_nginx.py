@@ -13,7 +13,7 @@ import psutil
 import pytest
 
 import deploy.run
-from deploy.nginx import Site, find_nginx, render, running, template_values, write_config
+from deploy.nginx import Site, find_nginx, render, start, template_values, write_config
 from shared.settings import Settings
 from tests.canned_upstream import silent_upstream
 from tests.clients import FRAMEWORKS
@@ -122,7 +122,7 @@ def silent_behind_nginx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[di
             flask_site, fastapi_site = (
                 Site(f"127.0.0.1:{free_port()}", s.url.removeprefix("http://")) for s in (flask, fastapi)
             )
-            with running(logs / "nginx", flask_site, fastapi_site, Settings().max_body_bytes) as nginx:
+            with start(logs / "nginx", flask_site, fastapi_site, Settings().max_body_bytes) as nginx:
                 yield {"flask": nginx.flask_url, "fastapi": nginx.fastapi_url}
 
 
