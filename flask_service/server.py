@@ -4,6 +4,7 @@ gunicorn's documented custom-application API, so that the settings live in Pytho
 https://docs.gunicorn.org/en/stable/custom.html
 """
 
+import functools
 import ipaddress
 import os
 import socket
@@ -79,6 +80,8 @@ def address_in(allowed: str) -> Callable[[str], bool]:
     entries = [entry.strip() for entry in allowed.split(",") if entry.strip()]
     networks = [ipaddress.ip_network(entry, strict=False) for entry in entries if entry != "*"]
 
+    # A few addresses, asked on every request: a dict lookup after the first time.
+    @functools.lru_cache(maxsize=1024)
     def check(address: str) -> bool:
         if "*" in entries:
             return True

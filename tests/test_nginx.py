@@ -7,6 +7,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -14,6 +15,7 @@ import pytest
 
 import deploy.run
 from deploy.nginx import Site, find_nginx, render, start, template_values, write_config
+from flask_service.server import ProxyFixFrom, address_in
 from shared.settings import Settings
 from tests.canned_upstream import silent_upstream
 from tests.clients import FRAMEWORKS
@@ -144,3 +146,26 @@ def test_make_run_nginx_names_the_install_command_without_nginx(
     monkeypatch.setattr(deploy.run, "find_nginx", lambda: None)
     assert deploy.run.main() == 1
     assert capsys.readouterr().err == "nginx is not installed: sudo apt-get install nginx\n"
+
+
+@pytest.mark.parametrize(
+    ("peer", "allowed", "seen"),
+    [
+        ("127.0.0.1", "127.0.0.1,::1", "198.51.100.7"),  # nginx on this machine
+        ("127.0.0.2", "127.0.0.1,::1", "127.0.0.2"),  # anyone else: their X-Forwarded-For is not believed
+        ("172.30.80.80", "172.30.80.0/24", "198.51.100.7"),  # a network, as compose could give
+        ("10.0.0.1", "*", "198.51.100.7"),
+    ],
+)
+def test_gunicorn_takes_the_clients_address_from_a_trusted_proxy_only(
+    peer: str, allowed: str, seen: str
+) -> None:
+    """What uvicorn's proxy_headers does, for gunicorn: REMOTE_ADDR, which its access log prints."""
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [])
+        return [environ["REMOTE_ADDR"].encode()]
+
+    environ = {"REMOTE_ADDR": peer, "HTTP_X_FORWARDED_FOR": "198.51.100.7", "wsgi.url_scheme": "http"}
+    fixed: Any = ProxyFixFrom(app, address_in(allowed))
+    assert fixed(environ, lambda *args: None) == [seen.encode()]
