@@ -43,8 +43,8 @@ def test_upstream_keepalive_only_toward_uvicorn() -> None:
     assert "keepalive" not in re.sub(r"#.*", "", blocks["flask"]) and "keepalive 32;" in blocks["fastapi"]
 
 
-@pytest.mark.skipif(find_nginx() is None, reason="nginx not installed")
 def test_nginx_accepts_the_configuration(tmp_path: Path) -> None:
+    require_nginx()
     config = write_config(tmp_path, *SITES, max_body_bytes=1 << 20, workers=1)
     nginx = find_nginx()
     assert nginx
