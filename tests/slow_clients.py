@@ -7,6 +7,7 @@ nginx reads the slow requests itself and passes on only whole ones. tests/test_s
 `python -m tests.slow_clients` prints the figures docs/reliability.md quotes (both services, 2 workers each).
 """
 
+import argparse
 import contextlib
 import http.client
 import socket
@@ -70,10 +71,10 @@ def health_check(host: str, port: int, answered: list[float]) -> None:
         connection.close()
 
 
-def answered_with_slow_clients(url: str) -> list[float]:
+def answered_with_slow_clients(url: str, slow_clients: int = SLOW_CLIENTS) -> list[float]:
     """The times of the health checks answered within ANSWERED_WITHIN_S, while SLOW_CLIENTS trickle."""
     host, port = url.removeprefix("http://").rsplit(":", 1)
-    slow = SlowClients(host, int(port), SLOW_CLIENTS)
+    slow = SlowClients(host, int(port), slow_clients)
     trickling = threading.Thread(target=slow.run)
     trickling.start()
     try:
@@ -93,6 +94,9 @@ def answered_with_slow_clients(url: str) -> list[float]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--slow-clients", type=int, default=SLOW_CLIENTS)
+    slow_clients = parser.parse_args().slow_clients
     with tempfile.TemporaryDirectory() as scratch:
         logs, env = Path(scratch), {"WORKERS": "2"}
         with live_server("flask", logs, env=env) as flask, live_server("fastapi", logs, env=env) as fastapi:
@@ -104,11 +108,11 @@ def main() -> None:
                 proxied = {"flask": nginx.flask_url, "fastapi": nginx.fastapi_url}
                 for via, urls in (("direct", direct), ("behind nginx", proxied)):
                     for framework in FRAMEWORKS:
-                        answered = answered_with_slow_clients(urls[framework])
+                        answered = answered_with_slow_clients(urls[framework], slow_clients)
                         median = f", median {statistics.median(answered) * 1000:.0f} ms" if answered else ""
                         print(
                             f"{framework} {via}: {len(answered)} of {HEALTH_CHECKS} health checks answered "
-                            f"within {ANSWERED_WITHIN_S:.0f} s{median}, with {SLOW_CLIENTS} slow clients",
+                            f"within {ANSWERED_WITHIN_S:.0f} s{median}, with {slow_clients} slow clients",
                             flush=True,
                         )
 
