@@ -58,9 +58,7 @@ help: ## List the targets and their knobs
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
 	@echo "Knobs (make VAR=value): WORKERS=$(WORKERS) HOST=$(HOST); services also read MAX_BODY_BYTES,"
-	@echo "MAX_BATCH_SIZE, MODEL_DIR, UPSTREAM_URL, UPSTREAM_TIMEOUT_S, DOCS_ENABLED, ACCESS_LOG,"
-	@echo "FORWARDED_ALLOW_IPS (who may set X-Forwarded-For: nginx's address). make run-nginx needs nginx"
-	@echo "  (sudo apt-get install nginx); its configuration is deploy/nginx.conf.template (docs/deployment.md)."
+	@echo "MAX_BATCH_SIZE, MODEL_DIR, UPSTREAM_URL, UPSTREAM_TIMEOUT_S, DOCS_ENABLED, ACCESS_LOG."
 	@echo "Bench knobs (empty: the profile's): PROFILE=$(PROFILE) (quick: about a minute; default: under 5 min"
 	@echo "  on 2 cores; full: every scenario and variant, about an hour) SCENARIOS=$(SCENARIOS) (comma list of"
 	@echo "  health,predict,batch,invalid,mixed,io, or all) VARIANTS=$(VARIANTS) (server variants, e.g."
@@ -75,6 +73,9 @@ help: ## List the targets and their knobs
 	@echo "Workshop: make diff TOPIC=<topic> (TOPIC=list names them), make lab N=<number> (none: the list),"
 	@echo "  WHEELHOUSE=<folder> (make venv, and so every target, installs from it offline; make wheelhouse"
 	@echo "  fills it, for another laptop with WHEELHOUSE_PYTHON=3.12 WHEELHOUSE_PLATFORMS=<pip platform tags>)."
+	@echo "Deployment: make run-nginx needs nginx (sudo apt-get install nginx); its configuration is"
+	@echo "  deploy/nginx.conf.template (docs/deployment.md). Services also read FORWARDED_ALLOW_IPS (who may set"
+	@echo "  X-Forwarded-For: nginx's address; default 127.0.0.1,::1)."
 
 venv: $(STAMP) ## Create .venv from requirements.lock (hash-checked)
 
