@@ -51,7 +51,7 @@ WHEELHOUSE_PYTHON ?=
 WHEELHOUSE_PLATFORMS ?=
 PIP_SOURCE = $(if $(WHEELHOUSE),--no-index --find-links $(WHEELHOUSE))
 
-.PHONY: help venv model run-flask run-fastapi run-upstream test test-fast compose-check fuzz soak lint format lock clean \
+.PHONY: help venv model run-flask run-fastapi run-nginx run-upstream test test-fast compose-check fuzz soak lint format lock clean \
 	bench bench-quick locust
 
 help: ## List the targets and their knobs
@@ -75,6 +75,9 @@ help: ## List the targets and their knobs
 	@echo "Workshop: make diff TOPIC=<topic> (TOPIC=list names them), make lab N=<number> (none: the list),"
 	@echo "  WHEELHOUSE=<folder> (make venv, and so every target, installs from it offline; make wheelhouse"
 	@echo "  fills it, for another laptop with WHEELHOUSE_PYTHON=3.12 WHEELHOUSE_PLATFORMS=<pip platform tags>)."
+	@echo "Deployment: make run-nginx needs nginx (sudo apt-get install nginx); its configuration is"
+	@echo "  deploy/nginx.conf.template (docs/deployment.md). Services also read FORWARDED_ALLOW_IPS (who may set"
+	@echo "  X-Forwarded-For: nginx's address; default 127.0.0.1,::1)."
 
 venv: $(STAMP) ## Create .venv from requirements.lock (hash-checked)
 
@@ -103,6 +106,9 @@ run-flask: $(MODEL) ## Serve the Flask app with gunicorn on 127.0.0.1:8001
 
 run-fastapi: $(MODEL) ## Serve the FastAPI app with uvicorn on 127.0.0.1:8002
 	$(BIN)/python -m fastapi_service.server
+
+run-nginx: $(MODEL) ## Both services behind nginx, as deployed: Flask on 127.0.0.1:8081, FastAPI on 127.0.0.1:8082
+	$(BIN)/python -m deploy.run
 
 run-upstream: $(STAMP) ## Serve the upstream observation service on 127.0.0.1:8003
 	$(BIN)/python -m upstream.server

@@ -24,6 +24,9 @@ def server_config(options: ServerOptions) -> dict[str, Any]:
         "loop": "uvloop",
         "http": "httptools",
         "access_log": options.access_log,
+        # The client's address and scheme from nginx's X-Forwarded-For and -Proto, trusted from nginx only.
+        "proxy_headers": True,
+        "forwarded_allow_ips": options.forwarded_allow_ips,
         # SIGTERM lets requests in flight finish for up to this long.
         "timeout_graceful_shutdown": 10,
     }

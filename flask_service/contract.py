@@ -17,10 +17,11 @@ from flask import Flask, current_app, request
 from flask_restx import Api
 from marshmallow import Schema, ValidationError, validate
 from marshmallow import fields as ma
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, UnsupportedMediaType
+from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge, UnsupportedMediaType
 from werkzeug.wrappers import Response
 
 from shared.errors import (
+    BODY_NOT_READ,
     METHOD_NOT_ALLOWED,
     NOT_FOUND,
     UNSUPPORTED_MEDIA_TYPE,
@@ -212,7 +213,7 @@ def item_of(data: Any, key: Any) -> Any:
 
 
 def load_json_body(schema: Schema) -> dict[str, Any]:
-    """The request body, parsed and validated, or a 415, 413 or 422 with every problem at once."""
+    """The request body, parsed and validated, or a 415, 413, 400 or 422 with every problem at once."""
     if not is_json_media_type(request.content_type):
         raise UnsupportedMediaType(UNSUPPORTED_MEDIA_TYPE)
     limit = current_app.config["MAX_CONTENT_LENGTH"]
@@ -224,6 +225,10 @@ def load_json_body(schema: Schema) -> dict[str, Any]:
     except RequestEntityTooLarge:
         drain_body()
         raise
+    except Exception as exc:
+        # As FastAPI answers a body it cannot read (fastapi/routing.py): the server's error for a broken
+        # chunked framing (gunicorn's InvalidChunkSize, ChunkMissingTerminator...) or a client gone.
+        raise BadRequest(BODY_NOT_READ) from exc
     if len(raw) > limit:
         drain_body()
         raise RequestEntityTooLarge()
@@ -248,7 +253,10 @@ def drain_body() -> None:
     stream, left = request.environ["wsgi.input"], DRAIN_MAX_BYTES
     deadline = time.monotonic() + DRAIN_MAX_S
     while left > 0 and time.monotonic() < deadline:
-        chunk = stream.read(min(CHUNK_BYTES, left))
+        try:
+            chunk = stream.read(min(CHUNK_BYTES, left))
+        except Exception:  # a broken chunked framing: the server closes the connection after the 413
+            return
         if not chunk:
             return
         left -= len(chunk)

@@ -4,18 +4,25 @@ gunicorn's documented custom-application API, so that the settings live in Pytho
 https://docs.gunicorn.org/en/stable/custom.html
 """
 
+import functools
+import ipaddress
 import os
 import socket
 import struct
 import sys
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.util import import_app
 from gunicorn.workers.sync import SyncWorker
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared.model import exit_unless_servable
 from shared.server import ServerOptions
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 DEFAULT_PORT = 8001
 APP = "flask_service.app:app"
@@ -51,6 +58,43 @@ def queued_connections(listener: Any) -> int:
     return int(struct.unpack_from("8B5I", info)[-1])
 
 
+class ProxyFixFrom:
+    """werkzeug's ProxyFix (Flask's docs, "Tell Flask it is Behind a Proxy"), for a trusted proxy's requests.
+
+    uvicorn takes the client's address from X-Forwarded-For when the peer is in forwarded_allow_ips; gunicorn
+    reads that setting for the scheme alone and leaves REMOTE_ADDR, which its access log prints, the peer's:
+    nginx's. ProxyFix trusts any peer, so it is applied here only to requests from those addresses.
+    """
+
+    def __init__(self, app: "WSGIApplication", trusted: Callable[[str], bool]) -> None:
+        self.app, self.fixed, self.trusted = app, ProxyFix(app, x_for=1, x_proto=1), trusted
+
+    def __call__(self, environ: "WSGIEnvironment", start_response: "StartResponse") -> Iterable[bytes]:
+        if self.trusted(environ.get("REMOTE_ADDR", "")):
+            return self.fixed(environ, start_response)
+        return self.app(environ, start_response)
+
+
+def address_in(allowed: str) -> Callable[[str], bool]:
+    """Whether an address is in a comma-separated list of addresses and networks ("*": any), as gunicorn and
+    uvicorn read FORWARDED_ALLOW_IPS."""
+    entries = [entry.strip() for entry in allowed.split(",") if entry.strip()]
+    networks = [ipaddress.ip_network(entry, strict=False) for entry in entries if entry != "*"]
+
+    # A few addresses, asked on every request: a dict lookup after the first time.
+    @functools.lru_cache(maxsize=1024)
+    def check(address: str) -> bool:
+        if "*" in entries:
+            return True
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in networks)
+
+    return check
+
+
 def server_config(options: ServerOptions) -> dict[str, Any]:
     worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
     if worker_class == "sync":
@@ -61,6 +105,8 @@ def server_config(options: ServerOptions) -> dict[str, Any]:
         "worker_class": worker_class,
         "threads": int(os.environ.get("GUNICORN_THREADS", "1")),
         "accesslog": "-" if options.access_log else None,
+        # The scheme from nginx's X-Forwarded-Proto, trusted from nginx only; the address: ProxyFixFrom.
+        "forwarded_allow_ips": options.forwarded_allow_ips,
         # Each worker imports the app, so each loads the model once; no --preload.
         "preload_app": False,
         # SIGTERM lets requests in flight finish for up to this long.
@@ -85,7 +131,7 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        return import_app(APP)
+        return ProxyFixFrom(import_app(APP), address_in(self.config["forwarded_allow_ips"]))
 
 
 def main() -> None:

@@ -12,6 +12,8 @@ NOT_FOUND = "Not Found"
 METHOD_NOT_ALLOWED = "Method Not Allowed"
 INTERNAL_SERVER_ERROR = "Internal Server Error"
 UNSUPPORTED_MEDIA_TYPE = "Request body must be JSON, sent with Content-Type: application/json"
+# FastAPI's own 400 for a body it could not read (fastapi/routing.py): broken chunked framing, a client gone.
+BODY_NOT_READ = "There was an error parsing the body"
 
 
 URI_TOO_LONG = "Request target (path and query) is too long"

@@ -29,6 +29,7 @@ class Case:
     body: bytes | None = None
     headers: Headers = field(default_factory=lambda: dict(JSON))
     chunked: bool = False  # the body sent in chunks, without a Content-Length
+    nginx_status: int | None = None  # through nginx, where nginx refuses the request itself
 
 
 def penguin_with(replacement: bytes, field_name: str = "bill_length_mm") -> bytes:
@@ -145,10 +146,19 @@ METHODS_AND_PATHS = [
     Case("upper-case path", "GET", "/HEALTH", 404, None, {}),
     Case("unknown path", "GET", "/admin", 404, None, {}),
     Case("path traversal", "GET", "/static/../flask_service/app.py", 404, None, {}),
-    Case("encoded traversal", "GET", "/static/..%2f..%2fflask_service%2fapp.py", 404, None, {}),
+    # nginx decodes the path to match its locations, and refuses one that climbs above the root, or has a NUL.
+    Case(
+        "encoded traversal",
+        "GET",
+        "/static/..%2f..%2fflask_service%2fapp.py",
+        404,
+        None,
+        {},
+        nginx_status=400,
+    ),
     # Both servers decode %2F before routing (into PATH_INFO and the ASGI path): this is /predict/batch.
     Case("encoded slash", "POST", "/predict%2Fbatch", 422, PENGUIN),
-    Case("NUL in path", "GET", "/health%00", 404, None, {}),
+    Case("NUL in path", "GET", "/health%00", 404, None, {}, nginx_status=400),
     Case("query string ignored", "GET", "/health?debug=1&x=%ff", 200, None, {}),
     Case("body on GET ignored", "GET", "/health", 200, PENGUIN),
     Case("penguin id zero", "GET", "/penguins/0/prediction", 422, None, {}),
@@ -171,13 +181,33 @@ HEADERS = [
 
 CORPUS = MALFORMED + DEEP_AND_ENCODED + NUMBERS_AND_STRINGS + CONTENT_TYPES + METHODS_AND_PATHS + HEADERS
 
-# Requests no HTTP client library will send: each server's own parser answers them, before any app code.
+# Requests no HTTP client library will send: each server's own parser answers them, before any app code,
+# or (gunicorn's chunked body, read by the app) the app's body read does: 400 from both, never a 500. Through
+# nginx, nginx reads them first: its 400, or (a chunk line it tolerates) the same 4xx from both services.
+POST_CHUNKED = (
+    b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+)
+POST_JSON = b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
 MALFORMED_HTTP = {
     "request line of garbage": b"HELLO\r\n\r\n",
     "non-ASCII path": "GET /pingüino HTTP/1.1\r\nHost: x\r\n\r\n".encode(),
     "Content-Length not a number": b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n{}",
-    "Content-Length and chunked": (
-        b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
-        b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
-    ),
+    "Content-Length and chunked": POST_JSON
+    + b"Content-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    "two Content-Lengths": POST_JSON + b"Content-Length: 2\r\nContent-Length: 3\r\n\r\n{} ",
+    "negative Content-Length": POST_JSON + b"Content-Length: -2\r\n\r\n{}",
+    "chunked twice": POST_CHUNKED + b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+    "folded header": POST_JSON + b"X-Folded: a\r\n b\r\nContent-Length: 2\r\n\r\n{}",
+    "NUL in a header": POST_JSON + b"X-Nul: a\x00b\r\nContent-Length: 2\r\n\r\n{}",
+    # Before: Flask's 500, gunicorn's InvalidChunkSize or ChunkMissingTerminator raised in the view's read.
+    "chunk size not hex": POST_CHUNKED + b"\r\nzz\r\n{}\r\n0\r\n\r\n",
+    "negative chunk size": POST_CHUNKED + b"\r\n-2\r\n{}\r\n0\r\n\r\n",
+    "chunk not terminated": POST_CHUNKED + b"\r\n2\r\n{}XX0\r\n\r\n",
+    "chunk size and a space": POST_CHUNKED + b"\r\n2 \r\n{}\r\n0\r\n\r\n",
+    "trailer without a colon": POST_CHUNKED + b"\r\n2\r\n{}\r\n0\r\nno colon\r\n\r\n",
 }
+
+# A chunk line of 100 kB (a valid chunk extension, only long): gunicorn refuses a line past its
+# limit_request_field_size (Flask's 400, before: 500); uvicorn (httptools) has no limit and reads the body, {}
+# (FastAPI's 422). nginx reads it too, and hands both a body with a Content-Length: 422 from both.
+LONG_CHUNK_LINE = POST_CHUNKED + b"\r\n2;" + b"a" * 100_000 + b"\r\n{}\r\n0\r\n\r\n"

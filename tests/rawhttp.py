@@ -3,8 +3,9 @@
 import contextlib
 import http.client
 import socket
+from typing import Any
 
-from tests.clients import CHUNK, Headers, Reply, header_pairs
+from tests.clients import CHUNK, Headers, Reply, encode, header_pairs
 
 
 def send(
@@ -47,3 +48,24 @@ def send_bytes(url: str, data: bytes) -> tuple[int, str]:
         response = http.client.HTTPResponse(sock)
         response.begin()
         return response.status, response.getheader("Content-Type", "")
+
+
+class LiveClient:
+    """The behaviour suite's client interface (tests/clients.py) over a live server, so that a suite written
+    for the apps in-process also runs against a URL (through nginx, for one)."""
+
+    def __init__(self, framework: str, url: str) -> None:
+        self.framework, self.url = framework, url
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        content: bytes | None = None,
+        headers: Headers | None = None,
+        chunked: bool = False,
+    ) -> Reply:
+        data, all_headers = encode(json, content, headers)
+        return send(self.url, method, path, data, all_headers, chunked)

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import psutil
 
+from deploy.nginx import stop_group
 from shared.settings import REPO_ROOT
 
 SERVER_MODULES = {
@@ -55,13 +56,7 @@ def wait_until_healthy(server: LiveServer, timeout_s: float) -> None:
 
 def stop(process: subprocess.Popen[bytes], grace_s: float = 15) -> None:
     """SIGTERM to the server's process group (master and workers), SIGKILL if it outlives the grace."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(grace_s)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    stop_group(process, signal.SIGTERM, grace_s)
 
 
 @contextmanager
@@ -92,6 +87,16 @@ def live_server(
         yield server
     finally:
         stop(process)
+
+
+def access_log_with(server: LiveServer, text: str, timeout_s: float = 10) -> str:
+    """The server's log once `text` is in it: the access line is written after the response is sent."""
+    deadline = time.monotonic() + timeout_s
+    while text not in (log := server.log.read_text()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no access log line with {text!r} in {server.log}")
+        time.sleep(0.05)
+    return log
 
 
 def workers_of(server: LiveServer) -> list[psutil.Process]:

@@ -2,6 +2,7 @@
 Specification's JSON schema (and Docker Compose's own `config`, a pip-installed binary), agreeing with the
 Makefile and the settings; the Dockerfiles linted (hadolint, and checks of our own); the image lock files."""
 
+import ipaddress
 import json
 import re
 import shutil
@@ -15,9 +16,11 @@ from urllib.parse import urlsplit
 import jsonschema
 import pytest
 
+import deploy.run
 import fastapi_service.server
 import flask_service.server
 import upstream.server
+from deploy.nginx import TEMPLATE, render
 from shared.server import ServerOptions
 from shared.settings import REPO_ROOT, Settings
 from tests.deployment import (
@@ -121,7 +124,7 @@ def test_docker_compose_reads_the_file_as_we_do(compose: dict[str, Any], tmp_pat
     assert result.returncode == 0, result.stderr
     theirs = json.loads(result.stdout)["services"]
     for name, ours in services(compose).items():
-        assert theirs[name]["command"] == ours["command"], name
+        assert theirs[name].get("command") == ours.get("command"), name
         assert theirs[name].get("environment", {}) == ours.get("environment", {}), name
         published = [f"{p['host_ip']}:{p['published']}:{p['target']}" for p in theirs[name].get("ports", [])]
         assert published == ours.get("ports", []), name
@@ -186,6 +189,7 @@ def test_service_variables_default_to_what_the_services_assume(
     for name in ("flask", "fastapi"):
         env = dict(services(compose)[name]["environment"])
         upstream_url = urlsplit(env.pop("UPSTREAM_URL"))
+        assert env.pop("FORWARDED_ALLOW_IPS") == nginx_address(compose)
         assert upstream_url.hostname == "upstream" and "upstream" in services(compose)
         assert upstream_url.port == urlsplit(Settings().upstream_url).port
         assert Settings.from_env(env) == Settings.from_env({})
@@ -221,6 +225,42 @@ def test_every_variable_set_is_one_the_code_reads(
         variable for variable in services(compose)[name]["environment"] if f'"{variable}"' not in source
     ]
     assert unread == []
+
+
+# --- nginx in front ----------------------------------------------------------------------------------------
+
+
+def nginx_address(compose: dict[str, Any]) -> str:
+    address: str = services(compose)["nginx"]["networks"]["default"]["ipv4_address"]
+    return address
+
+
+def test_nginx_runs_the_repositorys_configuration(compose: dict[str, Any]) -> None:
+    """deploy/nginx.conf.template, as `make run-nginx` renders it: the official image's envsubst fills it from
+    this environment, which must name every variable it uses, with the services' ports and body limit."""
+    nginx = services(compose)["nginx"]
+    assert re.fullmatch(r"nginx:\d+\.\d+\.\d+-[a-z]+", nginx["image"])  # a pinned release
+    (mount,) = nginx["volumes"]
+    assert (REPO_ROOT / mount["source"]).resolve() == TEMPLATE and mount["read_only"]
+    assert re.fullmatch(r"/etc/nginx/templates/[\w.-]+\.conf\.template", mount["target"])
+    env = nginx["environment"]
+    assert set(env) == set(re.findall(r"\$\{([A-Z_]+)\}", TEMPLATE.read_text()))
+    render(env)  # nothing left unfilled
+    for name in ("flask", "fastapi"):
+        port = SERVICES[name][1].DEFAULT_PORT
+        listen = deploy.run.SERVICES[name][2]
+        assert env[f"{name.upper()}_UPSTREAM"] == f"{name}:{port}"
+        assert env[f"{name.upper()}_LISTEN"] == str(listen)
+        assert f"{makefile_variables()['HOST']}:{listen}:{listen}" in nginx["ports"]
+        assert nginx["depends_on"][name] == {"condition": "service_healthy"}
+        assert env["MAX_BODY_BYTES"] == services(compose)[name]["environment"]["MAX_BODY_BYTES"]
+
+
+def test_the_services_trust_proxy_headers_from_nginx_alone(compose: dict[str, Any]) -> None:
+    (subnet,) = compose["networks"]["default"]["ipam"]["config"]
+    assert ipaddress.ip_address(nginx_address(compose)) in ipaddress.ip_network(subnet["subnet"])
+    for name in ("flask", "fastapi"):
+        assert services(compose)[name]["environment"]["FORWARDED_ALLOW_IPS"] == nginx_address(compose)
 
 
 def test_flask_and_fastapi_run_on_equal_terms(compose: dict[str, Any]) -> None:

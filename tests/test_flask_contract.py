@@ -1,11 +1,20 @@
 """The Flask service's contract glue (flask_service/contract.py), piece by piece: pydantic's words, and
 marshmallow's errors turned into them. The behaviour suite checks the same through the app."""
 
+import io
+import json
+from typing import Any
+
 import pytest
+from gunicorn.http.errors import InvalidChunkSize
 from marshmallow import Schema, ValidationError, validate
 from marshmallow import fields as ma
+from werkzeug.test import EnvironBuilder, run_wsgi_app
 
+from flask_service.app import create_app
 from flask_service.contract import ContractSchema, bounds, error_item, expected_values, flatten
+from shared.errors import BODY_NOT_READ
+from shared.settings import Settings
 
 
 def test_error_vocabulary() -> None:
@@ -49,3 +58,20 @@ def test_a_plain_marshmallow_schema_gets_the_contract_errors() -> None:
     assert ma.Float(required=True).error_messages["required"] == "Missing data for required field.", (
         "only the bound copies change, not marshmallow's defaults"
     )
+
+
+class BrokenChunks(io.RawIOBase):
+    """A request body whose server fails while reading it, as gunicorn raises InvalidChunkSize mid-read."""
+
+    def readinto(self, buffer: Any) -> int:
+        raise InvalidChunkSize(b"zz")
+
+
+def test_a_body_the_server_cannot_read_is_fastapis_400(settings: Settings) -> None:
+    """Not a 500: FastAPI's own answer to a body it cannot read, in the same words (fastapi/routing.py)."""
+    app = create_app(settings)
+    environ = EnvironBuilder("/predict", method="POST", content_type="application/json").get_environ()
+    environ.pop("CONTENT_LENGTH", None)
+    environ.update({"wsgi.input": BrokenChunks(), "wsgi.input_terminated": True})
+    app_iter, status, _ = run_wsgi_app(app.wsgi_app, environ, buffered=True)
+    assert (status, json.loads(b"".join(app_iter))) == ("400 BAD REQUEST", {"detail": BODY_NOT_READ})

@@ -2,41 +2,42 @@
 
 import contextlib
 import json
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from shared.errors import URI_TOO_LONG, payload_too_large
+from shared.settings import Settings
 from tests.clients import FRAMEWORKS
-from tests.hostile import CORPUS, MALFORMED_HTTP, Case
+from tests.conftest import Targets
+from tests.hostile import CORPUS, LONG_CHUNK_LINE, MALFORMED_HTTP, Case
 from tests.rawhttp import send, send_bytes
-from tests.servers import LiveServer, live_server
+from tests.servers import LiveServer, access_log_with, live_server
 from tests.test_hostile import check_answer
 
 pytestmark = pytest.mark.live
 
 
 @pytest.fixture(scope="module")
-def servers(
-    tmp_path_factory: pytest.TempPathFactory, upstream: LiveServer
-) -> Iterator[dict[str, LiveServer]]:
-    logs = tmp_path_factory.mktemp("hostile")
-    env = {"WORKERS": "1", "UPSTREAM_URL": upstream.url, "ACCESS_LOG": "1"}
-    with live_server("flask", logs, env=env) as flask, live_server("fastapi", logs, env=env) as fastapi:
-        yield {"flask": flask, "fastapi": fastapi}
-        for server in (flask, fastapi):
-            assert "Traceback" not in server.log.read_text(), server.log
+def servers(services: dict[str, LiveServer]) -> Iterator[dict[str, LiveServer]]:
+    yield services
+    for server in services.values():
+        assert "Traceback" not in server.log.read_text(), server.log
 
 
 @pytest.mark.parametrize("case", CORPUS, ids=lambda case: case.name)
-def test_both_servers_answer_alike(servers: dict[str, LiveServer], case: Case) -> None:
+def test_both_servers_answer_alike(servers: dict[str, LiveServer], targets: Targets, case: Case) -> None:
+    """Directly and through nginx (conftest's `targets`), where nginx refuses a few paths itself."""
     replies = [
-        send(servers[name].url, case.method, case.path, case.body, case.headers, case.chunked)
+        send(targets.urls[name], case.method, case.path, case.body, case.headers, case.chunked)
         for name in FRAMEWORKS
     ]
+    if targets.via == "behind nginx" and case.nginx_status is not None:
+        case = replace(case, status=case.nginx_status)
     for reply in replies:
         check_answer(case, reply)
     if case.method != "HEAD":
@@ -45,11 +46,33 @@ def test_both_servers_answer_alike(servers: dict[str, LiveServer], case: Case) -
 
 @pytest.mark.parametrize("name", MALFORMED_HTTP)
 def test_malformed_http_is_a_400_from_the_server(servers: dict[str, LiveServer], name: str) -> None:
-    """Not JSON: gunicorn answers in HTML, uvicorn in text, before any app code (docs/reliability.md)."""
+    """Not JSON where the server answers: gunicorn in HTML, uvicorn in text, before any app code; a broken
+    chunk in a body Flask reads is Flask's 400 in JSON (docs/reliability.md)."""
     for server in servers.values():
         status, _ = send_bytes(server.url, MALFORMED_HTTP[name])
         assert status == 400
         assert send(server.url, "GET", "/health", None, {}).status == 200
+
+
+@pytest.mark.parametrize("name", MALFORMED_HTTP)
+def test_malformed_http_through_nginx_is_one_4xx_for_both(
+    servers: dict[str, LiveServer], proxied: dict[str, str], name: str
+) -> None:
+    """nginx reads the request first: its own 400 in the contract's JSON, or, where it reads the request (a
+    chunk line it tolerates, a non-ASCII path), the services' answers, the same status from both."""
+    answers = {framework: send_bytes(url, MALFORMED_HTTP[name]) for framework, url in proxied.items()}
+    statuses = {status for status, _ in answers.values()}
+    assert len(statuses) == 1 and 400 <= statuses.pop() < 500, answers
+    for url in proxied.values():
+        assert send(url, "GET", "/health", None, {}).status == 200
+
+
+def test_a_long_chunk_line_is_a_4xx_on_both(targets: Targets) -> None:
+    """gunicorn refuses a chunk line past its limit (Flask's 400); uvicorn reads on (FastAPI's 422 for {}).
+    nginx reads on too, and hands both the body with a Content-Length."""
+    statuses = {name: send_bytes(url, LONG_CHUNK_LINE)[0] for name, url in targets.urls.items()}
+    direct = targets.via == "direct"
+    assert statuses == ({"flask": 400, "fastapi": 422} if direct else {"flask": 422, "fastapi": 422})
 
 
 def test_request_line_past_gunicorn_limit_is_still_414(servers: dict[str, LiveServer]) -> None:
@@ -59,21 +82,20 @@ def test_request_line_past_gunicorn_limit_is_still_414(servers: dict[str, LiveSe
     assert statuses == {"flask": (414, "text/html"), "fastapi": (414, "application/json")}
 
 
+def test_request_line_past_nginx_limit_is_its_414_in_json(proxied: dict[str, str]) -> None:
+    """nginx's own limit (8 KiB, below gunicorn's) comes first: the contract's 414 for both."""
+    request = b"GET /health?" + b"q" * 10_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+    replies = [send(url, "GET", "/health?" + "q" * 10_000, None, {}) for url in proxied.values()]
+    assert [send_bytes(url, request) for url in proxied.values()] == [(414, "application/json")] * 2
+    assert [reply.json() for reply in replies] == [{"detail": URI_TOO_LONG}] * 2
+
+
 def test_logs_do_not_carry_injected_lines(servers: dict[str, LiveServer], tmp_path: Path) -> None:
     """A CR/LF sent percent-encoded in a path stays escaped in the access log: no forged log line."""
     for server in servers.values():
         send(server.url, "GET", "/nowhere%0d%0aINJECTED%20200%20OK", None, {})
         log = access_log_with(server, "/nowhere")
         assert not any(line.startswith("INJECTED") for line in log.splitlines())
-
-
-def access_log_with(server: LiveServer, text: str, timeout_s: float = 10) -> str:
-    """The server's log once `text` is in it: the access line is written after the response is sent."""
-    deadline = time.monotonic() + timeout_s
-    while text not in (log := server.log.read_text()):
-        assert time.monotonic() < deadline, f"no access log line with {text!r} in {server.log}"
-        time.sleep(0.05)
-    return log
 
 
 def urllib_post(url: str, body: bytes) -> tuple[int, dict[str, str]]:
@@ -105,3 +127,13 @@ def test_a_client_that_sends_its_whole_body_first_reads_the_early_413(
             for _ in range(3):
                 status, answer = urllib_post(server.url, body)
                 assert status == 413 and "limit" in answer["detail"], server.framework
+
+
+def test_through_nginx_the_early_413_is_nginxs_in_the_services_words(
+    servers: dict[str, LiveServer], proxied: dict[str, str]
+) -> None:
+    """nginx refuses the 8 MiB body from its declared length (client_max_body_size is the services' limit)
+    and reads the rest before closing (its lingering close): the client reads the services' 413."""
+    refused = (413, {"detail": payload_too_large(Settings().max_body_bytes)})
+    for url in [*(server.url for server in servers.values()), *proxied.values()]:
+        assert urllib_post(url, b" " * (8 << 20)) == refused, url

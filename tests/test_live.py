@@ -1,4 +1,5 @@
-"""Each service under its real server (gunicorn, uvicorn) on a free loopback port, end to end."""
+"""Each service under its real server (gunicorn, uvicorn) on a free loopback port, end to end: directly and
+through nginx."""
 
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,20 +10,21 @@ import pytest
 
 from shared.examples import EXAMPLE_PENGUIN, KNOWN_PENGUINS, batch_of, expected_species_of_batch
 from tests.clients import FRAMEWORKS
+from tests.conftest import Targets
 from tests.servers import LiveServer, live_server, workers_of
 
 pytestmark = pytest.mark.live
 
 
 @pytest.fixture(scope="module", params=FRAMEWORKS)
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with live_server(request.param, tmp_path_factory.mktemp("logs"), env={"WORKERS": "2"}) as running:
-        yield running
+def server(request: pytest.FixtureRequest, services: dict[str, LiveServer]) -> LiveServer:
+    return services[request.param]
 
 
 @pytest.fixture
-def http(server: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=10) as client:
+def http(server: LiveServer, targets: Targets) -> Iterator[httpx.Client]:
+    """The service, directly or through nginx (conftest's `targets`)."""
+    with httpx.Client(base_url=targets.urls[server.framework], timeout=10) as client:
         yield client
 
 

@@ -11,6 +11,7 @@ from shared.limits import MAX_BATCH_SIZE
 from shared.settings import Settings
 from tests.canned_upstream import BAD_OBSERVATION_IDS
 from tests.clients import ApiClient, Reply, make_client
+from tests.rawhttp import LiveClient
 
 JSON = "application/json"
 
@@ -75,20 +76,29 @@ def assert_same_json(flask_body: Any, fastapi_body: Any) -> None:
         assert flask_body == fastapi_body
 
 
+@pytest.fixture(params=["in-process", "behind nginx"])
+def pair(request: pytest.FixtureRequest, both: tuple[ApiClient, ApiClient]) -> tuple[ApiClient, ApiClient]:
+    """Both apps in-process, or both services under their servers behind nginx (conftest's `proxied`)."""
+    if request.param == "in-process":
+        return both
+    proxied: dict[str, str] = request.getfixturevalue("proxied")
+    return LiveClient("flask", proxied["flask"]), LiveClient("fastapi", proxied["fastapi"])
+
+
 @pytest.mark.parametrize(
     ("status", "method", "path", "body", "content_type"),
     CORPUS,
     ids=[f"{i:02d}-{s}-{m}-{p}" for i, (s, m, p, _, _) in enumerate(CORPUS)],
 )
 def test_same_status_and_body(
-    both: tuple[ApiClient, ApiClient],
+    pair: tuple[ApiClient, ApiClient],
     status: int,
     method: str,
     path: str,
     body: Any,
     content_type: str | None,
 ) -> None:
-    flask_reply, fastapi_reply = (send(c, method, path, body, content_type) for c in both)
+    flask_reply, fastapi_reply = (send(c, method, path, body, content_type) for c in pair)
     assert (flask_reply.status, fastapi_reply.status) == (status, status), flask_reply.body[:200]
     assert flask_reply.content_type == fastapi_reply.content_type == "application/json"
     assert flask_reply.headers.get("allow") == fastapi_reply.headers.get("allow")

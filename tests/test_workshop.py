@@ -138,6 +138,7 @@ COPIED = [
     "flask_service",
     "fastapi_service",
     "upstream",
+    "deploy",
     "tests",
     "workshop",
     "docs/workshop",
