@@ -80,8 +80,12 @@ def test_the_pairs_give_ratios_with_intervals(summary: dict[str, Any]) -> None:
 
 
 def test_the_curve_is_corrected_and_read_for_the_objective(summary: dict[str, Any]) -> None:
-    points = {(p["framework"], p["offered_rps"]) for p in summary["curve"]}
-    assert {(framework, rate) for framework in ("flask", "fastapi") for rate in RATES} == points
+    # Each curve climbs the rates in order and ends early only after a rate its service did not keep up
+    # with (a busy host can make that the first): the shape, not how far a host lets it go.
+    for framework in ("flask", "fastapi"):
+        own = [p for p in summary["curve"] if p["framework"] == framework]
+        assert [p["offered_rps"] for p in own] == list(RATES[: len(own)]) and own
+        assert len(own) == len(RATES) or not own[-1]["keeps_up"]
     assert all(p["corrected"] and p["samples"] > 0 and p["p99_ms"] > 0 for p in summary["curve"])
     slo = summary["capacity_at_slo"]
     assert slo["slo_ms"] == 50 and {"flask/predict", "fastapi/predict"} <= set(slo)
