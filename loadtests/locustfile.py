@@ -40,9 +40,13 @@ from loadtests.checks import (
 from loadtests.recorder import LatencyRecorder, Schedule, part_path
 from loadtests.scenarios import BATCH, BATCH_SIZE, HEALTH, INVALID, IO, MIXED_WEIGHTS, PREDICT
 from shared.examples import INVALID_PENGUIN, KNOWN_PENGUINS, batch_of, expected_species_of_batch
+from shared.settings import positive_int_from_env
 
-BATCH_BODY = batch_of(BATCH_SIZE)
-BATCH_SPECIES = expected_species_of_batch(BATCH_SIZE)
+# The bench's batch-size axis (make bench PROFILE=crossover) sets another size; read at import, as the body is
+# built once.
+BATCH_ITEMS = positive_int_from_env("LOCUST_BATCH_SIZE", BATCH_SIZE)
+BATCH_BODY = batch_of(BATCH_ITEMS)
+BATCH_SPECIES = expected_species_of_batch(BATCH_ITEMS)
 
 recorder = LatencyRecorder()
 
