@@ -98,6 +98,10 @@ def interval(entry: Mapping[str, Any] | None, unit: str = "x") -> str:
     return f"{num(entry['median'])} [{num(entry['low'])}-{num(entry['high'])}] ms, {entry['pairs']}"
 
 
+def items(count: int) -> str:
+    return f"{count:,} item{'s' if count != 1 else ''}"
+
+
 def find(entries: Sequence[Mapping[str, Any]], **wanted: Any) -> Mapping[str, Any] | None:
     return next((e for e in entries if all(e.get(k) == v for k, v in wanted.items())), None)
 
@@ -121,7 +125,7 @@ def crossover_table(summary: Summary) -> str:
             comparison=e["comparison"],
             metric="cpu_per_request_ratio",
         )
-        scenario = e["scenario"] + (f" ({e['batch_size']} items)" if e["batch_size"] else "")
+        scenario = e["scenario"] + (f" ({items(e['batch_size'])})" if e["batch_size"] else "")
         rows.append(
             f"| {e['model']} | {num(e['model_cpu_us'], 'µs')} | {scenario} | {e['comparison']} | "
             f"{interval(e)} | {interval(cpu)} |"
