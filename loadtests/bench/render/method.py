@@ -154,6 +154,11 @@ def knobs_table() -> str:
         ("SCENARIOS", "the profile's", f"comma list of {', '.join(SCENARIOS)}, or `all`"),
         ("VARIANTS", "the profile's", "server variants for every scenario (`make help` lists them)"),
         ("ROUNDS", "the profile's", "capacity rounds (pairs) per scenario"),
+        (
+            "MODELS",
+            "every model",
+            "`PROFILE=crossover`: the models served in turn, a comma list (the first: batch sizes)",
+        ),
         ("DURATION", "the profile's", "measured seconds per slice"),
         ("WARMUP", "the profile's", "seconds before each slice's window, not counted"),
         ("USERS", "32", "Locust users (wrk connections)"),

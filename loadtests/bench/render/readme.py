@@ -64,6 +64,19 @@ def published_report(results_dir: Path) -> str:
     return re.sub(r"\[([^\]]+)\]\(runs/[^)]*\)", r"\1", (results_dir / "report.md").read_text())
 
 
+def write_readme_section(repo: Path, markers: tuple[str, str], section: str) -> Path:
+    """The section between README.md's markers; without them, in loadtests/README-sections.md. Returns the
+    file written."""
+    readme = repo / "README.md"
+    updated = replace_between(readme.read_text() if readme.exists() else "", markers, section)
+    if updated is None:
+        fallback = repo / "loadtests" / "README-sections.md"
+        fallback.write_text(f"{markers[0]}\n{section.strip()}\n{markers[1]}\n")
+        return fallback
+    readme.write_text(updated)
+    return readme
+
+
 def update_readme(results_dir: Path, repo: Path = REPO_ROOT) -> Path:
     results_dir = results_dir.resolve()
     summary = read_summary(results_dir)
@@ -76,15 +89,9 @@ def update_readme(results_dir: Path, repo: Path = REPO_ROOT) -> Path:
         shutil.copyfile(results_dir / name, docs / name)
     (docs / "method.md").write_text(method_page(summary))
     (docs / "results.md").write_text(published_report(results_dir))
-    section = results_section(summary, charts)
-    readme = repo / "README.md"
-    text = readme.read_text() if readme.exists() else ""
-    updated = replace_between(text, RESULTS, section)
-    if updated is None:
-        fallback = repo / "loadtests" / "README-sections.md"
-        fallback.write_text(f"{RESULTS[0]}\n{section.strip()}\n{RESULTS[1]}\n")
-        return fallback
-    readme.write_text(updated)
+    readme = write_readme_section(repo, RESULTS, results_section(summary, charts))
+    if readme.name != "README.md":
+        return readme
     argument = repo / "docs" / "argument.md"
     if argument.exists():
         argument.write_text(argument_text(argument.read_text(), summary))
@@ -120,13 +127,9 @@ def update_crossover(results_dir: Path, summary: dict[str, Any], repo: Path) -> 
             f"The whole run: [{DOCS_DIR.as_posix()}/crossover.md]({DOCS_DIR.as_posix()}/crossover.md).",
         ]
     )
-    readme = repo / "README.md"
-    updated = replace_between(readme.read_text() if readme.exists() else "", CROSSOVER, section)
-    if updated is None:
-        fallback = repo / "loadtests" / "README-sections.md"
-        fallback.write_text(f"{CROSSOVER[0]}\n{section.strip()}\n{CROSSOVER[1]}\n")
-        return fallback
-    readme.write_text(updated)
+    readme = write_readme_section(repo, CROSSOVER, section)
+    if readme.name != "README.md":
+        return readme
     argument = repo / "docs" / "argument.md"
     if argument.exists() and (
         text := replace_between(argument.read_text(), CROSSOVER, argument_crossover(summary))
