@@ -62,6 +62,13 @@ def add_options(parser: Any) -> None:
     parser.add_argument("--window-file", env_var="LOCUST_WINDOW_FILE", default="", help="JSON output")
 
 
+def on_init(**_: Any) -> None:
+    """gevent's loop keeps its clock from its last turn, and Locust arms --run-time (gevent.spawn_later) from
+    it: on a busy machine the imports before it take a second or more, so a 2 s run stopped 0.7 s after it
+    began, and a short window never opened. The clock is read afresh here, before Locust arms it."""
+    gevent.get_hub().loop.update_now()
+
+
 def on_request(name: str, response_time: float, exception: Exception | None, **_: Any) -> None:
     recorder.record(name, response_time, exception is not None, time.time())
 
@@ -114,6 +121,7 @@ def on_quitting(environment: Environment, **_: Any) -> None:
 
 for hook, listener in (
     (events.init_command_line_parser, add_options),
+    (events.init, on_init),
     (events.request, on_request),
     (events.test_start, on_test_start),
     (events.test_stopping, on_test_stopping),
