@@ -20,6 +20,7 @@ PROFILE ?= default
 SCENARIOS ?=
 VARIANTS ?=
 ROUNDS ?=
+MODELS ?=
 DURATION ?=
 WARMUP ?=
 USERS ?= 32
@@ -62,7 +63,9 @@ help: ## List the targets and their knobs
 	@echo "  (penguin-species, the default; hist-gradient-boosting, random-forest-100, random-forest-500) or"
 	@echo "  MODEL_PATH (a pipeline of your own with its card: examples/own_model.py)."
 	@echo "Bench knobs (empty: the profile's): PROFILE=$(PROFILE) (quick: about a minute; default: under 5 min"
-	@echo "  on 2 cores; full: every scenario and variant, about an hour) SCENARIOS=$(SCENARIOS) (comma list of"
+	@echo "  on 2 cores; full: every scenario and variant, about an hour; crossover: each model, does the"
+	@echo "  framework still matter, under 15 min on 2 cores) MODELS=$(MODELS) (crossover: comma list of models;"
+	@echo "  empty: every one) SCENARIOS=$(SCENARIOS) (comma list of"
 	@echo "  health,predict,batch,invalid,mixed,io, or all) VARIANTS=$(VARIANTS) (server variants, e.g."
 	@echo "  flask-gunicorn-sync,fastapi-uvicorn,flask-granian,fastapi-granian,flask-gunicorn-gthread,"
 	@echo "  fastapi-async-def) ROUNDS=$(ROUNDS) (pairs per scenario) DURATION=$(DURATION) (measured s per slice)"
@@ -116,7 +119,7 @@ run-upstream: $(STAMP) ## Serve the upstream observation service on 127.0.0.1:80
 bench: $(MODEL) ## Verify every server live, measure them in pairs with a latency curve, write results/latest/report.md
 	BENCH_INVOCATION="make bench $(strip $(MAKEOVERRIDES))" \
 	$(BIN)/python -m loadtests.bench run --profile "$(PROFILE)" --scenarios "$(SCENARIOS)" \
-		--variants "$(VARIANTS)" --rounds "$(ROUNDS)" --duration "$(DURATION)" --warmup "$(WARMUP)" \
+		--variants "$(VARIANTS)" --rounds "$(ROUNDS)" --models "$(MODELS)" --duration "$(DURATION)" --warmup "$(WARMUP)" \
 		--users $(USERS) --rates "$(RATES)" --slo-ms $(SLO_MS) --workers "$(BENCH_WORKERS)" \
 		--results-dir "$(RESULTS_DIR)" --locust-processes $(LOCUST_PROCESSES) \
 		--upstream-latency-ms $(UPSTREAM_LATENCY_MS)

@@ -89,6 +89,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.workers < 1:
             raise ValueError("--workers must be a positive integer")
         config = config_from(args, args.workers)
+        if config.profile.models:
+            raise ValueError(
+                "the crossover profile serves each model in turn, so it starts its own servers: make bench"
+            )
     except ValueError as exc:
         return refuse(exc)
     urls = {"flask": args.flask_url.rstrip("/"), "fastapi": args.fastapi_url.rstrip("/")}

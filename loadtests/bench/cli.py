@@ -15,7 +15,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from loadtests.bench.load.locust import Placement
-from loadtests.bench.plan.config import PROFILES, BenchConfig, parse_rates, parse_scenarios, parse_variants
+from loadtests.bench.plan.config import (
+    PROFILES,
+    BenchConfig,
+    Profile,
+    parse_rates,
+    parse_scenarios,
+    parse_variants,
+)
 from loadtests.bench.render.output import rewrite_report
 from loadtests.bench.render.readme import update_readme
 from loadtests.bench.results.records import FormatError
@@ -23,7 +30,7 @@ from loadtests.bench.runner import Bench, say
 from loadtests.bench.targets import processes
 from loadtests.bench.targets.pool import StartedServers
 from loadtests.bench.targets.servers import ServerStartError, start_upstream
-from shared.settings import REPO_ROOT
+from shared.settings import MODEL_NAMES, REPO_ROOT
 
 
 def new_results_dir(root: Path) -> Path:
@@ -40,13 +47,14 @@ def new_results_dir(root: Path) -> Path:
 def add_knobs(parser: argparse.ArgumentParser) -> None:
     """The knobs `make bench` and the compose bench share; empty means the profile's choice."""
     parser.add_argument(
-        "--profile", default="default", choices=sorted(PROFILES), help="quick, default or full"
+        "--profile", default="default", choices=sorted(PROFILES), help="quick, default, full or crossover"
     )
     parser.add_argument("--scenarios", default="", help="comma list or 'all'; empty: the profile's")
     parser.add_argument(
         "--variants", default="", help="server variants for every scenario; empty: the profile's"
     )
     parser.add_argument("--rounds", default="", help="capacity rounds (pairs) per scenario")
+    parser.add_argument("--models", default="", help="crossover: comma list of models; empty: every one")
     parser.add_argument("--duration", default="", help="measured seconds per slice")
     parser.add_argument("--warmup", default="", help="seconds before each slice's window")
     parser.add_argument("--users", type=int, default=32, help="Locust users (and wrk connections)")
@@ -96,6 +104,8 @@ def config_from(args: argparse.Namespace, workers: int | None = None) -> BenchCo
         raise ValueError("UPSTREAM_LATENCY_MS (--upstream-latency-ms) must be between 0 and 60000, exclusive")
     if not 0 < args.slo_ms < 3_600_000:
         raise ValueError("SLO_MS (--slo-ms) must be a positive number of milliseconds")
+    if args.models.strip():
+        profile = replace(profile, models=parse_models(args.models, profile))
     return BenchConfig(
         profile=profile,
         scenarios=parse_scenarios(args.scenarios, profile),
@@ -111,6 +121,16 @@ def config_from(args: argparse.Namespace, workers: int | None = None) -> BenchCo
         locust_processes=args.locust_processes,
         upstream_latency_ms=args.upstream_latency_ms,
     )
+
+
+def parse_models(text: str, profile: Profile) -> tuple[str, ...]:
+    """MODELS=: the crossover's models, in the order given (the first is the batch-size axis's)."""
+    names = tuple(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
+    if not profile.models:
+        raise ValueError(f"--models is for the crossover profile, not {profile.name}")
+    if unknown := [name for name in names if name not in MODEL_NAMES]:
+        raise ValueError(f"unknown model(s) {', '.join(unknown)}; make model trains {', '.join(MODEL_NAMES)}")
+    return names
 
 
 def start_bench(config: BenchConfig) -> Bench:

@@ -25,6 +25,7 @@ from loadtests.bench.load.setting import setting_record
 from loadtests.bench.machine.speed import probe_us
 from loadtests.bench.plan import slices as plan
 from loadtests.bench.plan.config import BenchConfig, curve_rates
+from loadtests.bench.plan.crossover import crossover_slices, describe_crossover
 from loadtests.bench.plan.slices import LOCUST, WRK
 from loadtests.bench.plan.variants import CATALOGUE
 from loadtests.bench.render.output import write_results
@@ -36,6 +37,8 @@ from loadtests.bench.targets import processes
 from loadtests.bench.targets.pool import ServerPool
 from loadtests.bench.targets.servers import RunningServer
 from loadtests.scenarios import SCENARIOS, UPSTREAM, Scenario
+from shared.model import model_cards
+from shared.settings import Settings
 
 
 def say(message: str) -> None:
@@ -74,11 +77,12 @@ class Bench:
         self.measurements: list[Measurement] = []
         self.notes: list[str] = []
         self.started = time.time()
-        self.planned = plan.whole_plan(config)
+        self.crossover = bool(config.profile.models)
+        self.planned = crossover_slices(config) if self.crossover else plan.whole_plan(config)
         self.in_process_s = plan.in_process_s(config, len(split_scenarios(config)))
         self.estimate_left = plan.estimate_s(config, self.planned) + self.in_process_s
         self.estimate_done = 0.0
-        self.last_variant: str | None = None
+        self.last_server: tuple[str, str] | None = None
         self.wrk = wrk.available()
 
     def run(self) -> Path:
@@ -87,15 +91,19 @@ class Bench:
             f"make bench ({self.config.profile.name} profile): results in {self.results_dir}\n"
             f"  {self.setting_note}"
         )
-        say(plan.describe(self.config, self.planned, self.in_process_s))
+        describe = describe_crossover if self.crossover else plan.describe
+        say(describe(self.config, self.planned, self.in_process_s))
         if not self.wrk and any(self.config.wrk_for(s) for s in self.config.scenarios):
             self.notes.append("wrk is not installed, so there is no cross-check: apt-get install wrk")
             say(f"  {self.notes[-1]}")
         interrupted = False
         try:
             self.measure_model()
-            for scenario in self.config.scenarios:
-                self.measure_scenario(scenario)
+            if self.crossover:  # one plan for every model and scenario (plan/crossover.py)
+                self.execute(self.planned)
+            else:
+                for scenario in self.config.scenarios:
+                    self.measure_scenario(scenario)
         except KeyboardInterrupt:
             interrupted = True
             say("interrupted: stopping every process and writing what was measured")
@@ -174,10 +182,10 @@ class Bench:
             if s.generator == WRK and not self.wrk:
                 continue
             cost = plan.slice_seconds(self.config, s.generator)
-            if s.variant != self.last_variant:
+            if s.server != self.last_server:
                 cost += plan.SERVER_SWITCH_S
-                self.last_variant = s.variant
-            server = self.pool.acquire(known[s.variant])
+                self.last_server = s.server
+            server = self.pool.acquire(known[s.variant], s.model)
             if server is None:
                 self.skip(s, cost)
                 continue
@@ -214,12 +222,14 @@ class Bench:
             processes=c.locust_processes,
             upstream_latency_ms=c.upstream_latency_ms if UPSTREAM in scenario.auxiliaries else None,
             phase=s.phase,
+            batch_size=s.batch_size,
         )
 
     def measure(self, s: plan.Slice, server: RunningServer) -> Measurement:
         index = len(self.measurements) + 1
         rate = f"-{s.rate:g}rps" if s.rate else ""
-        name = f"{index:03d}-{s.scenario}-{s.phase}{rate}-r{s.round}-{s.variant}-{s.generator}"
+        served = (f"-{s.model}" if s.model else "") + (f"-{s.batch_size}items" if s.batch_size else "")
+        name = f"{index:03d}-{s.scenario}-{s.phase}{rate}-r{s.round}-{s.variant}{served}-{s.generator}"
         load = self.load_plan(s)
         # Attached servers may run anywhere: only CPUs this bench placed them on are probed.
         probed = self.placement.server_cpus if self.attached_cpus is None else ()
@@ -231,7 +241,7 @@ class Bench:
             m = run_load(load, server, self.placement, self.results_dir, name, upstream)
         after = probe_us(probed)
         speeds = [round(t, 1) for t in (before, after) if t is not None]
-        m = replace(m, server_start=self.pool.start_count, speed_probe_us=speeds)
+        m = replace(m, server_start=self.pool.start_count, speed_probe_us=speeds, model=s.model)
         self.measurements.append(m)
         return m
 
@@ -261,6 +271,8 @@ class Bench:
             "started_at": datetime.fromtimestamp(self.started, UTC).isoformat(timespec="seconds"),
             "elapsed_s": round(time.time() - self.started, 1),
             "results_dir": str(self.results_dir),
+            # The crossover's x axis: each model's card (its CPU per call, timed by make model).
+            **({"models": model_cards(Settings.from_env().model_dir)} if self.crossover else {}),
         }
 
     def write(self, interrupted: bool) -> None:

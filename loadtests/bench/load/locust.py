@@ -52,6 +52,7 @@ class LoadPlan:
     processes: int = 1  # Locust processes generating the load: > 1 forks that many workers under a master
     upstream_latency_ms: float | None = None  # the upstream's delay, for a scenario that has one
     phase: str = "capacity"
+    batch_size: int | None = None  # items per batch request; None: the scenario's (BATCH_SIZE)
 
     @property
     def run_time_s(self) -> int:
@@ -124,6 +125,7 @@ def base_record(
         "generator_cpu_count": cpus,
         "upstream_latency_ms": plan.upstream_latency_ms,
         "startup_s": server.startup_s,
+        "batch_size": plan.batch_size,
     }
 
 
@@ -138,7 +140,8 @@ def run_load(
     run_dir = results_dir / "runs" / run_name
     run_dir.mkdir(parents=True, exist_ok=True)
     command = processes.pinned(locust_command(plan, server.url, run_dir), placement.generator_cpus)
-    process = processes.start(command, {}, run_dir / "locust.log")
+    sized = {"LOCUST_BATCH_SIZE": str(plan.batch_size)} if plan.batch_size else {}
+    process = processes.start(command, sized, run_dir / "locust.log")
     exit_code, error = 0, None
     with sampler_for(server, process.pid, placement, upstream) as sampler:
         try:
@@ -220,6 +223,7 @@ def read_figures(run_dir: Path, sampler: Sampler, upstream: bool = False) -> dic
         "histogram": window["histogram"],
         "corrected_histogram": window["corrected_histogram"],
         "failure_messages": failure_messages(run_dir / "locust_failures.csv"),
+        "p99_by_name_ms": p99_by_name(run_dir / "locust_stats.csv"),
         **sampled_figures(sampler, start, end, upstream),
     }
 
@@ -232,6 +236,19 @@ def locust_totals(entries: list[dict[str, Any]]) -> dict[str, Any]:
     start = min((entry["start_time"] for entry in entries), default=0.0)
     elapsed = max(stamps, default=start) - start
     return {"requests": requests, "failures": failures, "rps": requests / elapsed if elapsed > 0 else 0.0}
+
+
+def p99_by_name(path: Path) -> dict[str, float | None]:
+    """Each request name's p99 over the window (Locust resets its statistics when the warm-up ends), from
+    Locust's own statistics: the mixed scenario's /health under load. Locust rounds a response time above
+    100 ms to 10 ms, enough to tell a blocked event loop from a free one."""
+    if not path.exists():
+        return {}
+    with path.open(newline="") as file:
+        rows = [row for row in csv.DictReader(file) if row.get("Name") != "Aggregated"]
+    return {
+        row["Name"]: float(row["99%"]) if row.get("99%") not in {None, "", "N/A"} else None for row in rows
+    }
 
 
 def failure_messages(path: Path, limit: int = 5) -> list[str]:

@@ -1,8 +1,9 @@
 """The bench's knobs (make variables) and profiles: what a run measures, before anything starts.
 
 A profile is a budget: `quick` (make bench-quick, about a minute), `default` (make bench, under 5 minutes on
-2 cores) and `full` (every scenario, every variant, the whole curve; about an hour). The knobs given on the
-command line override the profile's choices one by one.
+2 cores) and `full` (every scenario, every variant, the whole curve; about an hour). `crossover` asks another
+question: the same comparisons for each model `make model` trains, cheapest to dearest (plan/crossover.py).
+The knobs given on the command line override the profile's choices one by one.
 """
 
 import math
@@ -11,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from loadtests.bench.plan.variants import CATALOGUE, CPU_VARIANTS, IO_VARIANTS, VARIANTS, ServerVariant
-from loadtests.scenarios import CPU, IO_BOUND, SCENARIOS, UPSTREAM, Scenario
-from shared.settings import REPO_ROOT
+from loadtests.scenarios import BATCH_SIZE, CPU, IO_BOUND, SCENARIOS, UPSTREAM, Scenario
+from shared.limits import MAX_BATCH_SIZE
+from shared.settings import MODEL_NAMES, REPO_ROOT
 
 DEFAULT_PAIR = tuple(v.key for v in VARIANTS)  # flask-gunicorn-sync, fastapi-uvicorn
 # The same server for both frameworks: what is left between them is the framework's.
@@ -21,6 +23,8 @@ SLO_MS = 50.0
 # io compares what Flask users deploy for I/O and the two classic mistakes with the defaults, in any profile
 # (SCENARIOS=io): io is in none's default scenarios, so it costs a profile's budget nothing.
 IO_COMPARED = DEFAULT_PAIR + tuple(v.key for v in IO_VARIANTS)
+# FastAPI's other form: the service's prediction views are `def` (the thread pool), this one's `async def`.
+ASYNC_DEF = "fastapi-async-def"
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,10 @@ class Profile:
     split: bool  # the in-process split of each framework's CPU per request (inprocess/split.py)
     glue_pairs: int  # the contract's price, service over its stack's reference app (inprocess/glue.py)
     estimate: str  # what `make help` and the README say it takes
+    # crossover: the models served in turn (MODEL_NAME), and the batch sizes sent to the cheapest one by the
+    # default pair beside the scenario's own; empty: the server's default model, the scenario's batch.
+    models: tuple[str, ...] = ()
+    batch_sizes: tuple[int, ...] = ()
 
 
 CPU_SCENARIOS = tuple(name for name, s in SCENARIOS.items() if s.kind == CPU)
@@ -88,6 +96,25 @@ PROFILES: dict[str, Profile] = {
             split=True,
             glue_pairs=7,
             estimate="about an hour",
+        ),
+        Profile(
+            "crossover",
+            ("predict", "batch", "mixed"),
+            {CPU: (*DEFAULT_PAIR, ASYNC_DEF, *GRANIAN_PAIR), "mixed": (*DEFAULT_PAIR, ASYNC_DEF)},
+            # 3 pairs per ratio, the fewest that give an interval. 2 s windows: the dearest model (about 20 ms
+            # of CPU per call on one server CPU) still answers about 90 requests in each, a count's step of
+            # about 1%, five times finer than the 5% the crossover reads (docs/bench/method.md).
+            rounds=3,
+            duration_s=2,
+            warmup_s=1,
+            curve_scenarios=(),
+            grid=(),
+            wrk_scenarios=(),
+            split=False,
+            glue_pairs=0,
+            estimate="under 15 minutes on 2 cores",
+            models=MODEL_NAMES,
+            batch_sizes=tuple(sorted({1, 10, BATCH_SIZE, MAX_BATCH_SIZE})),
         ),
     )
 }

@@ -11,7 +11,7 @@ Consecutive slices of one variant share its server; every change of variant stop
 next, so that only the server being measured runs on the servers' CPUs. Pure functions: no server here.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 
 from loadtests.bench.plan.config import BenchConfig
@@ -42,6 +42,13 @@ class Slice:
     generator: str = LOCUST  # LOCUST or WRK
     kind: str = CAPACITY  # CAPACITY (closed loop) or FIXED (an offered rate)
     rate: float | None = None  # FIXED: requests/s offered, every user its share
+    model: str = ""  # the model the server serves (MODEL_NAME); "": its default, no setting
+    batch_size: int | None = None  # items per batch request; None: the scenario's (BATCH_SIZE)
+
+    @property
+    def server(self) -> tuple[str, str]:
+        """What a server is started as: a change of either is a restart."""
+        return (self.variant, self.model)
 
 
 def ordered(items: Sequence[str], index: int) -> list[str]:
@@ -94,10 +101,12 @@ def slice_seconds(config: BenchConfig, generator: str) -> float:
     return config.warmup_s + config.duration_s + overhead
 
 
-def switches(variants: Iterable[str]) -> int:
-    """Server starts for slices in this order: one at each change of variant, and the first."""
-    count, last = 0, None
-    for key in variants:
+def switches(servers: Iterable[Hashable]) -> int:
+    """Server starts for slices in this order: one at each change of server (variant, model), and the
+    first."""
+    count: int = 0
+    last: Hashable = None
+    for key in servers:
         count += key != last
         last = key
     return count
@@ -105,7 +114,7 @@ def switches(variants: Iterable[str]) -> int:
 
 def estimate_s(config: BenchConfig, slices: Sequence[Slice]) -> float:
     return sum(slice_seconds(config, s.generator) for s in slices) + SERVER_SWITCH_S * switches(
-        s.variant for s in slices
+        s.server for s in slices
     )
 
 
@@ -143,7 +152,7 @@ def describe(config: BenchConfig, slices: Sequence[Slice], in_process: float = 0
     minutes, seconds = divmod(round(estimate_s(config, slices) + in_process), 60)
     lines.append(
         f"  {len(slices)} slices of {config.warmup_s} s warm-up + {config.duration_s} s measured, "
-        f"{switches(s.variant for s in slices)} server starts: about {minutes} min {seconds:02d} s "
+        f"{switches(s.server for s in slices)} server starts: about {minutes} min {seconds:02d} s "
         "(a curve ends early where its service no longer keeps up)"
     )
     return "\n".join(lines)

@@ -10,6 +10,8 @@ matplotlib.use("Agg")  # files only, no display
 
 import matplotlib.pyplot as plt
 
+from loadtests.bench.render.crossover import CHART as CROSSOVER_CHART
+from loadtests.bench.render.crossover import crossover_chart, has_crossover
 from loadtests.bench.render.reading import is_io, label
 from loadtests.bench.render.split_report import waterfall_chart
 
@@ -177,4 +179,6 @@ def write_charts(summary: Mapping[str, Any], directory: Path) -> list[str]:
         charts.append(waterfall.name)
     if any(is_io(entry) for entry in summary["variants"]):
         charts.append(io_chart(summary, directory / "io.png").name)
+    if has_crossover(summary):
+        charts.append(crossover_chart(summary, directory / CROSSOVER_CHART).name)
     return charts

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from loadtests.bench.plan.config import PROFILES
+from loadtests.bench.results.crossover import WITHIN
 from loadtests.bench.results.figures import AGREEMENT
 from loadtests.bench.results.pairs import CONFIDENCE, MIN_PAIRS, WIDE_LIMIT
 from loadtests.bench.results.trust import (
@@ -114,7 +115,36 @@ def rules(summary: Mapping[str, Any]) -> list[str]:
         "at it; its CPU is sampled like Locust's. Every variant's capacity is compared with the Little's-law "
         "bound, users / upstream latency (a server that holds fewer requests at once is bounded by that many "
         "/ latency instead).",
+        crossover_rule(),
     ]
+
+
+def crossover_rule() -> str:
+    """The crossover profile's method and what its N means (results/crossover.py computes it)."""
+    p = PROFILES["crossover"]
+    sizes = ", ".join(map(str, p.batch_sizes))
+    return (
+        f"- **The crossover** (`make bench PROFILE=crossover`, {p.estimate}). Does the framework still "
+        f"matter when the model is dear? For each model `make model` trains ({', '.join(p.models)}), served "
+        "in turn by every server (`MODEL_NAME`: a change of model is a restart), the same paired rounds on "
+        "predict and batch for the defaults (FastAPI under uvicorn over Flask under gunicorn's sync worker), "
+        "FastAPI's other form (`async def` prediction views, the model on the event loop, over Flask's "
+        "default) and both under Granian; and the mixed scenario for the defaults and the `async def` form, "
+        "to read /health's p99 while predictions run (an `async def` view that computes holds the event "
+        "loop, and the probes wait behind it). Within a round each server runs its scenarios one after the "
+        "other before the next starts, so a pair's slices are seconds apart. On the cheapest model the "
+        f"default pair also sends batches of {sizes} items. {p.rounds} rounds ({p.rounds} pairs per ratio, "
+        f"the fewest that give an interval), {p.warmup_s} s warm-up and {p.duration_s} s windows: the "
+        "dearest model (about 20 ms of CPU per call on a quiet core) still answers about 90 requests per "
+        "window, a count's step near 1%. A model's cost per request is its card's CPU per call (the fastest "
+        "of 5 timings by `make model`), for 1 row on predict and for the batch's rows on batch (linear "
+        "between the card's 1-row and 100-row timings). **N** is the smallest model cost such that, for "
+        "that model and every dearer one, every comparison's requests/s ratio interval, on predict and on "
+        f"batch, lies within [{1 - WITHIN:.2f}, {1 + WITHIN:.2f}] from at least {MIN_PAIRS} pairs; when no "
+        'model measured qualifies, the run says "no such N among the models measured". Above N, the '
+        f"framework changes throughput by less than {WITHIN:.0%}, as far as these models and this machine "
+        "show: a ratio is of two servers on the same CPU, so its interval also holds the machine's noise."
+    )
 
 
 def knobs_table() -> str:
@@ -124,6 +154,11 @@ def knobs_table() -> str:
         ("SCENARIOS", "the profile's", f"comma list of {', '.join(SCENARIOS)}, or `all`"),
         ("VARIANTS", "the profile's", "server variants for every scenario (`make help` lists them)"),
         ("ROUNDS", "the profile's", "capacity rounds (pairs) per scenario"),
+        (
+            "MODELS",
+            "every model",
+            "`PROFILE=crossover`: the models served in turn, a comma list (the first: batch sizes)",
+        ),
         ("DURATION", "the profile's", "measured seconds per slice"),
         ("WARMUP", "the profile's", "seconds before each slice's window, not counted"),
         ("USERS", "32", "Locust users (wrk connections)"),

@@ -10,6 +10,8 @@ def progress_line(m: Measurement) -> str:
         f" @ {m.target_rate:g} rps" if m.target_rate else ""
     )
     what += " (wrk)" if m.generator == WRK else ""
+    what += f" serving {m.model}" if m.model else ""
+    what += f", {m.batch_size} items" if m.batch_size else ""
     if m.error:
         return f"{what}: FAILED: {m.error.splitlines()[0]}"
     line = f"{what}: {m.rps:,.0f} rps"

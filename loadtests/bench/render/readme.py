@@ -7,6 +7,12 @@
 - docs/argument.md, between its markers: the speed point, the glue's price, the io figures and the
   sentences that read them (render/argument.py).
 
+A crossover run (make bench PROFILE=crossover) writes only its own part: the crossover chart and sentence
+between the `bench:crossover` markers of README.md (under the headline) and of docs/argument.md (the speed
+point), docs/bench/crossover.png and its whole report as docs/bench/crossover.md; the headline run's
+sections stay as they were. Any other run leaves the last crossover's sections as they are: each part comes
+from the run that measured it, and says which.
+
 Only the text between the markers changes. When README.md has no markers, the section goes to
 loadtests/README-sections.md instead.
 """
@@ -17,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from loadtests.bench.render.argument import argument_text
+from loadtests.bench.render.crossover import CHART as CROSSOVER_CHART
+from loadtests.bench.render.crossover import crossover_section, has_crossover, n_sentence
 from loadtests.bench.render.markers import replace_between
 from loadtests.bench.render.method import method_page
 from loadtests.bench.render.reading import origin
@@ -26,6 +34,7 @@ from loadtests.bench.results.summary import read_summary
 from shared.settings import REPO_ROOT
 
 RESULTS = ("<!-- bench:results -->", "<!-- /bench:results -->")
+CROSSOVER = ("<!-- bench:crossover -->", "<!-- /bench:crossover -->")
 DOCS_DIR = Path("docs") / "bench"
 
 
@@ -49,28 +58,81 @@ def results_section(summary: dict[str, Any], charts: list[str]) -> str:
     return "\n".join(parts)
 
 
+def published_report(results_dir: Path) -> str:
+    """The run's report.md: it links its slices' raw files, which stay in results/ (not committed): here,
+    only their names."""
+    return re.sub(r"\[([^\]]+)\]\(runs/[^)]*\)", r"\1", (results_dir / "report.md").read_text())
+
+
+def write_readme_section(repo: Path, markers: tuple[str, str], section: str) -> Path:
+    """The section between README.md's markers; without them, in loadtests/README-sections.md. Returns the
+    file written."""
+    readme = repo / "README.md"
+    updated = replace_between(readme.read_text() if readme.exists() else "", markers, section)
+    if updated is None:
+        fallback = repo / "loadtests" / "README-sections.md"
+        fallback.write_text(f"{markers[0]}\n{section.strip()}\n{markers[1]}\n")
+        return fallback
+    readme.write_text(updated)
+    return readme
+
+
 def update_readme(results_dir: Path, repo: Path = REPO_ROOT) -> Path:
     results_dir = results_dir.resolve()
     summary = read_summary(results_dir)
+    if has_crossover(summary):
+        return update_crossover(results_dir, summary, repo)
     docs = repo / DOCS_DIR
     docs.mkdir(parents=True, exist_ok=True)
     charts = [name for name in CHARTS if (results_dir / name).exists()]
     for name in charts:
         shutil.copyfile(results_dir / name, docs / name)
     (docs / "method.md").write_text(method_page(summary))
-    report = (results_dir / "report.md").read_text()
-    # The report links its slices' raw files, which stay in results/ (not committed): here, only their names.
-    (docs / "results.md").write_text(re.sub(r"\[([^\]]+)\]\(runs/[^)]*\)", r"\1", report))
-    section = results_section(summary, charts)
-    readme = repo / "README.md"
-    text = readme.read_text() if readme.exists() else ""
-    updated = replace_between(text, RESULTS, section)
-    if updated is None:
-        fallback = repo / "loadtests" / "README-sections.md"
-        fallback.write_text(f"{RESULTS[0]}\n{section.strip()}\n{RESULTS[1]}\n")
-        return fallback
-    readme.write_text(updated)
+    (docs / "results.md").write_text(published_report(results_dir))
+    readme = write_readme_section(repo, RESULTS, results_section(summary, charts))
+    if readme.name != "README.md":
+        return readme
     argument = repo / "docs" / "argument.md"
     if argument.exists():
         argument.write_text(argument_text(argument.read_text(), summary))
+    return readme
+
+
+def argument_crossover(summary: dict[str, Any]) -> str:
+    """docs/argument.md's part of the speed point: the sentence and the chart, the tables one link away."""
+    return "\n".join(
+        [
+            n_sentence(summary),
+            "",
+            f"![FastAPI/Flask requests/s against the model's CPU per request](bench/{CROSSOVER_CHART})",
+            "",
+            "Each model's ratios with their intervals, and /health under the mixed load: "
+            "[bench/crossover.md](bench/crossover.md).",
+        ]
+    )
+
+
+def update_crossover(results_dir: Path, summary: dict[str, Any], repo: Path) -> Path:
+    """A crossover run's part only: its chart, its report, and its sections between the crossover markers."""
+    docs = repo / DOCS_DIR
+    docs.mkdir(parents=True, exist_ok=True)
+    chart = results_dir / CROSSOVER_CHART
+    if chart.exists():
+        shutil.copyfile(chart, docs / CROSSOVER_CHART)
+    (docs / "crossover.md").write_text(published_report(results_dir))
+    shown = f"{DOCS_DIR.as_posix()}/{CROSSOVER_CHART}" if chart.exists() else None
+    section = "\n".join(
+        [
+            *crossover_section(summary, shown, heading="### Does the framework matter for my model?"),
+            f"The whole run: [{DOCS_DIR.as_posix()}/crossover.md]({DOCS_DIR.as_posix()}/crossover.md).",
+        ]
+    )
+    readme = write_readme_section(repo, CROSSOVER, section)
+    if readme.name != "README.md":
+        return readme
+    argument = repo / "docs" / "argument.md"
+    if argument.exists() and (
+        text := replace_between(argument.read_text(), CROSSOVER, argument_crossover(summary))
+    ):
+        argument.write_text(text)
     return readme

@@ -14,6 +14,8 @@ from loadtests.bench.render.appendix import (
     slices_table,
     verification_section,
 )
+from loadtests.bench.render.crossover import CHART as CROSSOVER_CHART
+from loadtests.bench.render.crossover import crossover_section, has_crossover, n_sentence
 from loadtests.bench.render.method import CONNECTION_MODEL, method_markdown
 from loadtests.bench.render.reading import (
     BOUND,
@@ -305,6 +307,8 @@ def render_report(summary: Mapping[str, Any], charts: Sequence[str] = tuple(CHAR
     out += ["## Verdict", "", *[f"{line}\n" for line in verdict(summary)]]
     if "curve.png" in charts:
         out += [f"![{CHARTS['curve.png']}](curve.png)", ""]
+    if has_crossover(summary):
+        out += crossover_section(summary, CROSSOVER_CHART if CROSSOVER_CHART in charts else None)
     if summary["ratios"]:
         out += [
             "## Pair ratios",
@@ -346,7 +350,7 @@ def render_report(summary: Mapping[str, Any], charts: Sequence[str] = tuple(CHAR
         *split_section(summary),
         "",
     ]
-    others = [chart for chart in charts if chart != "curve.png"]
+    others = [chart for chart in charts if chart not in {"curve.png", CROSSOVER_CHART}]
     if others:
         out += ["## Charts", ""]
         out += [f"![{CHARTS.get(chart, chart)}]({chart})\n" for chart in others]
@@ -359,4 +363,5 @@ def render_report(summary: Mapping[str, Any], charts: Sequence[str] = tuple(CHAR
 
 def headline_text(summary: Mapping[str, Any]) -> str:
     """What the runner prints at the end: the verdict and the ratios."""
-    return "\n".join([*verdict(summary), "", ratios_table(summary) if summary["ratios"] else ""])
+    crossover = [n_sentence(summary), ""] if has_crossover(summary) else []
+    return "\n".join([*crossover, *verdict(summary), "", ratios_table(summary) if summary["ratios"] else ""])

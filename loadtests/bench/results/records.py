@@ -78,6 +78,11 @@ class Measurement:
     upstream_latency_ms: float | None = None
     upstream_cpu_percent: float | None = None
     upstream_cpu_max: float | None = None
+    # The crossover profile: the model served (MODEL_NAME; "": the server's default), the items per batch
+    # request (None: the scenario's), and each request name's p99 in the window (Locust's statistics).
+    model: str = ""
+    batch_size: int | None = None
+    p99_by_name_ms: dict[str, float | None] = field(default_factory=dict)
 
     @property
     def key(self) -> str:

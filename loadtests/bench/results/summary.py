@@ -8,6 +8,8 @@
 - `curve`, `capacity_at_slo`, `crosscheck`: the latency curve, the capacity at the latency objective, and
   Locust's ratio against wrk's;
 - `split` (when measured): each framework's CPU per request, layer by layer, in-process;
+- `crossover`, `crossover_n_us` (make bench PROFILE=crossover only): each model's ratios and /health p99,
+  and N (results/crossover.py); the other sections then read the cheapest (default) model's slices;
 - `format_version`: the shape of all this; a reader of another version stops in one line (read_summary).
 """
 
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from loadtests.bench.results import figures, pairs, trust, waterfall
+from loadtests.bench.results.crossover import crossover_fields, headline_measurements
 from loadtests.bench.results.records import Measurement, read_versioned
 
 # Raw fields left out of summary.json's runs: measurements.json keeps them.
@@ -79,6 +82,8 @@ def build_summary(
     glue: Mapping[str, Any] | None = None,
     in_process_machine: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
+    every = measurements
+    measurements = headline_measurements(every)
     settings = environment.get("settings", {})
     slo_ms = float(settings.get("slo_ms", 50.0))
     variants_known = environment.get("variants") or {}
@@ -104,13 +109,13 @@ def build_summary(
         "environment": dict(environment),
         "verification": dict(verification),
         "model": {name: dict(timed) for name, timed in microbench.items()},
-        "runs": [run_record(m) for m in measurements],
+        "runs": [run_record(m) for m in every],
         "variants": variants,
         "ratios": ratios,
         "curve": curve,
         "capacity_at_slo": figures.capacity_at_slo(curve, slo_ms),
         "crosscheck": figures.crosschecks(ratios, measurements),
-        "noise": noise_record(measurements),
+        "noise": noise_record(every),
         "split": completed,
         "split_inprocess": [dict(entry) for entry in split],
         "waterfall": [
@@ -120,6 +125,7 @@ def build_summary(
         ],
         "glue": dict(glue or {}),
         "in_process_machine": in_process_record(in_process_machine or {}),
+        **crossover_fields(every, environment.get("models") or {}),
     }
 
 

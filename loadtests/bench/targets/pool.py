@@ -21,8 +21,9 @@ class ServerPool(Protocol):
     verification: dict[str, dict[str, Any]]
     starts: list[dict[str, Any]]
 
-    def acquire(self, variant: ServerVariant) -> RunningServer | None:
-        """The variant's server, ready to be measured; None when it cannot be (not started, not verified)."""
+    def acquire(self, variant: ServerVariant, model: str = "") -> RunningServer | None:
+        """The variant's server serving `model` (MODEL_NAME; "": its default), ready to be measured; None
+        when it cannot be (not started, not verified)."""
 
     def release(self) -> None:
         """Stop whatever the pool started."""
@@ -59,6 +60,7 @@ class StartedServers:
         self.extra_env = dict(extra_env or {})
         self.upstream = upstream
         self.current: RunningServer | None = None
+        self.current_model = ""
         self.verification: dict[str, dict[str, Any]] = {}
         self.starts: list[dict[str, Any]] = []
 
@@ -66,16 +68,24 @@ class StartedServers:
     def start_count(self) -> int:
         return len(self.starts)
 
-    def acquire(self, variant: ServerVariant) -> RunningServer | None:
-        if self.current is not None and self.current.variant.key == variant.key:
-            return self.current
+    def acquire(self, variant: ServerVariant, model: str = "") -> RunningServer | None:
+        current = self.current
+        if current is not None and (current.variant.key, self.current_model) == (variant.key, model):
+            return current
         self.release()
         known = self.verification.get(variant.key)
         if known is not None and not known["passed"]:
             return None
+        served = {"MODEL_NAME": model} if model else {}
         try:
             server = start_server(
-                variant, self.workers, self.cpus, self.log_dir, users=self.users, extra_env=self.extra_env
+                variant,
+                self.workers,
+                self.cpus,
+                self.log_dir,
+                users=self.users,
+                extra_env={**self.extra_env, **served},
+                log_name=f"{variant.key}-{model}" if model else variant.key,
             )
         except ServerStartError as exc:
             self.verification[variant.key] = {"passed": False, "error": str(exc), "checks": []}
@@ -88,8 +98,10 @@ class StartedServers:
             if not self.verification[variant.key]["passed"]:
                 processes.stop(server.process)
                 return None
-        self.starts.append({"variant": variant.key, "startup_s": server.startup_s})
-        self.current = server
+        self.starts.append(
+            {"variant": variant.key, "startup_s": server.startup_s, **({"model": model} if model else {})}
+        )
+        self.current, self.current_model = server, model
         return server
 
     def release(self) -> None:
@@ -111,7 +123,8 @@ class AttachedServers:
     def start_count(self) -> int:
         return 1
 
-    def acquire(self, variant: ServerVariant) -> RunningServer | None:
+    def acquire(self, variant: ServerVariant, model: str = "") -> RunningServer | None:
+        """The model is the deployment's: an attached server serves what it was started with."""
         server = self.servers.get(variant.key)
         if server is None:
             return None

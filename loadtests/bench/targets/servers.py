@@ -44,9 +44,11 @@ def start_server(
     timeout_s: float = 30,
     users: int = 1,
     extra_env: Mapping[str, str] | None = None,
+    log_name: str = "",
 ) -> RunningServer:
     """Start the variant on a free loopback port and wait for GET /health, or raise quoting its log.
-    `users` sizes what depends on the load (gthread's threads); `extra_env` adds e.g. UPSTREAM_URL."""
+    `users` sizes what depends on the load (gthread's threads); `extra_env` adds e.g. UPSTREAM_URL or
+    MODEL_NAME; `log_name` names its log (default: the variant's key)."""
     port = processes.free_port()
     env = {
         "HOST": "127.0.0.1",
@@ -57,7 +59,7 @@ def start_server(
     }
     arguments = variant.arguments("127.0.0.1", port, workers)
     command = processes.pinned([*processes.python_module(variant.module), *arguments], cpus)
-    log = log_dir / f"{variant.key}.log"
+    log = log_dir / f"{log_name or variant.key}.log"
     started = time.perf_counter()
     process = processes.start(command, env, log)
     server = RunningServer(variant, f"http://127.0.0.1:{port}", process, log, processes.shown(command, env))

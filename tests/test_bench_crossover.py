@@ -1,0 +1,285 @@
+"""make bench PROFILE=crossover, without load: its plan and budget, its figures from recorded slices (the
+arithmetic of medians, intervals and N), its chart, and the README and docs sections it writes."""
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from loadtests.bench.cli import config_from, parse_args
+from loadtests.bench.plan.crossover import crossover_slices
+from loadtests.bench.plan.slices import SERVER_SWITCH_S, estimate_s, in_process_s, switches
+from loadtests.bench.render.crossover import CHART, n_sentence
+from loadtests.bench.render.output import write_results
+from loadtests.bench.render.readme import CROSSOVER, RESULTS, update_readme
+from loadtests.bench.results.crossover import (
+    crossover_entries,
+    crossover_n_us,
+    headline_measurements,
+    model_cpu_us,
+)
+from loadtests.bench.results.records import Measurement, load_measurements, save_measurements
+from loadtests.bench.results.summary import build_summary
+from loadtests.scenarios import BATCH_SIZE, HEALTH, PREDICT
+from shared.limits import MAX_BATCH_SIZE
+from shared.settings import MODEL_NAMES
+from tests.test_bench_analysis import capacity, summary_of
+
+FLASK, FASTAPI, ASYNC = "flask-gunicorn-sync", "fastapi-uvicorn", "fastapi-async-def"
+GRANIAN = ("fastapi-granian", "flask-granian")
+CARDS = {
+    "cheap": {"cost": {"cpu_us_1_row": 200.0, "cpu_us_100_rows": 299.0}},
+    "dear": {"cost": {"cpu_us_1_row": 20_000.0, "cpu_us_100_rows": 20_990.0}},
+}
+
+
+def crossover_config(*argv: str) -> Any:
+    return config_from(parse_args(["run", "--profile", "crossover", *argv]))
+
+
+def test_the_crossover_plan_pairs_every_comparison_for_every_model_within_its_budget() -> None:
+    config = crossover_config()
+    slices = crossover_slices(config)
+    assert config.profile.models == MODEL_NAMES and len(MODEL_NAMES) >= 4
+    assert config.rounds >= 3
+    # Each comparison's two variants run in every round of every model, on predict and batch.
+    by_round = Counter((s.model, s.scenario, s.round, s.variant) for s in slices if s.batch_size is None)
+    for model in MODEL_NAMES:
+        for index in range(1, config.rounds + 1):
+            for key in (FLASK, FASTAPI, ASYNC, *GRANIAN):
+                assert by_round[(model, "predict", index, key)] == 1
+                assert by_round[(model, "batch", index, key)] == 1
+            assert {k for (m, sc, r, k) in by_round if (m, sc, r) == (model, "mixed", index)} == {
+                FLASK,
+                FASTAPI,
+                ASYNC,
+            }
+    # Batch size, a second axis: the cheapest model only, the default pair, every size but the scenario's own.
+    sized = [s for s in slices if s.batch_size is not None]
+    assert {s.model for s in sized} == {MODEL_NAMES[0]} and {s.variant for s in sized} == {FLASK, FASTAPI}
+    assert {s.batch_size for s in sized} | {BATCH_SIZE} == {1, 10, BATCH_SIZE, MAX_BATCH_SIZE}
+    assert len(sized) == 3 * 2 * config.rounds
+    assert len(slices) == 174
+    # A change of model is a restart; a server, once started, runs all its slices of a round.
+    assert switches(s.server for s in slices) == len(MODEL_NAMES) * (5 + 4 * (config.rounds - 1))
+    total = estimate_s(config, slices) + in_process_s(config, 0)
+    assert total < 15 * 60
+    assert total >= len(slices) * (config.warmup_s + config.duration_s) + SERVER_SWITCH_S * 52
+
+
+def test_models_can_be_chosen_and_only_for_the_crossover() -> None:
+    config = crossover_config("--models", "random-forest-500,penguin-species", "--rounds", "1")
+    slices = crossover_slices(config)
+    assert config.profile.models == ("random-forest-500", "penguin-species")
+    assert {s.model for s in slices if s.batch_size} == {"random-forest-500"}
+    with pytest.raises(ValueError, match="unknown model"):
+        crossover_config("--models", "gpt")
+    with pytest.raises(ValueError, match="crossover profile"):
+        config_from(parse_args(["run", "--models", "penguin-species"]))
+
+
+def slice_of(
+    model: str, scenario: str, key: str, rps: float, cpu_us: float, round_: int, **more: Any
+) -> Measurement:
+    return capacity(key, rps, cpu_us, round_, model=model, scenario=scenario, **more)
+
+
+def rounds_of(
+    model: str, scenario: str, ratios: list[float], key: str = FASTAPI, **more: Any
+) -> list[Measurement]:
+    """Pairs whose requests/s ratio (key over Flask's default) is each of `ratios`; CPU the inverse."""
+    out = []
+    for index, ratio in enumerate(ratios, start=1):
+        out.append(slice_of(model, scenario, FLASK, 100.0, 1000.0, index, **more))
+        out.append(slice_of(model, scenario, key, 100.0 * ratio, 1000.0 / ratio, index, **more))
+    return out
+
+
+def test_model_cost_is_the_cards_for_the_scenarios_rows() -> None:
+    assert model_cpu_us(CARDS["cheap"], 1) == 200.0
+    assert model_cpu_us(CARDS["cheap"], 100) == 299.0
+    assert model_cpu_us(CARDS["cheap"], 10) == pytest.approx(209.0)
+    assert model_cpu_us(CARDS["cheap"], 1000) == pytest.approx(1199.0)
+    assert model_cpu_us({}, 1) is None
+
+
+def test_crossover_entries_are_the_pair_medians_and_intervals_per_model() -> None:
+    measurements = [
+        *rounds_of("cheap", "predict", [1.40, 1.50, 1.30]),
+        *rounds_of("dear", "predict", [1.02, 0.99, 1.01]),
+        *rounds_of("cheap", "batch", [1.2, 1.1, 1.3], batch_size=10),
+    ]
+    entries = crossover_entries(measurements, CARDS)
+    rps = {(e["model"], e["scenario"], e["batch_size"]): e for e in entries if e["metric"] == "rps_ratio"}
+    cheap = rps[("cheap", "predict", None)]
+    assert (cheap["median"], cheap["low"], cheap["high"], cheap["pairs"]) == pytest.approx((1.4, 1.3, 1.5, 3))
+    assert cheap["model_cpu_us"] == 200.0 and cheap["comparison"] == "default"
+    dear = rps[("dear", "predict", None)]
+    assert (dear["median"], dear["low"], dear["high"]) == pytest.approx((1.01, 0.99, 1.02))
+    sized = rps[("cheap", "batch", 10)]
+    assert sized["median"] == pytest.approx(1.2) and sized["model_cpu_us"] == pytest.approx(209.0)
+    cpu = next(e for e in entries if e["metric"] == "cpu_per_request_ratio" and e["model"] == "cheap")
+    assert cpu["median"] == pytest.approx(1 / 1.4)
+    keys = {"model", "model_cpu_us", "scenario", "comparison", "metric", "median", "low", "high", "pairs"}
+    assert all(keys <= set(e) for e in entries)
+
+
+def test_the_async_def_form_and_the_granian_pair_are_compared_too() -> None:
+    measurements = rounds_of("dear", "predict", [0.8, 0.9, 0.85], key=ASYNC)
+    measurements += [
+        m
+        for index, ratio in enumerate([1.0, 1.02, 0.98], start=1)
+        for m in (
+            slice_of("dear", "predict", "flask-granian", 100.0, 1000.0, index),
+            slice_of("dear", "predict", "fastapi-granian", 100.0 * ratio, 1000.0, index),
+        )
+    ]
+    found = {e["comparison"]: e for e in crossover_entries(measurements, CARDS) if e["metric"] == "rps_ratio"}
+    assert found["async-def-form"]["median"] == pytest.approx(0.85)
+    assert found["same-server"]["median"] == pytest.approx(1.0)
+    assert "default" not in found  # fastapi-uvicorn was not measured
+
+
+def test_health_p99_under_mixed_is_each_variants_median_of_rounds() -> None:
+    measurements = [
+        slice_of("dear", "mixed", key, 50.0, 1000.0, index, p99_by_name_ms={HEALTH: p99, PREDICT: 700.0})
+        for index, (blocked, free) in enumerate([(310.0, 12.0), (290.0, 9.0), (350.0, 15.0)], start=1)
+        for key, p99 in ((ASYNC, blocked), (FLASK, free))
+    ]
+    health = {
+        e["comparison"]: e for e in crossover_entries(measurements, CARDS) if e["metric"] == "health_p99_ms"
+    }
+    assert (health[ASYNC]["median"], health[ASYNC]["low"], health[ASYNC]["high"]) == (310.0, 290.0, 350.0)
+    assert health[FLASK]["median"] == 12.0 and health[FLASK]["pairs"] == 3
+
+
+def entry(
+    comparison: str, cost: float, low: float, high: float, pairs: int = 3, **more: Any
+) -> dict[str, Any]:
+    return {
+        "comparison": comparison,
+        "model_cpu_us": cost,
+        "metric": "rps_ratio",
+        "scenario": "predict",
+        "batch_size": None,
+        "median": (low + high) / 2,
+        "low": low,
+        "high": high,
+        "pairs": pairs,
+        **more,
+    }
+
+
+def test_n_is_the_smallest_cost_from_which_every_interval_stays_within_five_percent() -> None:
+    entries = [
+        entry("default", 200, 1.3, 1.5),
+        entry("same-server", 200, 0.9, 1.1),
+        entry("default", 4000, 0.97, 1.04),
+        entry("same-server", 4000, 0.96, 1.05),
+        entry("default", 20000, 0.99, 1.01),
+        entry("same-server", 20000, 0.98, 1.02),
+    ]
+    assert crossover_n_us(entries) == 4000
+    # One interval out at the dearest model: no cost qualifies, since every dearer one must too.
+    assert crossover_n_us([*entries[:-1], entry("same-server", 20000, 0.94, 1.0)]) is None
+    # Too few pairs is not within, however narrow.
+    assert (
+        crossover_n_us(
+            [
+                *entries[:2],
+                *entries[4:],
+                *[entry(c, 4000, 1.0, 1.0, pairs=2) for c in ("default", "same-server")],
+            ]
+        )
+        == 20000
+    )
+    # A comparison missing above a cost: that cost does not speak for it.
+    assert crossover_n_us([entries[0], entries[1], entries[2]]) is None
+    # The batch-size axis and the other metrics do not move N.
+    assert crossover_n_us([*entries, entry("default", 50, 2.0, 3.0, batch_size=10, scenario="batch")]) == 4000
+    assert crossover_n_us([]) is None
+
+
+def crossover_run() -> list[Measurement]:
+    return [
+        *rounds_of("cheap", "predict", [1.40, 1.50, 1.30]),
+        *rounds_of("cheap", "batch", [1.20, 1.25, 1.30]),
+        *rounds_of("dear", "predict", [1.02, 0.99, 1.01]),
+        *rounds_of("dear", "batch", [1.00, 1.01, 0.98]),
+        *rounds_of("cheap", "batch", [1.6, 1.5, 1.7], batch_size=1),
+    ]
+
+
+def crossover_summary() -> dict[str, Any]:
+    """As the runner builds it: the models' cards in the environment."""
+    summary = summary_of(crossover_run())
+    env = {**summary["environment"], "models": CARDS, "profile": "crossover"}
+    return build_summary(env, summary["verification"], summary["model"], crossover_run())
+
+
+def test_a_crossover_summary_keeps_its_other_sections_to_the_cheapest_model() -> None:
+    summary = crossover_summary()
+    assert summary["crossover_n_us"] == 20_000.0
+    assert "above 20 ms of model time" in n_sentence(summary).lower()
+    assert len(summary["runs"]) == len(crossover_run())
+    headline = {(r["scenario"], r["metric"]): r for r in summary["ratios"] if r["comparison"] == "default"}
+    assert headline[("predict", "rps")]["median"] == pytest.approx(1.4)  # the cheap model's, not mixed in
+    assert headline[("batch", "rps")]["median"] == pytest.approx(1.25)  # its own batch size only
+    assert len(headline_measurements(crossover_run())) == 12
+    # A run of one model: no crossover keys, its summary as before.
+    plain = summary_of(rounds_of("", "predict", [1.4, 1.5, 1.3]))
+    assert "crossover" not in plain and "crossover_n_us" not in plain
+
+
+def test_the_chart_is_drawn_and_the_readme_gets_the_crossover_only(tmp_path: Path) -> None:
+    results = tmp_path / "results" / "run"
+    results.mkdir(parents=True)
+    report, _ = write_results(results, crossover_summary())
+    assert (results / CHART).stat().st_size > 1000
+    text = report.read_text()
+    assert "## The crossover" in text and f"]({CHART})" in text and "| dear | 20,000 µs | predict |" in text
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        f"# T\n\n{RESULTS[0]}\nHEADLINE RUN\n{RESULTS[1]}\n\n{CROSSOVER[0]}\nold\n{CROSSOVER[1]}\n\n## End\n"
+    )
+    argument = tmp_path / "docs" / "argument.md"
+    argument.parent.mkdir()
+    argument.write_text(f"speed\n\n{CROSSOVER[0]}\nold\n{CROSSOVER[1]}\n")
+    assert update_readme(results, repo=tmp_path) == readme
+    written = readme.read_text()
+    assert "HEADLINE RUN" in written and "\nold\n" not in written and written.endswith("## End\n")
+    assert "](docs/bench/crossover.png)" in written and "Above 20 ms of model time per request" in written
+    assert "](bench/crossover.png)" in argument.read_text() and "old" not in argument.read_text()
+    docs = tmp_path / "docs" / "bench"
+    assert (docs / CHART).read_bytes() == (results / CHART).read_bytes()
+    assert (docs / "crossover.md").exists() and not (docs / "results.md").exists()
+
+
+def test_a_default_run_leaves_the_last_crossover_alone(tmp_path: Path) -> None:
+    results = tmp_path / "results" / "run"
+    results.mkdir(parents=True)
+    summary = summary_of(rounds_of("", "predict", [1.4, 1.5, 1.3]))
+    write_results(results, summary)
+    assert not (results / CHART).exists()
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{RESULTS[0]}\nold\n{RESULTS[1]}\n{CROSSOVER[0]}\nLAST CROSSOVER\n{CROSSOVER[1]}\n")
+    update_readme(results, repo=tmp_path)
+    assert "LAST CROSSOVER" in readme.read_text() and "\nold\n" not in readme.read_text()
+    assert json.loads((results / "summary.json").read_text()).get("crossover") is None
+
+
+def test_a_crossover_slice_records_its_model_and_batch_size(tmp_path: Path) -> None:
+    path = tmp_path / "measurements.json"
+    save_measurements(crossover_run()[-2:], path)
+    loaded = load_measurements(path)
+    assert [(m.model, m.batch_size) for m in loaded] == [("cheap", 1), ("cheap", 1)]
+    # A record written before these fields existed reads as a run of the default model.
+    legacy = {
+        k: v
+        for k, v in json.loads(path.read_text())["measurements"][0].items()
+        if k not in {"model", "batch_size", "p99_by_name_ms"}
+    }
+    path.write_text(json.dumps({"format_version": 1, "measurements": [legacy]}))
+    assert [(m.model, m.batch_size, m.p99_by_name_ms) for m in load_measurements(path)] == [("", None, {})]
