@@ -62,13 +62,6 @@ def add_options(parser: Any) -> None:
     parser.add_argument("--window-file", env_var="LOCUST_WINDOW_FILE", default="", help="JSON output")
 
 
-def on_init(**_: Any) -> None:
-    """gevent's loop keeps its clock from its last turn, and Locust arms --run-time (gevent.spawn_later) from
-    it: on a busy machine the imports before it take a second or more, so a 2 s run stopped 0.7 s after it
-    began, and a short window never opened. The clock is read afresh here, before Locust arms it."""
-    gevent.get_hub().loop.update_now()
-
-
 def on_request(name: str, response_time: float, exception: Exception | None, **_: Any) -> None:
     recorder.record(name, response_time, exception is not None, time.time())
 
