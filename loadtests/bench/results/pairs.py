@@ -36,6 +36,24 @@ COMPARISONS: tuple[Comparison, ...] = (
     Comparison("default", "fastapi-uvicorn", "flask-gunicorn-sync", "the two defaults, as deployed"),
     Comparison("same-server", "fastapi-granian", "flask-granian", "the framework alone, under one server"),
     Comparison(
+        "nginx",
+        "fastapi-uvicorn-nginx",
+        "flask-gunicorn-sync-nginx",
+        "as deployed in production: the two defaults behind the same nginx",
+    ),
+    Comparison(
+        "flask-nginx",
+        "flask-gunicorn-sync-nginx",
+        "flask-gunicorn-sync",
+        "what nginx costs or saves Flask: gunicorn-sync behind nginx over direct",
+    ),
+    Comparison(
+        "fastapi-nginx",
+        "fastapi-uvicorn-nginx",
+        "fastapi-uvicorn",
+        "what nginx costs or saves FastAPI: uvicorn behind nginx over direct",
+    ),
+    Comparison(
         "flask-keep-alive",
         "flask-gunicorn-gthread",
         "flask-gunicorn-sync",

@@ -78,6 +78,9 @@ class Measurement:
     upstream_latency_ms: float | None = None
     upstream_cpu_percent: float | None = None
     upstream_cpu_max: float | None = None
+    # nginx in front of the server (a variant "behind nginx"), on the server's CPUs: its CPU over the window.
+    proxy_cpu_s: float | None = None
+    proxy_cpu_percent: float | None = None
 
     @property
     def key(self) -> str:
@@ -90,9 +93,17 @@ class Measurement:
 
     @property
     def server_cpu_us_per_request(self) -> float | None:
+        """The deployment's CPU per request on the servers' CPUs: the server's, and nginx's in front of it
+        for a variant behind nginx (its own share: proxy_cpu_us_per_request)."""
         if not self.requests:
             return None
-        return self.server_cpu_s / self.requests * 1e6
+        return (self.server_cpu_s + (self.proxy_cpu_s or 0.0)) / self.requests * 1e6
+
+    @property
+    def proxy_cpu_us_per_request(self) -> float | None:
+        if not self.requests or self.proxy_cpu_s is None:
+            return None
+        return self.proxy_cpu_s / self.requests * 1e6
 
 
 class FormatError(Exception):
