@@ -450,7 +450,7 @@ def test_readme_results_are_replaced_between_their_markers(tmp_path: Path) -> No
     assert update_readme(results, repo=tmp_path) == readme
     speed = argument.read_text()
     assert "PLACEHOLDER" not in speed and speed.endswith("## Next\n")
-    assert "- predict, as deployed: requests/s 1.5" in speed and "CPU per request 0.64x" in speed
+    assert "- predict, each server direct: requests/s 1.5" in speed and "CPU per request 0.64x" in speed
     text = readme.read_text()
     assert "old" not in text and text.startswith("# Title") and text.endswith("## Running\n")
     assert "**FastAPI (uvicorn) against Flask (gunicorn-sync)**" in text

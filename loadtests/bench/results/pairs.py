@@ -33,7 +33,12 @@ class Comparison:
 
 # The comparisons the report knows how to read; each is made when both of its variants were measured.
 COMPARISONS: tuple[Comparison, ...] = (
-    Comparison("default", "fastapi-uvicorn", "flask-gunicorn-sync", "the two defaults, as deployed"),
+    Comparison(
+        "default",
+        "fastapi-uvicorn",
+        "flask-gunicorn-sync",
+        "the two defaults, each server facing the clients",
+    ),
     Comparison("same-server", "fastapi-granian", "flask-granian", "the framework alone, under one server"),
     Comparison(
         "nginx",
