@@ -324,7 +324,7 @@ def render_report(summary: Mapping[str, Any], charts: Sequence[str] = tuple(CHAR
             "",
             "Each figure is the median of the ratios of slices run next to each other (one pair per "
             "round), with an interval for that median; requests/s at capacity (closed loop) and the server's "
-            "CPU time per request over the same slices.",
+            "CPU time per request over the same slices (behind nginx: the server's and nginx's).",
             "",
             ratios_table(summary),
             "",
