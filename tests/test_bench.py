@@ -247,11 +247,14 @@ def test_each_profile_compares_what_it_says() -> None:
         "fastapi-uvicorn",
         "fastapi-granian",
         "flask-granian",
+        "flask-gunicorn-sync-nginx",
+        "fastapi-uvicorn-nginx",
     ]
     assert [v.key for v in default.variants_for(batch)] == ["flask-gunicorn-sync", "fastapi-uvicorn"]
     assert default.curve_for(predict) and default.wrk_for(predict) and not default.wrk_for(batch)
+    assert not default.curve_for(batch)  # the full profile's: it pays for the nginx pair on predict
     full = config_of("full")
-    assert len(full.variants_for(batch)) == 6 and all(full.curve_for(s) for s in full.scenarios if s.curve)
+    assert len(full.variants_for(batch)) == 8 and all(full.curve_for(s) for s in full.scenarios if s.curve)
     assert "fastapi-async-blocking" in [v.key for v in full.variants_for(io)] and not io.curve
     assert "fastapi-async-blocking" not in [v.key for v in full.variants_for(batch)]  # io only
     chosen = config_of(variant_keys=("flask-granian", "fastapi-granian"))
@@ -282,7 +285,7 @@ def test_the_default_profile_fits_its_budget_and_says_so() -> None:
     assert estimate_s(default, whole_plan(default)) + in_process < 300  # 5 minutes on 2 cores
     assert 40 < estimate_s(quick, whole_plan(quick)) + in_process_s(quick, 0) < 75  # about a minute
     text = describe(default, whole_plan(default), in_process)
-    assert "predict: 4 variant(s) x 4 round(s) (the default pair under wrk too), then a 4-rate curve" in text
+    assert "predict: 6 variant(s) x 4 round(s) (the default pair under wrk too), then a 3-rate curve" in text
     assert "about 4 min" in text
 
 
@@ -447,7 +450,7 @@ def test_readme_results_are_replaced_between_their_markers(tmp_path: Path) -> No
     assert update_readme(results, repo=tmp_path) == readme
     speed = argument.read_text()
     assert "PLACEHOLDER" not in speed and speed.endswith("## Next\n")
-    assert "- predict, as deployed: requests/s 1.5" in speed and "CPU per request 0.64x" in speed
+    assert "- predict, each server direct: requests/s 1.5" in speed and "CPU per request 0.64x" in speed
     text = readme.read_text()
     assert "old" not in text and text.startswith("# Title") and text.endswith("## Running\n")
     assert "**FastAPI (uvicorn) against Flask (gunicorn-sync)**" in text

@@ -173,6 +173,7 @@ def sampler_for(
         upstream_pid=upstream.process.pid if upstream else None,
         server_cpus=placement.server_cpus,
         generator_cpus=placement.generator_cpus,
+        proxy_pid=server.proxy.process.pid if server.proxy else None,
     )
 
 
@@ -183,6 +184,8 @@ def sampled_figures(sampler: Sampler, start: float, end: float, upstream: bool) 
     return {
         "server_cpu_s": cpu_seconds_between(samples, "server_cpu_s", start, end),
         "server_cpu_percent": mean_percent(samples, "server_cpu_s", start, end),
+        "proxy_cpu_s": cpu_seconds_between(samples, "proxy_cpu_s", start, end) if sampler.proxy else None,
+        "proxy_cpu_percent": mean_percent(samples, "proxy_cpu_s", start, end) if sampler.proxy else None,
         "generator_cpu_max": busiest_process_percent(samples, start, end),
         "generator_cpu_mean": mean_percent(samples, "generator_cpu_s", start, end),
         "generator_processes": max(1, len(generator_processes(samples))),

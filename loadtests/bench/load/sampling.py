@@ -1,7 +1,8 @@
 """CPU accounting from the processes' own counters (psutil): the servers', Locust's and the upstream's.
 
 A sampler thread records, a few times a second, the CPU seconds (user + system) used so far by the server's
-process tree (master and workers), by Locust's (one process, or a master and its workers, each also on its
+process tree (master and workers), by the proxy's in front of it if it has one (nginx's master and workers,
+apart: the deployment's CPU is both), by Locust's (one process, or a master and its workers, each also on its
 own) and by the upstream service's, if the run has one; the ticks the host stole from the server's CPUs and
 from the generator's (loadtests/bench/machine/host.py); and about once a second the server workers' memory.
 Afterwards, pure functions read the samples: CPU used over the measured window (interpolated at its edges),
@@ -42,12 +43,14 @@ class Sample:
     bench_cpu_s: float = 0.0  # the bench's own process (this sampler included), on the generator's CPUs
 
     pinned: bool = True  # False: no CPU sets, the "server's CPUs" are the whole machine
+    proxy_cpu_s: float = 0.0  # nginx in front of the server, on the server's CPUs too
 
     @property
     def others_on_server_cpus_s(self) -> float:
-        """Busy time of the server's CPUs beyond the server's own CPU time, in seconds (cumulative); unpinned,
-        of the whole machine beyond the server, the generator, the upstream and the bench."""
-        ours = self.server_cpu_s
+        """Busy time of the server's CPUs beyond the server's own CPU time and its proxy's (the deployment's),
+        in seconds (cumulative); unpinned, of the whole machine beyond those, the generator, the upstream and
+        the bench."""
+        ours = self.server_cpu_s + self.proxy_cpu_s
         if not self.pinned:
             ours += self.generator_cpu_s + self.upstream_cpu_s + self.bench_cpu_s
         return self.server_busy / TICKS_PER_S - ours
@@ -126,8 +129,8 @@ class ProcessTree:
 
 
 class Sampler:
-    """Samples the server's, the generator's and the upstream's CPU seconds until closed; use as a context
-    manager."""
+    """Samples the server's, its proxy's, the generator's and the upstream's CPU seconds until closed; use
+    as a context manager."""
 
     def __init__(
         self,
@@ -137,8 +140,10 @@ class Sampler:
         upstream_pid: int | None = None,
         server_cpus: Sequence[int] = (),
         generator_cpus: Sequence[int] = (),
+        proxy_pid: int | None = None,
     ) -> None:
         self.server = ProcessTree(server_pid)
+        self.proxy = ProcessTree(proxy_pid) if proxy_pid else None
         self.generator = ProcessTree(generator_pid)
         self.upstream = ProcessTree(upstream_pid) if upstream_pid else None
         self.server_cpus, self.generator_cpus = tuple(server_cpus), tuple(generator_cpus)
@@ -168,6 +173,7 @@ class Sampler:
                 generator_ticks.busy,
                 sum(self.bench.cpu_times()[:2]),
                 bool(self.server_cpus and self.generator_cpus),
+                self.proxy.cpu_seconds() if self.proxy else 0.0,
             )
         )
         if len(self.samples) % MEMORY_EVERY == 1 and (reading := self.server.memory()):

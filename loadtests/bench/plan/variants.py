@@ -8,7 +8,7 @@ something: "cpu" (health, predict, batch, invalid, mixed) or "io" (a route that 
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from loadtests.scenarios import CPU, IO_BOUND
 
@@ -32,6 +32,8 @@ class ServerVariant:
     args: tuple[str, ...] = ()
     scenarios: frozenset[str] = frozenset({CPU, IO_BOUND})
     keeps_alive: bool = True  # whether a client's connection serves more than one request
+    # A proxy in front ("nginx": deploy/nginx.py's configuration, on the servers' CPUs); the load goes to it.
+    proxy: str = ""
 
     @property
     def key(self) -> str:
@@ -40,6 +42,11 @@ class ServerVariant:
     @property
     def label(self) -> str:
         return FRAMEWORK_LABELS.get(self.framework, self.framework) + f" ({self.variant})"
+
+    @property
+    def direct(self) -> str:
+        """The key of the same server without its proxy (its own key when it has none)."""
+        return self.key.removesuffix(f"-{self.proxy}") if self.proxy else self.key
 
     def environment(self, workers: int, users: int) -> dict[str, str]:
         threads = str(threads_per_worker(users, workers))
@@ -136,9 +143,38 @@ FASTAPI_ASYNC_DEF = ServerVariant(
     scenarios=frozenset({CPU}),
 )
 
+NGINX = "nginx"
+
+
+def behind_nginx(variant: ServerVariant, note: str) -> ServerVariant:
+    """The variant as both servers' deployment docs have it: behind nginx, which buffers requests and
+    responses and keeps the clients' connections alive (deploy/nginx.conf.template)."""
+    return replace(
+        variant,
+        variant=f"{variant.variant}-{NGINX}",
+        note=f"behind nginx (deploy/): {note}",
+        keeps_alive=True,
+        scenarios=frozenset({CPU}),
+        proxy=NGINX,
+    )
+
+
 VARIANTS: tuple[ServerVariant, ...] = (FLASK_SYNC, FASTAPI_UVICORN)
+# The defaults as deployed in production: the same nginx configuration in front of each.
+NGINX_VARIANTS: tuple[ServerVariant, ...] = (
+    behind_nginx(
+        FLASK_SYNC,
+        "clients keep their connections to nginx; nginx opens one to gunicorn per request (the sync "
+        "worker closes it after each response)",
+    ),
+    behind_nginx(
+        FASTAPI_UVICORN,
+        "clients keep their connections to nginx, and nginx keeps its own to uvicorn alive",
+    ),
+)
 CPU_VARIANTS: tuple[ServerVariant, ...] = (
     *VARIANTS,
+    *NGINX_VARIANTS,
     FASTAPI_GRANIAN,
     FLASK_GRANIAN,
     FLASK_GTHREAD,

@@ -44,8 +44,8 @@ Summary = Mapping[str, Any]
 
 
 def speed_section(summary: Summary) -> str:
-    """The speed point: per CPU scenario, the two defaults' ratios and the same-server pair's, each with its
-    interval, and where the run came from."""
+    """The speed point: per CPU scenario, the two defaults' ratios (each server direct, and both behind nginx)
+    and the same-server pair's, each with its interval, and where the run came from."""
     lines = [
         f"Speed, measured by {origin(summary)} ({summary['environment']['cores']} cores; FastAPI over Flask, "
         "the median of the pair ratios with its interval; ⚠: too few clean pairs or too wide to quote as a "
@@ -53,7 +53,11 @@ def speed_section(summary: Summary) -> str:
         "",
     ]
     for scenario in scenarios(summary):
-        for comparison, what in (("default", "as deployed"), ("same-server", "both under Granian")):
+        for comparison, what in (
+            ("default", "each server direct"),
+            ("nginx", "as deployed, both behind nginx"),
+            ("same-server", "both under Granian"),
+        ):
             rps = ratio_entry(summary, scenario, comparison, "rps")
             if rps is None:
                 continue

@@ -27,6 +27,21 @@ CONNECTION_MODEL = (
     "Flask under gthread show how much of the difference it is."
 )
 
+BEHIND_NGINX = (
+    "The pair behind nginx (`flask-gunicorn-sync-nginx`, `fastapi-uvicorn-nginx`) is the two defaults as "
+    "both servers' deployment docs have them, and the one that answers *as deployed in production*: each "
+    "server is started as usual, then nginx in front of it with the repository's one configuration "
+    "(deploy/nginx.conf.template, the one `make run-nginx` and docker-compose use), pinned to the servers' "
+    "CPUs with one worker process per CPU (written out, not `auto`, which would count the machine's CPUs); "
+    "the contract is verified and the load sent through nginx's port, and both are stopped by PID when the "
+    "next variant's turn comes. nginx's CPU time is sampled apart, as a process tree of its own: a variant's "
+    "CPU per request is then the deployment's (the server's and nginx's), nginx's own share is reported "
+    "beside it, and nginx is not counted among the other processes on the servers' CPUs. Behind nginx the "
+    "clients keep their connections alive: gunicorn-sync's connection per request moves from the client to "
+    "nginx, while nginx keeps its connections to uvicorn alive. Each is also paired with the same server "
+    "direct, round by round: what nginx costs or saves that framework."
+)
+
 KEY_PACKAGES = (
     "flask",
     "flask-restx",
@@ -105,6 +120,7 @@ def rules(summary: Mapping[str, Any]) -> list[str]:
         "the same way. The report prints both ratios and says when they differ by more than "
         f"{AGREEMENT:.0%}, with what was measured under each (each server's CPU busy and CPU per request).",
         f"- **The connection model.** {CONNECTION_MODEL}",
+        f"- **As deployed: behind nginx.** {BEHIND_NGINX}",
         "- **Where the time goes.** The shared model alone is timed in-process (CPU time, median of "
         "repeats); with the split, each framework's app is also called in-process, without a socket, layer "
         "by layer (loadtests/bench/inprocess/split.py). This host's CPU changes speed for seconds at a time, "

@@ -21,6 +21,8 @@ def progress_line(m: Measurement) -> str:
         line += f", p99 {m.latency_ms['99']:.1f} ms"
     if (cpu := m.server_cpu_us_per_request) is not None:
         line += f", server CPU {cpu:,.0f} us/request"
+        if (proxy := m.proxy_cpu_us_per_request) is not None:
+            line += f" (nginx's {proxy:,.0f} included)"
     if m.steal_pct is not None:
         line += f", steal {m.steal_pct:.1f}%"
     line += f" ({m.generator} CPU {m.generator_cpu_max:.0f}%"

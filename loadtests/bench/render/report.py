@@ -17,6 +17,7 @@ from loadtests.bench.render.appendix import (
 from loadtests.bench.render.crossover import CHART as CROSSOVER_CHART
 from loadtests.bench.render.crossover import crossover_section, has_crossover, n_sentence
 from loadtests.bench.render.method import CONNECTION_MODEL, method_markdown
+from loadtests.bench.render.nginx_report import nginx_section, nginx_sentence
 from loadtests.bench.render.reading import (
     BOUND,
     Entry,
@@ -52,8 +53,8 @@ def headline_scenarios(summary: Mapping[str, Any]) -> list[str]:
 
 
 def verdict(summary: Mapping[str, Any]) -> list[str]:
-    """At most five lines: the headline ratios, capacity at the objective, the same-server pair and where
-    the difference comes from, the connection model, and how far to trust it."""
+    """At most five lines: the headline ratios, the pair as deployed (behind nginx), capacity at the
+    objective, the same-server pair and where the difference comes from, and how far to trust it."""
     lines = []
     failed = [key for key, v in summary["verification"].items() if not v["passed"]]
     names = headline_scenarios(summary)
@@ -85,6 +86,8 @@ def verdict(summary: Mapping[str, Any]) -> list[str]:
         )
         if len(confident) < len(names):
             lines.append(noisy_sentence(summary, [s for s in names if s not in confident]))
+    if deployed := nginx_sentence(summary):
+        lines.append(deployed)
     if failed:
         lines.append(
             f"**Not benchmarked:** {', '.join(failed)} failed the live contract checks (see Verification)."
@@ -95,8 +98,7 @@ def verdict(summary: Mapping[str, Any]) -> list[str]:
         lines.append(same)
     elif io := io_verdict(summary):
         lines.append(io)
-    lines.append(trust_sentence(summary))
-    return lines[:5]
+    return [*lines[:4], trust_sentence(summary)]
 
 
 def noisy_sentence(summary: Mapping[str, Any], noisy: Sequence[str]) -> str:
@@ -258,8 +260,14 @@ def scenario_table(summary: Mapping[str, Any], scenario: str) -> str:
         lines.append(f"| {title} | " + " | ".join(cell(e) for e in entries) + " |")
 
     row("capacity, requests/s, median [min-max]", spread_cell)
-    row("server CPU per request, µs (median)", field_cell("cpu_us_per_request"))
+    row(
+        "server CPU per request, µs (median; behind nginx: nginx's included)",
+        field_cell("cpu_us_per_request"),
+    )
     row("server CPU busy, % of one CPU", field_cell("server_cpu_percent", "%"))
+    if any(e.get("proxy_cpu_us_per_request") is not None for e in entries):
+        row("nginx's CPU per request, µs (median)", field_cell("proxy_cpu_us_per_request"))
+        row("nginx's CPU busy, % of one CPU", field_cell("proxy_cpu_percent", "%"))
     row("p50 at capacity, ms (closed loop)", field_cell("p50_ms"))
     row("p99 at capacity, ms (closed loop)", field_cell("p99_ms"))
     row("generator's busiest second", field_cell("generator_cpu_max", "%"))
@@ -279,9 +287,9 @@ def scenario_table(summary: Mapping[str, Any], scenario: str) -> str:
         lines += ["", f"{BOUND} Not clean:", "", *reasons]
     server_cpus = max(1, len(summary["environment"]["cpu_plan"]["server_cpus"]))
     unsaturated = [
-        f"{label(e)} ({num(e['server_cpu_percent'], '%')})"
+        f"{label(e)} ({num(busy(e), '%')})"
         for e in entries
-        if e["clean"] and (e["server_cpu_percent"] or 0) < SATURATED * server_cpus
+        if e["clean"] and busy(e) < SATURATED * server_cpus
     ]
     if unsaturated:
         lines += [
@@ -290,6 +298,11 @@ def scenario_table(summary: Mapping[str, Any], scenario: str) -> str:
             "was not what limited it (the generator, or waiting on connections, was).",
         ]
     return "\n".join(lines)
+
+
+def busy(entry: Entry) -> float:
+    """The servers' CPUs busy with the variant: its server, and nginx in front of it if it has one."""
+    return float((entry["server_cpu_percent"] or 0) + (entry.get("proxy_cpu_percent") or 0))
 
 
 def render_report(summary: Mapping[str, Any], charts: Sequence[str] = tuple(CHARTS)) -> str:
@@ -315,13 +328,15 @@ def render_report(summary: Mapping[str, Any], charts: Sequence[str] = tuple(CHAR
             "",
             "Each figure is the median of the ratios of slices run next to each other (one pair per "
             "round), with an interval for that median; requests/s at capacity (closed loop) and the server's "
-            "CPU time per request over the same slices.",
+            "CPU time per request over the same slices (behind nginx: the server's and nginx's).",
             "",
             ratios_table(summary),
             "",
             f"**The connection model is part of the headline.** {CONNECTION_MODEL}",
             "",
         ]
+    if deployment := nginx_section(summary):
+        out += ["## As deployed in production: behind nginx", "", *deployment, ""]
     for scenario in dict.fromkeys(p["scenario"] for p in summary["curve"]):
         out += [
             f"## Latency against load: {scenario}",

@@ -31,6 +31,8 @@ def runs_frame(measurements: Sequence[Measurement]) -> pd.DataFrame:
             "rps": m.rps,
             "cpu_us": m.server_cpu_us_per_request,
             "server_cpu_percent": m.server_cpu_percent,
+            "proxy_cpu_us": m.proxy_cpu_us_per_request,
+            "proxy_cpu_percent": m.proxy_cpu_percent,
             "generator_cpu_max": m.generator_cpu_max,
             "p50_ms": m.latency_ms.get("50"),
             "p99_ms": m.latency_ms.get("99"),
@@ -75,6 +77,9 @@ def variant_figures(measurements: Sequence[Measurement]) -> list[dict[str, Any]]
                 "rps_max": none_if_nan(usable["rps"].max()),
                 "cpu_us_per_request": none_if_nan(usable["cpu_us"].median()),
                 "server_cpu_percent": none_if_nan(usable["server_cpu_percent"].median()),
+                # Behind nginx: nginx's own share of cpu_us_per_request (the deployment's), and its CPU busy.
+                "proxy_cpu_us_per_request": none_if_nan(usable["proxy_cpu_us"].median()),
+                "proxy_cpu_percent": none_if_nan(usable["proxy_cpu_percent"].median()),
                 "generator_cpu_max": none_if_nan(usable["generator_cpu_max"].max()),
                 "p50_ms": none_if_nan(usable["p50_ms"].median()),
                 "p99_ms": none_if_nan(usable["p99_ms"].median()),

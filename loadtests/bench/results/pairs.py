@@ -33,8 +33,31 @@ class Comparison:
 
 # The comparisons the report knows how to read; each is made when both of its variants were measured.
 COMPARISONS: tuple[Comparison, ...] = (
-    Comparison("default", "fastapi-uvicorn", "flask-gunicorn-sync", "the two defaults, as deployed"),
+    Comparison(
+        "default",
+        "fastapi-uvicorn",
+        "flask-gunicorn-sync",
+        "the two defaults, each server facing the clients",
+    ),
     Comparison("same-server", "fastapi-granian", "flask-granian", "the framework alone, under one server"),
+    Comparison(
+        "nginx",
+        "fastapi-uvicorn-nginx",
+        "flask-gunicorn-sync-nginx",
+        "as deployed in production: the two defaults behind the same nginx",
+    ),
+    Comparison(
+        "flask-nginx",
+        "flask-gunicorn-sync-nginx",
+        "flask-gunicorn-sync",
+        "what nginx costs or saves Flask: gunicorn-sync behind nginx over direct",
+    ),
+    Comparison(
+        "fastapi-nginx",
+        "fastapi-uvicorn-nginx",
+        "fastapi-uvicorn",
+        "what nginx costs or saves FastAPI: uvicorn behind nginx over direct",
+    ),
     Comparison(
         "flask-keep-alive",
         "flask-gunicorn-gthread",

@@ -83,6 +83,9 @@ class Measurement:
     model: str = ""
     batch_size: int | None = None
     p99_by_name_ms: dict[str, float | None] = field(default_factory=dict)
+    # nginx in front of the server (a variant "behind nginx"), on the server's CPUs: its CPU over the window.
+    proxy_cpu_s: float | None = None
+    proxy_cpu_percent: float | None = None
 
     @property
     def key(self) -> str:
@@ -95,9 +98,17 @@ class Measurement:
 
     @property
     def server_cpu_us_per_request(self) -> float | None:
+        """The deployment's CPU per request on the servers' CPUs: the server's, and nginx's in front of it
+        for a variant behind nginx (its own share: proxy_cpu_us_per_request)."""
         if not self.requests:
             return None
-        return self.server_cpu_s / self.requests * 1e6
+        return (self.server_cpu_s + (self.proxy_cpu_s or 0.0)) / self.requests * 1e6
+
+    @property
+    def proxy_cpu_us_per_request(self) -> float | None:
+        if not self.requests or self.proxy_cpu_s is None:
+            return None
+        return self.proxy_cpu_s / self.requests * 1e6
 
 
 class FormatError(Exception):

@@ -5,6 +5,7 @@
 - `variants`: per variant and scenario, its capacity slices summarised (and io's Little's-law bound);
 - `ratios`: per scenario, comparison, generator and metric, the median of the pair ratios, its interval,
   the pairs kept and dropped;
+- `nginx`: per scenario and framework, the default server behind nginx against it direct (results/proxy.py);
 - `curve`, `capacity_at_slo`, `crosscheck`: the latency curve, the capacity at the latency objective, and
   Locust's ratio against wrk's;
 - `split` (when measured): each framework's CPU per request, layer by layer, in-process;
@@ -18,7 +19,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from loadtests.bench.results import figures, pairs, trust, waterfall
+from loadtests.bench.results import figures, pairs, proxy, trust, waterfall
 from loadtests.bench.results.crossover import crossover_fields, headline_measurements
 from loadtests.bench.results.records import Measurement, read_versioned
 
@@ -32,6 +33,7 @@ def run_record(m: Measurement) -> dict[str, Any]:
         **record,
         "samples": m.samples,
         "server_cpu_us_per_request": m.server_cpu_us_per_request,
+        "proxy_cpu_us_per_request": m.proxy_cpu_us_per_request,
         "uneven": trust.uneven(m.per_second),
         "problems": trust.problems(m),
         "disturbances": trust.disturbances(m),
@@ -115,6 +117,7 @@ def build_summary(
         "curve": curve,
         "capacity_at_slo": figures.capacity_at_slo(curve, slo_ms),
         "crosscheck": figures.crosschecks(ratios, measurements),
+        "nginx": proxy.behind_nginx(variants, ratios),
         "noise": noise_record(every),
         "split": completed,
         "split_inprocess": [dict(entry) for entry in split],

@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from loadtests.bench.plan.variants import ServerVariant
-from loadtests.bench.targets import processes
-from loadtests.bench.targets.servers import RunningServer, ServerStartError, start_server
+from loadtests.bench.targets.servers import RunningServer, ServerStartError, start_server, stop_server
 from loadtests.bench.targets.verify import verify
 
 
@@ -96,7 +95,7 @@ class StartedServers:
                 "startup_s": server.startup_s,
             }
             if not self.verification[variant.key]["passed"]:
-                processes.stop(server.process)
+                stop_server(server)
                 return None
         self.starts.append(
             {"variant": variant.key, "startup_s": server.startup_s, **({"model": model} if model else {})}
@@ -106,7 +105,7 @@ class StartedServers:
 
     def release(self) -> None:
         if self.current is not None:
-            processes.stop(self.current.process)
+            stop_server(self.current)
             self.current = None
 
 

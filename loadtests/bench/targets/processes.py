@@ -105,6 +105,15 @@ def start(command: Sequence[str], env: Mapping[str, str], log: Path) -> subproce
     return process
 
 
+def track(process: subprocess.Popen[bytes]) -> None:
+    """A process started elsewhere (nginx, by deploy/nginx.py) stopped with the bench's own at exit."""
+    _started[process.pid] = process
+
+
+def untrack(process: subprocess.Popen[bytes]) -> None:
+    _started.pop(process.pid, None)
+
+
 def stop(process: subprocess.Popen[bytes], grace_s: float = 15) -> None:
     """SIGTERM to the process group (a server's master and workers), SIGKILL if it outlives the grace."""
     try:

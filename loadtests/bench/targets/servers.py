@@ -1,5 +1,6 @@
-"""Start the servers under test (plan/variants.py says what they are) and the io scenario's upstream: each
-on a free loopback port, its output to a log file, healthy before it is measured."""
+"""Start the servers under test (plan/variants.py says what they are), nginx in front of those that have it,
+and the io scenario's upstream: each on a free loopback port, its output to a log file, healthy before it is
+measured."""
 
 import subprocess
 import time
@@ -9,8 +10,10 @@ from pathlib import Path
 
 import httpx
 
+from deploy import nginx
 from loadtests.bench.plan.variants import ServerVariant
 from loadtests.bench.targets import processes
+from shared.settings import Settings
 
 
 @dataclass
@@ -21,6 +24,12 @@ class RunningServer:
     log: Path
     command: str
     startup_s: float | None = None  # from the process's start to its first healthy answer
+    proxy: nginx.Nginx | None = None  # nginx in front (the variant's `proxy`): `url` is then nginx's
+
+    @property
+    def pids(self) -> list[int]:
+        """The process groups to stop: the server's, and nginx's in front of it."""
+        return [self.process.pid, *([self.proxy.process.pid] if self.proxy else [])]
 
     @property
     def config_line(self) -> str:
@@ -69,7 +78,45 @@ def start_server(
         processes.stop(process)
         raise
     server.startup_s = time.perf_counter() - started
+    if variant.proxy:
+        try:
+            put_nginx_in_front(server, cpus, log_dir)
+        except BaseException:
+            processes.stop(process)
+            raise
     return server
+
+
+def put_nginx_in_front(server: RunningServer, cpus: Sequence[int], log_dir: Path) -> None:
+    """deploy/nginx.py's configuration in front of the server, pinned to the servers' CPUs with one worker per
+    CPU (written out: `auto` would count the machine's CPUs, not the ones it is given); the server's
+    framework's site takes the load, the other site points at the same server and gets nothing."""
+    upstream = server.url.removeprefix("http://")
+    own, other = (nginx.Site(f"127.0.0.1:{processes.free_port()}", upstream) for _ in range(2))
+    flask, fastapi = (own, other) if server.variant.framework == "flask" else (other, own)
+    scratch = log_dir / f"{server.variant.key}.nginx"
+    try:
+        proxy = nginx.start(
+            scratch,
+            flask,
+            fastapi,
+            Settings.from_env().max_body_bytes,
+            workers=max(1, len(cpus)),
+            command_prefix=processes.pinned((), cpus),
+        )
+    except (nginx.NginxMissing, RuntimeError) as exc:
+        raise ServerStartError(f"{server.variant.key}: nginx did not start: {exc}") from exc
+    processes.track(proxy.process)
+    server.proxy, server.url = proxy, f"http://{own.listen}"
+    server.command += f"; in front: nginx -c {proxy.scratch / 'nginx.conf'}"
+
+
+def stop_server(server: RunningServer) -> None:
+    """nginx first (gracefully: requests in flight finish), then the server, each by its process group."""
+    if server.proxy is not None:
+        nginx.stop(server.proxy)
+        processes.untrack(server.proxy.process)
+    processes.stop(server.process)
 
 
 def wait_until_healthy(server: RunningServer, timeout_s: float) -> None:
