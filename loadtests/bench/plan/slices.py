@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from loadtests.bench.plan.config import BenchConfig
 from loadtests.scenarios import Scenario
 
-# What a slice costs beyond its warm-up and window (measured on 2 cores): Locust starting and writing its
-# files; wrk's own start; a server stopped and the next one started until healthy.
-LOCUST_OVERHEAD_S = 0.5
+# What a slice costs beyond its warm-up and window (measured on 2 cores, a default run: Locust slices of one
+# server 5.4 s apart for 4 s of run, a change of server 2-2.5 s more): Locust starting and writing its files
+# and the speed probe around it; wrk's own start; a server stopped and the next one started until healthy.
+LOCUST_OVERHEAD_S = 1.4
 WRK_OVERHEAD_S = 0.1
-SERVER_SWITCH_S = 2.0
+SERVER_SWITCH_S = 2.2
 # The in-process measurements before any server starts (inprocess/split.py): the process starting and
 # timing the model, each scenario's split, and a pair of the glue's price on two endpoints and frameworks.
 IN_PROCESS_S, SPLIT_SCENARIO_S, GLUE_PAIR_S = 4.0, 8.0, 1.8
