@@ -18,6 +18,7 @@ from loadtests.bench.results.crossover import (
     crossover_entries,
     crossover_n_us,
     headline_measurements,
+    in_process_cost,
     model_cpu_us,
 )
 from loadtests.bench.results.records import Measurement, load_measurements, save_measurements
@@ -50,7 +51,10 @@ def test_the_crossover_plan_pairs_every_comparison_for_every_model_within_its_bu
         for index in range(1, config.rounds + 1):
             for key in (FLASK, FASTAPI, ASYNC, *GRANIAN):
                 assert by_round[(model, "predict", index, key)] == 1
+            # The Granian pair on predict alone (the profile's budget).
+            for key in (FLASK, FASTAPI, ASYNC):
                 assert by_round[(model, "batch", index, key)] == 1
+            assert not any(by_round[(model, "batch", index, key)] for key in GRANIAN)
             assert {k for (m, sc, r, k) in by_round if (m, sc, r) == (model, "mixed", index)} == {
                 FLASK,
                 FASTAPI,
@@ -61,7 +65,7 @@ def test_the_crossover_plan_pairs_every_comparison_for_every_model_within_its_bu
     assert {s.model for s in sized} == {MODEL_NAMES[0]} and {s.variant for s in sized} == {FLASK, FASTAPI}
     assert {s.batch_size for s in sized} | {BATCH_SIZE} == {1, 10, BATCH_SIZE, MAX_BATCH_SIZE}
     assert len(sized) == 3 * 2 * config.rounds
-    assert len(slices) == 174
+    assert len(slices) == len(MODEL_NAMES) * config.rounds * (5 + 3 + 3) + len(sized)
     # A change of model is a restart; a server, once started, runs all its slices of a round.
     assert switches(s.server for s in slices) == len(MODEL_NAMES) * (5 + 4 * (config.rounds - 1))
     total = estimate_s(config, slices) + in_process_s(config, 0)
@@ -283,3 +287,12 @@ def test_a_crossover_slice_records_its_model_and_batch_size(tmp_path: Path) -> N
     }
     path.write_text(json.dumps({"format_version": 1, "measurements": [legacy]}))
     assert [(m.model, m.batch_size, m.p99_by_name_ms) for m in load_measurements(path)] == [("", None, {})]
+
+
+def test_a_models_cost_is_the_runs_own_in_process_timing() -> None:
+    timed = {"predict_one": {"cpu_us": 300.0, "cpu_us_min": 250.0}, "predict_many_100": {"cpu_us": 1290.0}}
+    card = {"cost": in_process_cost(timed)}
+    assert model_cpu_us(card, 1) == 300.0
+    assert model_cpu_us(card, 100) == 1290.0
+    assert model_cpu_us(card, 10) == 300.0 + (1290.0 - 300.0) * 9 / 99
+    assert "this run" in card["cost"]["source"]

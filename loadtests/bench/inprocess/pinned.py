@@ -21,6 +21,7 @@ class InProcessFigures:
     model: dict[str, dict[str, float]] = field(default_factory=dict)
     split: list[dict[str, Any]] = field(default_factory=list)
     glue: dict[str, Any] = field(default_factory=dict)
+    models: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)  # each model alone, by name
     machine: dict[str, Any] = field(default_factory=dict)  # what else ran on those CPUs meanwhile
 
 
@@ -40,6 +41,7 @@ def measure_in_process(
         *processes.python_module("loadtests.bench.inprocess.split"),
         *("--scenarios", ",".join(scenarios), "--concurrency", str(config.users)),
         *("--glue-pairs", str(config.profile.glue_pairs), "--out", str(out)),
+        *("--models", ",".join(config.profile.models)),
     ]
     process = processes.start(processes.pinned(command, cpus), {}, out.with_suffix(".log"))
     try:
@@ -58,4 +60,5 @@ def measure_in_process(
         figures["split"],
         figures["glue"],
         {key: figures.get(key) for key in ("others_pct", "steal_pct", "spread_pct")},
+        figures.get("models", {}),
     )

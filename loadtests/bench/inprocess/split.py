@@ -34,6 +34,7 @@ from loadtests.bench.inprocess.microbench import run_microbench, time_call
 from loadtests.bench.machine.host import TICKS_PER_S, read_cpu_times, summed
 from loadtests.scenarios import BATCH, BATCH_SIZE, INVALID, MODEL_WORK, PREDICT
 from shared.examples import INVALID_PENGUIN, INVALID_PENGUIN_ERRORS, KNOWN_PENGUINS, batch_of
+from shared.model import load_model
 from shared.settings import Settings
 
 REPEATS = 5
@@ -277,6 +278,13 @@ def spread_pct(split: Sequence[Mapping[str, Any]]) -> float | None:
     return max(spreads) if spreads else None
 
 
+def models_alone(names: Sequence[str]) -> dict[str, dict[str, dict[str, float]]]:
+    """Each named model alone, as the model is timed above: on these CPUs, in this run, so that the
+    crossover's model costs are this machine's now, not those make model saw when it wrote the cards."""
+    model_dir = Settings.from_env().model_dir
+    return {name: run_microbench(load_model(model_dir, name)) for name in names}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m loadtests.bench.inprocess.split --out FILE`: the model, the split, the glue's price (JSON).
 
@@ -294,6 +302,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--glue-pairs", type=int, default=0, help="the glue's price, in pairs (0: not measured)"
     )
+    parser.add_argument(
+        "--models", default="", help="comma list of model names timed alone too (the crossover's x axis)"
+    )
     parser.add_argument("--out", type=Path, required=True, help="where to write the JSON")
     args = parser.parse_args(argv)
     cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
@@ -304,6 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "model": model,
         "split": measure_split(wanted, model, concurrency=max(1, args.concurrency)) if wanted else [],
         "glue": glue_figures(pairs=args.glue_pairs) if args.glue_pairs else {},
+        "models": models_alone([name for name in args.models.split(",") if name]),
         "cpus": cpus,
     }
     after, own = summed(read_cpu_times(), cpus), time.process_time() - own_before

@@ -25,7 +25,8 @@ WRK_OVERHEAD_S = 0.1
 SERVER_SWITCH_S = 2.2
 # The in-process measurements before any server starts (inprocess/split.py): the process starting and
 # timing the model, each scenario's split, and a pair of the glue's price on two endpoints and frameworks.
-IN_PROCESS_S, SPLIT_SCENARIO_S, GLUE_PAIR_S = 4.0, 8.0, 1.8
+# The crossover times each of its models alone too.
+IN_PROCESS_S, SPLIT_SCENARIO_S, GLUE_PAIR_S, MODEL_ALONE_S = 4.0, 8.0, 1.8, 3.0
 CAPACITY_PHASE, CURVE_PHASE = "capacity", "curve"
 # A slice's load: a closed loop (CAPACITY) or an offered rate (FIXED), from Locust or wrk. The raw record
 # (loadtests/bench/results/records.py) says the same words.
@@ -122,7 +123,7 @@ def estimate_s(config: BenchConfig, slices: Sequence[Slice]) -> float:
 def in_process_s(config: BenchConfig, split_scenarios: int) -> float:
     profile = config.profile
     split = SPLIT_SCENARIO_S * split_scenarios if profile.split else 0.0
-    return IN_PROCESS_S + split + GLUE_PAIR_S * profile.glue_pairs
+    return IN_PROCESS_S + split + GLUE_PAIR_S * profile.glue_pairs + MODEL_ALONE_S * len(profile.models)
 
 
 def whole_plan(config: BenchConfig) -> list[Slice]:

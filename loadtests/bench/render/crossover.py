@@ -158,8 +158,8 @@ def crossover_section(summary: Summary, chart: str | None, heading: str = "## Th
         heading,
         "",
         f"From {origin(summary)}: the same comparisons for {len(models)} models ({joined(models)}), "
-        "their CPU per request from their cards; each ratio the median of the pairs' ratios with its "
-        'interval and the pairs kept; the method: docs/bench/method.md, "The crossover".',
+        "their CPU per request timed in-process in the run; each ratio the median of the pairs' ratios "
+        'with its interval and the pairs kept; the method: docs/bench/method.md, "The crossover".',
         "",
         n_sentence(summary),
         "",

@@ -51,6 +51,15 @@ def model_cpu_us(card: Mapping[str, Any], rows: int) -> float | None:
     return float(one + (hundred - one) * (rows - 1) / 99)
 
 
+def in_process_cost(timed: Mapping[str, Mapping[str, float]]) -> dict[str, Any]:
+    """A model's cost in its card's shape, from the run's in-process timing of it (inprocess/microbench.py)."""
+    return {
+        "cpu_us_1_row": timed["predict_one"]["cpu_us"],
+        "cpu_us_100_rows": timed[f"predict_many_{BATCH_SIZE}"]["cpu_us"],
+        "source": "this run: in-process on the servers' CPU, the median of its repeats",
+    }
+
+
 def headline_measurements(measurements: Sequence[Measurement]) -> list[Measurement]:
     """What the other sections read: a crossover run's first (cheapest, the default) model at the scenario's
     own batch size, as if it were a run of that model alone; any other run's slices as they are."""
