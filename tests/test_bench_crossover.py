@@ -15,6 +15,7 @@ from loadtests.bench.render.crossover import CHART, n_sentence
 from loadtests.bench.render.output import write_results
 from loadtests.bench.render.readme import CROSSOVER, RESULTS, update_readme
 from loadtests.bench.results.crossover import (
+    cards_as_timed,
     crossover_entries,
     crossover_n_us,
     headline_measurements,
@@ -296,3 +297,13 @@ def test_a_models_cost_is_the_runs_own_in_process_timing() -> None:
     assert model_cpu_us(card, 100) == 1290.0
     assert model_cpu_us(card, 10) == 300.0 + (1290.0 - 300.0) * 9 / 99
     assert "this run" in card["cost"]["source"]
+
+
+def test_the_cards_carry_the_runs_timing_and_keep_their_own() -> None:
+    timed = {"dear": {"predict_one": {"cpu_us": 25_000.0}, "predict_many_100": {"cpu_us": 26_000.0}}}
+    cards = cards_as_timed(CARDS, timed)
+    assert cards["dear"]["cost"]["cpu_us_1_row"] == 25_000.0
+    assert cards["dear"]["cost_from_card"] == CARDS["dear"]["cost"]
+    assert cards["cheap"] == CARDS["cheap"]  # not timed in the run: its card's cost stands
+    # Applied twice (a report rebuilt from a rebuilt summary), the card's own cost is still the card's.
+    assert cards_as_timed(cards, timed)["dear"]["cost_from_card"] == CARDS["dear"]["cost"]

@@ -30,7 +30,7 @@ from loadtests.bench.plan.slices import LOCUST, WRK
 from loadtests.bench.plan.variants import CATALOGUE
 from loadtests.bench.render.output import write_results
 from loadtests.bench.render.progress import progress_line
-from loadtests.bench.results.crossover import in_process_cost
+from loadtests.bench.results.crossover import cards_as_timed
 from loadtests.bench.results.records import Measurement, save_measurements
 from loadtests.bench.results.summary import build_summary
 from loadtests.bench.results.trust import keeps_up, median
@@ -273,18 +273,12 @@ class Bench:
             "elapsed_s": round(time.time() - self.started, 1),
             "results_dir": str(self.results_dir),
             # The crossover's x axis: each model's card, its cost as this run timed it on the servers' CPU.
-            **({"models": self.models_as_timed()} if self.crossover else {}),
+            **(
+                {"models": cards_as_timed(model_cards(Settings.from_env().model_dir), self.in_process.models)}
+                if self.crossover
+                else {}
+            ),
         }
-
-    def models_as_timed(self) -> dict[str, dict[str, Any]]:
-        """Each model's card, with the cost make model wrote (on whatever the machine was doing then)
-        replaced by this run's in-process timing of it, where the run has one."""
-        cards = model_cards(Settings.from_env().model_dir)
-        for name, card in cards.items():
-            if timed := self.in_process.models.get(name):
-                card["cost_from_card"] = card.get("cost")
-                card["cost"] = in_process_cost(timed)
-        return cards
 
     def write(self, interrupted: bool) -> None:
         save_measurements(self.measurements, self.results_dir / "measurements.json")

@@ -56,9 +56,9 @@ def measure_in_process(
         )
     figures = json.loads(out.read_text())
     return InProcessFigures(
-        figures["model"],
-        figures["split"],
-        figures["glue"],
-        {key: figures.get(key) for key in ("others_pct", "steal_pct", "spread_pct")},
-        figures.get("models", {}),
+        model=figures["model"],
+        split=figures["split"],
+        glue=figures["glue"],
+        models=figures.get("models", {}),
+        machine={key: figures.get(key) for key in ("others_pct", "steal_pct", "spread_pct")},
     )

@@ -7,6 +7,7 @@ from typing import Any
 
 from loadtests.bench.render.charts import write_charts
 from loadtests.bench.render.report import headline_text, render_report
+from loadtests.bench.results.crossover import cards_as_timed
 from loadtests.bench.results.records import load_measurements
 from loadtests.bench.results.summary import build_summary, read_summary
 
@@ -42,8 +43,14 @@ def rebuilt_summary(results_dir: Path) -> dict[str, Any]:
     measurements = load_measurements(results_dir / "measurements.json")
     in_process = results_dir / "inprocess.json"
     figures = json.loads(in_process.read_text()) if in_process.exists() else {}
+    environment = recorded["environment"]
+    if "models" in environment:  # the crossover's x axis: the models as the run timed them
+        environment = {
+            **environment,
+            "models": cards_as_timed(environment["models"], figures.get("models", {})),
+        }
     return build_summary(
-        recorded["environment"],
+        environment,
         recorded["verification"],
         figures.get("model", recorded["model"]),
         measurements,

@@ -60,6 +60,20 @@ def in_process_cost(timed: Mapping[str, Mapping[str, float]]) -> dict[str, Any]:
     }
 
 
+def cards_as_timed(
+    cards: Mapping[str, Mapping[str, Any]], timed: Mapping[str, Mapping[str, Mapping[str, float]]]
+) -> dict[str, dict[str, Any]]:
+    """The models' cards, each cost make model wrote (on whatever the machine was doing then) replaced by
+    the run's in-process timing of that model, where the run has one; the card's kept beside it."""
+    out = {}
+    for name, card in cards.items():
+        out[name] = dict(card)
+        if name in timed:
+            out[name]["cost_from_card"] = card.get("cost_from_card", card.get("cost"))
+            out[name]["cost"] = in_process_cost(timed[name])
+    return out
+
+
 def headline_measurements(measurements: Sequence[Measurement]) -> list[Measurement]:
     """What the other sections read: a crossover run's first (cheapest, the default) model at the scenario's
     own batch size, as if it were a run of that model alone; any other run's slices as they are."""
