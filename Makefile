@@ -62,7 +62,7 @@ help: ## List the targets and their knobs
 	@echo "MAX_BATCH_SIZE, MODEL_DIR, UPSTREAM_URL, UPSTREAM_TIMEOUT_S, DOCS_ENABLED, ACCESS_LOG, and MODEL_NAME"
 	@echo "  (penguin-species, the default; hist-gradient-boosting, random-forest-100, random-forest-500) or"
 	@echo "  MODEL_PATH (a pipeline of your own with its card: examples/own_model.py)."
-	@echo "Bench knobs (empty: the profile's): PROFILE=$(PROFILE) (quick: about a minute; default: under 5 min"
+	@echo "Bench knobs (empty: the profile's): PROFILE=$(PROFILE) (quick: about a minute; default: about 5 min"
 	@echo "  on 2 cores; full: every scenario and variant, about an hour; crossover: each model, does the"
 	@echo "  framework still matter, under 15 min on 2 cores) MODELS=$(MODELS) (crossover: comma list of models;"
 	@echo "  empty: every one) SCENARIOS=$(SCENARIOS) (comma list of"

@@ -22,6 +22,7 @@ from loadtests.bench.inprocess.pinned import InProcessFigures, measure_in_proces
 from loadtests.bench.load import wrk
 from loadtests.bench.load.locust import LoadPlan, Placement, run_load
 from loadtests.bench.load.setting import setting_record
+from loadtests.bench.machine.environment import git_revision
 from loadtests.bench.machine.speed import probe_us
 from loadtests.bench.plan import slices as plan
 from loadtests.bench.plan.config import BenchConfig, curve_rates
@@ -78,6 +79,8 @@ class Bench:
         self.measurements: list[Measurement] = []
         self.notes: list[str] = []
         self.started = time.time()
+        # The code that runs is the code at the start: a commit made meanwhile is not what was measured.
+        self.git_at_start = git_revision()
         self.crossover = bool(config.profile.models)
         self.planned = crossover_slices(config) if self.crossover else plan.whole_plan(config)
         self.in_process_s = plan.in_process_s(config, len(split_scenarios(config)))
@@ -266,6 +269,7 @@ class Bench:
                 self.attached_cpus,
                 self.deployment,
             ),
+            **({"git": self.git_at_start} if self.git_at_start != "unknown" else {}),
             "notes": self.notes,
             "invocation": os.environ.get("BENCH_INVOCATION", "").strip(),
             "command": shlex.join(["python", "-m", "loadtests.bench", *sys.argv[1:]]),

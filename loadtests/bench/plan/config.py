@@ -1,6 +1,6 @@
 """The bench's knobs (make variables) and profiles: what a run measures, before anything starts.
 
-A profile is a budget: `quick` (make bench-quick, about a minute), `default` (make bench, under 5 minutes on
+A profile is a budget: `quick` (make bench-quick, about a minute), `default` (make bench, about 5 minutes on
 2 cores) and `full` (every scenario, every variant, the whole curve; about an hour). `crossover` asks another
 question: the same comparisons for each model `make model` trains, cheapest to dearest (plan/crossover.py).
 The knobs given on the command line override the profile's choices one by one.
@@ -92,7 +92,7 @@ PROFILES: dict[str, Profile] = {
             wrk_scenarios=("predict",),
             split=True,
             glue_pairs=3,
-            estimate="under 5 minutes on 2 cores",
+            estimate="about 5 minutes on 2 cores",
         ),
         Profile(
             "full",

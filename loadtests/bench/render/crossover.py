@@ -63,9 +63,12 @@ def crossover_chart(summary: Summary, path: Path) -> Path:
         ax.axvline(n / 1000, color="black", linewidth=1, linestyle="--")
         ax.annotate(f"N = {n / 1000:.3g} ms", (n / 1000, ax.get_ylim()[1]), va="top", fontsize=8)
     ax.set_xscale("log")
-    ax.set_xlabel("the model's CPU per request, ms (its card)")
+    ax.set_xlabel("the model's CPU per request, ms (timed in-process in the run)")
     ax.set_ylabel("requests/s, FastAPI / Flask")
-    ax.set_title(f"grey band: within ±{WITHIN:.0%}", fontsize=9)
+    ax.set_title(
+        f"Does the framework still matter as the model gets dearer? (grey band: within ±{WITHIN:.0%})",
+        fontsize=9,
+    )
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(fontsize=6, frameon=False)
     figure.tight_layout()
