@@ -15,6 +15,7 @@ With --rate, each user's requests are due every users / rate seconds, on a sched
 push back, and the recorder also times each request from when it was due (loadtests/recorder.py says why).
 """
 
+import ipaddress
 import itertools
 import os
 import random
@@ -22,8 +23,10 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import gevent
+import gevent.resolver.blocking
 from locust import FastHttpUser, TaskSet, events
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
@@ -77,11 +80,30 @@ def expected_interval_s(environment: Environment) -> float:
     return max(1, users) / rate
 
 
-def on_init(**_: Any) -> None:
+def on_init(environment: Environment, **_: Any) -> None:
     """Read the clock anew just before Locust arms --run-time: gevent's timers count from the loop's cached
     time, which Locust's start-up leaves up to a second stale, so a 1 s run stopped after 0.05 s and every run
-    lost that much of its measured window."""
-    gevent.get_hub().loop.update_now()
+    lost that much of its measured window.
+
+    And resolve a numeric host in the loop. FastHttpUser looks the host up for every new connection, through
+    gevent's default resolver: a hop to a thread and back, for "127.0.0.1". Against a server that closes every
+    connection (gunicorn's sync worker) that was 27% of Locust's CPU here (py-spy), and Locust's CPU on the
+    CPU next to the server's slows the server (docs/bench/method.md, "A generator that takes no side"). A
+    numeric address needs no lookup, so the blocking resolver answers at once; a name keeps the default.
+    """
+    hub = gevent.get_hub()
+    hub.loop.update_now()
+    if numeric_host(environment.host or ""):
+        hub.resolver = gevent.resolver.blocking.Resolver(hub)
+
+
+def numeric_host(url: str) -> bool:
+    """Whether the URL's host is an IP address (no lookup needed), e.g. http://127.0.0.1:8001."""
+    try:
+        ipaddress.ip_address(urlsplit(url).hostname or "")
+    except ValueError:
+        return False
+    return True
 
 
 def on_test_start(environment: Environment, **_: Any) -> None:

@@ -137,8 +137,6 @@ def start_bench(config: BenchConfig) -> Bench:
     """make bench: the CPUs split between servers and generator, servers started in turn, the upstream
     started on the generator's CPUs if a scenario needs it."""
     cpus = processes.current_cpu_plan()
-    workers = config.workers or max(1, len(cpus.server))
-    config = replace(config, workers=workers)
     results_dir = new_results_dir(config.results_root)
     placement = Placement(cpus.server, cpus.generator)
     upstream = None
@@ -152,15 +150,26 @@ def start_bench(config: BenchConfig) -> Bench:
         except ServerStartError as exc:
             say(f"  the upstream did not start, so the io scenario cannot run: {exc}")
     pool = StartedServers(
-        workers,
+        config.workers,
         cpus.server,
         results_dir / "logs",
         config.users,
         {"UPSTREAM_URL": upstream.url} if upstream else {},
         upstream=upstream is not None,
     )
-    note = f"{cpus.note}; {workers} worker(s) per server; {generator_note(config, len(cpus.generator))}"
+    notes = (cpus.note, workers_note(config, len(cpus.server)), generator_note(config, len(cpus.generator)))
+    note = "; ".join(notes)
     return Bench(config, pool, placement, results_dir, note, upstream)
+
+
+def workers_note(config: BenchConfig, cpus: int) -> str:
+    """WORKERS= for every server, else each server's own rule (plan/variants.py)."""
+    if config.workers:
+        return f"{config.workers} worker(s) per server (WORKERS=)"
+    rules = {v.workers_rule: v.workers(cpus) for s in config.scenarios for v in config.variants_for(s)}
+    return "worker processes as each server's docs advise: " + ", ".join(
+        f"{rule} ({count})" for rule, count in rules.items()
+    )
 
 
 def generator_note(config: BenchConfig, cpus: int) -> str:

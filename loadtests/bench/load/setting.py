@@ -9,6 +9,7 @@ from typing import Any
 from loadtests.bench.load.locust import LoadPlan, Placement, locust_command
 from loadtests.bench.machine.environment import machine_record
 from loadtests.bench.plan.config import BenchConfig
+from loadtests.bench.plan.variants import ServerVariant
 from loadtests.bench.targets import processes
 from loadtests.bench.targets.pool import ServerPool
 from loadtests.bench.targets.servers import RunningServer
@@ -28,7 +29,12 @@ def setting_record(
     """`example` is one slice's load, for the Locust command shown; `attached_cpus`: against running
     services, how many CPUs each may use (not their ids)."""
     c = config
-    workers = c.workers or 1
+    cpus = len(placement.server_cpus if attached_cpus is None else attached_cpus) or 1
+
+    def workers(variant: ServerVariant) -> int:
+        """WORKERS= for every server, else the variant's own rule (plan/variants.py)."""
+        return c.workers or variant.workers(cpus)
+
     record = machine_record()
     if record["git"] == "unknown" and os.environ.get("GIT_COMMIT"):
         record["git"] = os.environ["GIT_COMMIT"]  # the compose image has no .git
@@ -42,14 +48,17 @@ def setting_record(
             "generator_cpus": list(placement.generator_cpus),
             "note": note,
         },
-        "workers": workers,
+        # None: each variant's own count, by its server's docs (variants[key]["workers"]); else WORKERS=.
+        "workers": c.workers,
         "locust_processes": c.locust_processes,
         "profile": c.profile.name,
         "variants": {
             v.key: {
                 "label": v.label,
                 "concurrency": v.concurrency,
-                "in_flight": v.in_flight(workers, c.users),
+                "workers": workers(v),
+                "workers_rule": "WORKERS=" if c.workers else v.workers_rule,
+                "in_flight": v.in_flight(workers(v), c.users),
                 "keeps_alive": v.keeps_alive,
                 "note": v.note,
             }
@@ -68,6 +77,8 @@ def setting_record(
         "server_starts": pool.starts,
         "locust_command": processes.shown(processes.pinned(command, placement.generator_cpus), {}),
         "wrk": wrk,
+        # Whether the profile cross-checks with wrk: without wrk, the verdict names the hole.
+        "wrk_planned": any(c.wrk_for(s) for s in c.scenarios),
         "settings": {
             "scenarios": [s.name for s in c.scenarios],
             "rounds": c.rounds,
@@ -78,7 +89,7 @@ def setting_record(
             "rates": list(c.rates) or "auto",
             "grid": list(c.profile.grid),
             "slo_ms": c.slo_ms,
-            "workers": workers,
+            "workers": c.workers or "auto",
             "locust_processes": c.locust_processes,
             "upstream_latency_ms": c.upstream_latency_ms if c.needs_upstream else None,
         },

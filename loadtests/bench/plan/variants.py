@@ -17,6 +17,13 @@ ONE = "one"  # a sync worker, or an event loop stalled by a blocking call
 THREADS = "threads"  # one per thread
 MANY = "many"  # an event loop, or gevent's greenlets: as many as the connections
 
+# How many worker processes a variant runs on the CPUs it is given, as its server's docs advise.
+PER_CPU = "one per CPU"  # uvicorn, Granian, gunicorn's gthread and gevent workers: each keeps its CPU busy
+# gunicorn's "How many workers?": "(2 x $num_cores) + 1 ... one worker will be reading or writing from the
+# socket while the other worker is processing a request". A sync worker also waits after each response for
+# the client to close its end (gunicorn 27's close, RFC 9112 9.6), so one per CPU leaves that CPU idle then.
+GUNICORN_SYNC = "2 x CPUs + 1"
+
 
 @dataclass(frozen=True)
 class ServerVariant:
@@ -34,6 +41,12 @@ class ServerVariant:
     keeps_alive: bool = True  # whether a client's connection serves more than one request
     # A proxy in front ("nginx": deploy/nginx.py's configuration, on the servers' CPUs); the load goes to it.
     proxy: str = ""
+    workers_rule: str = PER_CPU  # PER_CPU or GUNICORN_SYNC
+
+    def workers(self, cpus: int) -> int:
+        """Worker processes on `cpus` CPUs, by the rule its server's docs give."""
+        cpus = max(1, cpus)
+        return 2 * cpus + 1 if self.workers_rule == GUNICORN_SYNC else cpus
 
     @property
     def key(self) -> str:
@@ -99,6 +112,7 @@ FLASK_SYNC = ServerVariant(
     "the default: a sync worker serves one request at a time, waiting included, and closes the connection "
     "after each response",
     keeps_alive=False,
+    workers_rule=GUNICORN_SYNC,
 )
 FASTAPI_UVICORN = ServerVariant(
     "fastapi",
@@ -211,6 +225,7 @@ IO_VARIANTS: tuple[ServerVariant, ...] = (
         "it to completion in a new event loop",
         scenarios=frozenset({IO_BOUND}),
         keeps_alive=False,
+        workers_rule=GUNICORN_SYNC,
     ),
 )
 CATALOGUE: tuple[ServerVariant, ...] = tuple({v.key: v for v in (*CPU_VARIANTS, *IO_VARIANTS)}.values())

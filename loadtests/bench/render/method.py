@@ -71,8 +71,8 @@ def rules(summary: Mapping[str, Any]) -> list[str]:
         "checked against it live the first time it starts; a variant that fails is not benchmarked, and the "
         "report says why. During the load every Locust response is checked too (status, body shape, the "
         "species of each known penguin): a wrong answer is a failure.",
-        f"- **Equal terms.** {env['cpu_plan']['note']}. The same worker count for every server "
-        f"({env['workers']}), the same users ({s['users']}; wrk: as many connections), warm-up "
+        f"- **Equal terms.** {env['cpu_plan']['note']}. {workers_sentence(env)} The same users "
+        f"({s['users']}; wrk: as many connections), warm-up "
         f"({s['warmup_s']} s, not counted) and measured window ({s['duration_s']} s) for every slice. "
         f"{turns}",
         f"- **Pairs, not single runs.** The headline is a ratio, so it is measured as one: per scenario, "
@@ -255,3 +255,19 @@ and for every slice Locust's CSVs and HTML report (or wrk's output) under `runs/
 {commands}
 ```
 """
+
+
+def workers_sentence(env: Mapping[str, Any]) -> str:
+    """How many worker processes each server ran: WORKERS= for all, or each by its server's docs."""
+    if env.get("workers"):
+        return f"The same worker count for every server ({env['workers']}, WORKERS=)."
+    counts = {
+        f"{v.get('workers_rule')}: {v.get('workers')}"
+        for v in (env.get("variants") or {}).values()
+        if v.get("workers") is not None
+    }
+    return (
+        "Worker processes as each server's docs advise, on the same CPU(s) ("
+        + "; ".join(sorted(counts))
+        + "): gunicorn's sync worker waits on each client's socket, as its docs' 2 x CPUs + 1 assumes."
+    )

@@ -90,7 +90,7 @@ def io_setup(summary: Mapping[str, Any]) -> str:
     first = runs[0]
     return (
         f"Closed loop, {first['users']} users, upstream latency {num(first['upstream_latency_ms'])} ms, "
-        f"{summary['environment'].get('workers')} worker process(es) per server on the same CPU(s). "
+        "worker processes as in the method, on the same CPU(s). "
         f"Little's law: with every user waiting for one answer, requests/s = users / mean response time, "
         f"and no answer comes sooner than the upstream's latency, so users / latency = "
         f"{num(first['littles_law_bound_rps'])} requests/s bounds every server. Figures are medians over the "

@@ -48,7 +48,7 @@ class StartedServers:
 
     def __init__(
         self,
-        workers: int,
+        workers: int | None,
         cpus: Sequence[int],
         log_dir: Path,
         users: int,
@@ -79,7 +79,7 @@ class StartedServers:
         try:
             server = start_server(
                 variant,
-                self.workers,
+                self.workers or variant.workers(len(self.cpus)),
                 self.cpus,
                 self.log_dir,
                 users=self.users,
