@@ -39,7 +39,10 @@ from loadtests.bench.plan.slices import (
     FIXED,
     WRK,
     capacity_slices,
+    capacity_rounds,
     curve_slices,
+    curve_variants,
+    curve_window_s,
     describe,
     estimate_s,
     in_process_s,
@@ -242,7 +245,13 @@ def test_knobs_parse() -> None:
 def test_each_profile_compares_what_it_says() -> None:
     default = config_of()
     predict, batch, io = SCENARIOS["predict"], SCENARIOS["batch"], SCENARIOS["io"]
-    assert [v.key for v in default.variants_for(predict)] == [
+    verdict = ["flask-gunicorn-sync", "fastapi-uvicorn", "fastapi-async-def"]
+    assert [v.key for v in default.variants_for(predict)] == verdict  # Flask beside both FastAPI forms
+    assert [v.key for v in default.variants_for(batch)] == verdict
+    assert default.curve_for(predict) and default.curve_for(batch)  # capacity at the objective on both
+    assert default.wrk_for(predict) and not default.wrk_for(batch)
+    servers = config_of("servers")
+    assert [v.key for v in servers.variants_for(predict)] == [
         "flask-gunicorn-sync",
         "fastapi-uvicorn",
         "fastapi-granian",
@@ -250,9 +259,6 @@ def test_each_profile_compares_what_it_says() -> None:
         "flask-gunicorn-sync-nginx",
         "fastapi-uvicorn-nginx",
     ]
-    assert [v.key for v in default.variants_for(batch)] == ["flask-gunicorn-sync", "fastapi-uvicorn"]
-    assert default.curve_for(predict) and default.wrk_for(predict) and not default.wrk_for(batch)
-    assert not default.curve_for(batch)  # the full profile's: it pays for the nginx pair on predict
     full = config_of("full")
     assert len(full.variants_for(batch)) == 8 and all(full.curve_for(s) for s in full.scenarios if s.curve)
     assert "fastapi-async-blocking" in [v.key for v in full.variants_for(io)] and not io.curve
@@ -262,21 +268,48 @@ def test_each_profile_compares_what_it_says() -> None:
 
 
 def test_rounds_alternate_so_each_pair_runs_side_by_side() -> None:
-    config = config_of(rounds=4)
+    config = config_of("quick", rounds=4, scenarios=(SCENARIOS["batch"],))
     slices = capacity_slices(config, SCENARIOS["batch"])
     assert [s.variant[:5] for s in slices] == ["flask", "fasta", "fasta", "flask"] * 2
     assert [s.round for s in slices] == [1, 1, 2, 2, 3, 3, 4, 4]
     assert switches(s.variant for s in slices) == 5  # shared servers at the turns: A B | B A | A B | B A
-    predict = capacity_slices(config, SCENARIOS["predict"])
-    assert [s.generator for s in predict[:3]] == ["locust", WRK, "locust"]  # the default pair under wrk too
-    assert not any(s.generator == WRK and "granian" in s.variant for s in predict)
-    curve = curve_slices(SCENARIOS["predict"], ("flask-gunicorn-sync", "fastapi-uvicorn"), [100.0, 200.0])
-    assert [(s.variant[:5], s.rate, s.kind) for s in curve] == [
-        ("flask", 100.0, FIXED),
-        ("fasta", 100.0, FIXED),
-        ("fasta", 200.0, FIXED),
-        ("flask", 200.0, FIXED),
+
+
+def test_scenarios_run_together_share_each_start_of_a_server() -> None:
+    config = config_of(rounds=2)
+    slices = capacity_rounds(config, [SCENARIOS["predict"], SCENARIOS["batch"]])
+    assert [(s.variant.split("-")[1][:5], s.scenario[:2], s.generator[:1]) for s in slices[:8]] == [
+        ("gunic", "pr", "l"),
+        ("gunic", "pr", "w"),  # the default pair under wrk too, on predict only
+        ("gunic", "ba", "l"),
+        ("uvico", "pr", "l"),
+        ("uvico", "pr", "w"),
+        ("uvico", "ba", "l"),
+        ("async", "pr", "l"),
+        ("async", "ba", "l"),
     ]
+    assert [s.round for s in slices] == [1] * 8 + [2] * 8
+    assert switches(s.server for s in slices) == 5  # one start per variant and round, shared at the turn
+    assert [s.variant for s in slices[8:10]] == ["fastapi-async-def"] * 2  # round 2 reversed
+
+
+def test_each_curve_variant_runs_at_its_own_rates_with_windows_for_its_p99() -> None:
+    config = config_of()  # curve_answers 1000, 2 s windows
+    assert curve_variants(["flask-gunicorn-sync", "fastapi-uvicorn", "fastapi-async-def"]) == [
+        "flask-gunicorn-sync",
+        "fastapi-uvicorn",
+        "fastapi-async-def",
+    ]
+    assert curve_variants(["flask-granian", "fastapi-granian"]) == ["flask-granian", "fastapi-granian"]
+    curve = curve_slices(
+        config, SCENARIOS["batch"], {"flask-gunicorn-sync": [70.0, 90.0], "fastapi-uvicorn": [600.0]}
+    )
+    assert [(s.variant[:5], s.rate, s.kind, s.duration_s) for s in curve] == [
+        ("flask", 70.0, FIXED, 15),  # 1,000 answers at 70/s would take 15 s: the cap
+        ("flask", 90.0, FIXED, 12),  # ceil(1000 / 90)
+        ("fasta", 600.0, FIXED, 2),  # the profile's window already holds 1,200
+    ]
+    assert curve_window_s(config_of("quick"), 50.0) == 2  # quick counts no answers
 
 
 def test_the_default_profile_fits_its_budget_and_says_so() -> None:
@@ -285,7 +318,7 @@ def test_the_default_profile_fits_its_budget_and_says_so() -> None:
     assert estimate_s(default, whole_plan(default)) + in_process < 300  # 5 minutes on 2 cores
     assert 40 < estimate_s(quick, whole_plan(quick)) + in_process_s(quick, 0) < 75  # about a minute
     text = describe(default, whole_plan(default), in_process)
-    assert "predict: 6 variant(s) x 4 round(s) (the default pair under wrk too), then a 3-rate curve" in text
+    assert "predict: 3 variant(s) x 4 round(s) (the default pair under wrk too), then a 2-rate curve" in text
     assert "about 4 min" in text
 
 

@@ -1,6 +1,7 @@
 """One bench run, phase by phase: the model and the split in-process on the servers' CPUs before any server
 starts (inprocess/pinned.py); the upstream if a scenario needs it (io), on the generator's CPUs; then per
-scenario the capacity rounds (plan/slices.py) and the latency curve at rates taken from them; then the raw
+scenario, or per group of scenarios run together, the capacity rounds (plan/slices.py) and the latency
+curves at rates taken from them; then the raw
 records written and the summary and report made from them (render/output.py).
 
 One path for both ways of running it: `make bench` starts each server variant when its turn comes, pinned
@@ -106,8 +107,8 @@ class Bench:
             if self.crossover:  # one plan for every model and scenario (plan/crossover.py)
                 self.execute(self.planned)
             else:
-                for scenario in self.config.scenarios:
-                    self.measure_scenario(scenario)
+                for group in plan.scenario_groups(self.config):
+                    self.measure_group(group)
         except KeyboardInterrupt:
             interrupted = True
             say("interrupted: stopping every process and writing what was measured")
@@ -136,40 +137,72 @@ class Bench:
         self.estimate_left -= self.in_process_s
         say("  " + ", ".join(f"{name} {m['cpu_us']:.0f} us CPU" for name, m in self.in_process.model.items()))
 
-    def measure_scenario(self, scenario: Scenario) -> None:
-        if UPSTREAM in scenario.auxiliaries and self.upstream is None:
-            self.notes.append(f"{scenario.name}: not measured, its upstream is not running")
-            say(f"  {self.notes[-1]}")
-            self.drop_planned(scenario.name)
+    def measure_group(self, group: Sequence[Scenario]) -> None:
+        """Scenarios measured together: their capacity rounds (plan/slices.py, capacity_rounds), then each
+        one's latency curve at rates taken from them."""
+        runnable = []
+        for scenario in group:
+            if UPSTREAM in scenario.auxiliaries and self.upstream is None:
+                self.notes.append(f"{scenario.name}: not measured, its upstream is not running")
+                say(f"  {self.notes[-1]}")
+                self.drop_planned(scenario.name)
+                continue
+            say(f"{scenario.name}: {scenario.description}")
+            runnable.append(scenario)
+        if not runnable:
             return
-        say(f"{scenario.name}: {scenario.description}")
-        self.execute(plan.capacity_slices(self.config, scenario))
-        keys = [variant.key for variant in self.config.variants_for(scenario)]
-        pair = plan.curve_pair(keys)
-        if not pair or not plan.curve_points(self.config, scenario):
+        self.execute(plan.capacity_rounds(self.config, runnable))
+        self.measure_curves(runnable)
+
+    def capacity_of(self, scenario: str, key: str) -> float | None:
+        """A variant's median requests/s over its clean Locust capacity slices of the scenario."""
+        return median(
+            m.rps
+            for m in self.measurements
+            if m.scenario == scenario
+            and m.phase == "capacity"
+            and m.generator == LOCUST
+            and m.key == key
+            and m.requests
+            and not m.error
+        )
+
+    def measure_curves(self, scenarios: Sequence[Scenario]) -> None:
+        """Each curve variant at the grid's shares of its own capacity, every scenario's rates on one start
+        of its server, the server still running first."""
+        rates: dict[str, dict[str, list[float]]] = {}
+        for scenario in scenarios:
+            keys = plan.curve_variants([variant.key for variant in self.config.variants_for(scenario)])
+            if not keys or not plan.curve_points(self.config, scenario):
+                continue
+            own = {
+                key: curve_rates(self.config.profile.grid, capacity, self.config.rates)
+                for key in keys
+                if (capacity := self.capacity_of(scenario.name, key))
+            }
+            if not own:
+                self.notes.append(f"{scenario.name}: no capacity measured, so no latency curve")
+                say(f"  {self.notes[-1]}")
+                self.drop_planned(scenario.name, plan.CURVE_PHASE)
+                continue
+            described = "; ".join(f"{key} {', '.join(f'{r:g}' for r in own[key])}" for key in own)
+            say(f"  {scenario.name} curve, requests/s offered: {described}")
+            rates[scenario.name] = own
+        if not rates:
             return
-        capacities = [
-            median(
-                m.rps
-                for m in self.measurements
-                if m.scenario == scenario.name
-                and m.phase == "capacity"
-                and m.generator == LOCUST
-                and m.key == key
-                and m.requests
-                and not m.error
-            )
-            for key in pair
+        slices = [
+            s
+            for scenario in scenarios
+            if scenario.name in rates
+            for s in plan.curve_slices(self.config, scenario, rates[scenario.name])
         ]
-        fastest = max((c for c in capacities if c), default=None)
-        if fastest is None:
-            self.notes.append(f"{scenario.name}: no capacity measured, so no latency curve")
-            say(f"  {self.notes[-1]}")
-            self.drop_planned(scenario.name, plan.CURVE_PHASE)
-            return
-        rates = curve_rates(self.config.profile.grid, fastest, self.config.rates)
-        say(f"  {scenario.name} curve: {', '.join(f'{r:g}' for r in rates)} requests/s offered to both")
-        self.execute(plan.curve_slices(scenario, pair, rates), curve=True)
+        running = self.last_server[0] if self.last_server else ""
+        order = list(dict.fromkeys([running, *(s.variant for s in slices)]))
+        slices.sort(key=lambda s: order.index(s.variant))  # stable: each variant's scenarios, rates in turn
+        for name in rates:
+            self.drop_planned(name, plan.CURVE_PHASE)
+        self.estimate_left += plan.estimate_s(self.config, slices)
+        self.execute(slices, curve=True)
 
     def drop_planned(self, scenario: str, phase: str | None = None) -> None:
         """Take the slices of a scenario (or of one of its phases) that will not run out of the time left."""
@@ -177,15 +210,15 @@ class Bench:
         self.estimate_left -= plan.estimate_s(self.config, dropped)
 
     def execute(self, slices: Sequence[plan.Slice], curve: bool = False) -> None:
-        behind: set[str] = set()
+        behind: set[tuple[str, str]] = set()  # (variant, scenario): a curve stops where it fell behind
         known = {variant.key: variant for variant in (*CATALOGUE, *self.config.deployed.values())}
         for s in slices:
-            if curve and s.variant in behind:
-                self.estimate_left -= plan.slice_seconds(self.config, s.generator)
+            if curve and (s.variant, s.scenario) in behind:
+                self.estimate_left -= plan.slice_seconds(self.config, s.generator, s.duration_s)
                 continue
             if s.generator == WRK and not self.wrk:
                 continue
-            cost = plan.slice_seconds(self.config, s.generator)
+            cost = plan.slice_seconds(self.config, s.generator, s.duration_s)
             if s.server != self.last_server:
                 cost += plan.SERVER_SWITCH_S
                 self.last_server = s.server
@@ -197,7 +230,7 @@ class Bench:
             self.estimate_done += cost
             self.estimate_left -= cost
             if curve and not keeps_up(m):
-                behind.add(s.variant)
+                behind.add((s.variant, s.scenario))
             say(self.progress(m))
 
     def skip(self, s: plan.Slice, cost: float) -> None:
@@ -221,7 +254,7 @@ class Bench:
             c.users,
             c.spawn_rate,
             c.warmup_s,
-            c.duration_s,
+            s.duration_s or c.duration_s,
             s.rate,
             processes=c.locust_processes,
             upstream_latency_ms=c.upstream_latency_ms if UPSTREAM in scenario.auxiliaries else None,

@@ -1,7 +1,8 @@
 """The bench's knobs (make variables) and profiles: what a run measures, before anything starts.
 
 A profile is a budget: `quick` (make bench-quick, about a minute), `default` (make bench, about 5 minutes on
-2 cores) and `full` (every scenario, every variant, the whole curve; about an hour). `crossover` asks another
+2 cores: the verdict's Flask and both FastAPI forms), `servers` (the Granian and nginx pairs, about 4
+minutes) and `full` (every scenario, every variant, the whole curve; about an hour). `crossover` asks another
 question: the same comparisons for each model `make model` trains, cheapest to dearest (plan/crossover.py).
 The knobs given on the command line override the profile's choices one by one.
 """
@@ -34,6 +35,8 @@ SLO_MS = 50.0
 IO_COMPARED = DEFAULT_PAIR + tuple(v.key for v in IO_VARIANTS)
 # FastAPI's other form: the service's prediction views are `def` (the thread pool), this one's `async def`.
 ASYNC_DEF = "fastapi-async-def"
+# What the verdict compares: Flask's default beside both of FastAPI's forms.
+VERDICT = (*DEFAULT_PAIR, ASYNC_DEF)
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,10 @@ class Profile:
     # default pair beside the scenario's own; empty: the server's default model, the scenario's batch.
     models: tuple[str, ...] = ()
     batch_sizes: tuple[int, ...] = ()
+    # Scenarios whose capacity rounds run together, each variant's slices on one start of its server.
+    together: tuple[str, ...] = ()
+    # A curve's window holds at least this many answers (plan/slices.py, curve_window_s); 0: the profile's.
+    curve_answers: int = 0
 
 
 CPU_SCENARIOS = tuple(name for name, s in SCENARIOS.items() if s.kind == CPU)
@@ -78,21 +85,39 @@ PROFILES: dict[str, Profile] = {
         Profile(
             "default",
             ("predict", "batch"),
-            {"predict": DEFAULT_PAIR + GRANIAN_PAIR + NGINX_PAIR, CPU: DEFAULT_PAIR, IO_BOUND: IO_COMPARED},
+            # The verdict's three: Flask's default and both FastAPI forms. The Granian and nginx pairs are
+            # PROFILE=servers' (where the difference comes from, and as deployed).
+            {CPU: VERDICT, IO_BOUND: IO_COMPARED},
             rounds=4,
-            # 2 s windows: a slice's 1 s warm-up and 2 s window cost 4.4 s with Locust's start; 3 s windows
-            # took the run to 5 min 28 s once Locust ran its whole --run-time (locustfile.py, on_init).
+            # 2 s windows: a slice's 1 s warm-up and 2 s window cost 4.4 s with Locust's start.
             duration_s=2,
             warmup_s=1,
-            # The nginx pair's 8 slices on predict are paid for by the curve: batch's is the full profile's
-            # (the verdict's capacity at the objective reads predict's; batch keeps its capacity pairs), and
-            # predict's has three rates, as quick's.
-            curve_scenarios=("predict",),
-            grid=(0.3, 0.7, 1.05),
+            # Each of the three at 70% and 90% of its own capacity, each window holding 1,000 answers or
+            # CURVE_WINDOW_MAX_S: the capacity at the objective, on a p99 that is not the maximum.
+            curve_scenarios=("predict", "batch"),
+            grid=(0.7, 0.9),
             wrk_scenarios=("predict",),
             split=True,
             glue_pairs=3,
             estimate="about 5 minutes on 2 cores",
+            together=("predict", "batch"),
+            curve_answers=1000,
+        ),
+        Profile(
+            "servers",
+            ("predict",),
+            # Where the difference comes from and how it is deployed: the same server for both (Granian),
+            # and both defaults behind the same nginx, beside the defaults direct.
+            {CPU: DEFAULT_PAIR + GRANIAN_PAIR + NGINX_PAIR},
+            rounds=4,
+            duration_s=2,
+            warmup_s=1,
+            curve_scenarios=(),
+            grid=(),
+            wrk_scenarios=(),
+            split=True,
+            glue_pairs=0,
+            estimate="about 4 minutes on 2 cores",
         ),
         Profile(
             "full",
@@ -110,6 +135,7 @@ PROFILES: dict[str, Profile] = {
             split=True,
             glue_pairs=7,
             estimate="about an hour",
+            curve_answers=1000,
         ),
         Profile(
             "crossover",
@@ -236,8 +262,8 @@ def round_down(value: float, digits: int = 2) -> float:
 
 
 def curve_rates(grid: tuple[float, ...], capacity: float, fixed: tuple[float, ...] = ()) -> list[float]:
-    """The offered rates of a curve: RATES as given, else the grid's shares of the faster capacity, rounded
-    to two significant digits (the same for both services)."""
+    """A variant's offered rates on a curve: RATES as given, else the grid's shares of its own capacity,
+    rounded to two significant digits (each variant is measured where its own knee is)."""
     if fixed:
         return list(fixed)
     return sorted({max(1.0, round_down(share * capacity)) for share in grid})

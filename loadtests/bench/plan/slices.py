@@ -11,10 +11,11 @@ Consecutive slices of one variant share its server; every change of variant stop
 next, so that only the server being measured runs on the servers' CPUs. Pure functions: no server here.
 """
 
-from collections.abc import Hashable, Iterable, Sequence
+import math
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from loadtests.bench.plan.config import BenchConfig
+from loadtests.bench.plan.config import ASYNC_DEF, BenchConfig
 from loadtests.scenarios import Scenario
 
 # What a slice costs beyond its warm-up and window (measured on 2 cores, a default run: Locust slices of one
@@ -33,6 +34,12 @@ CAPACITY_PHASE, CURVE_PHASE = "capacity", "curve"
 CAPACITY = "capacity"  # closed loop, no wait: the most the server answers per second
 FIXED = "fixed"  # an offered rate, shared by the users: latency (corrected) and CPU at that load
 LOCUST, WRK = "locust", "wrk"
+# A curve's window grows until it holds the profile's curve_answers, up to this.
+CURVE_WINDOW_MAX_S = 15
+# Capacities for the estimate up front, before any is measured (2 cores: predict about 600 to 1,100
+# requests/s, batch about 100 to 300); a scenario not named here gets the default.
+ESTIMATED_RPS = {"predict": 600.0, "batch": 150.0}
+ESTIMATED_RPS_DEFAULT = 300.0
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,7 @@ class Slice:
     rate: float | None = None  # FIXED: requests/s offered, every user its share
     model: str = ""  # the model the server serves (MODEL_NAME); "": its default, no setting
     batch_size: int | None = None  # items per batch request; None: the scenario's (BATCH_SIZE)
+    duration_s: int | None = None  # the measured window; None: the profile's (a curve's may be longer)
 
     @property
     def server(self) -> tuple[str, str]:
@@ -59,14 +67,25 @@ def ordered(items: Sequence[str], index: int) -> list[str]:
 
 
 def capacity_slices(config: BenchConfig, scenario: Scenario) -> list[Slice]:
-    keys = [variant.key for variant in config.variants_for(scenario)]
-    wrk = set(crosschecked(config, scenario, keys))
+    return capacity_rounds(config, [scenario])
+
+
+def capacity_rounds(config: BenchConfig, scenarios: Sequence[Scenario]) -> list[Slice]:
+    """The capacity rounds of these scenarios together: in each round every variant once, its scenarios one
+    after the other on one start of its server (a pair's two slices are then a slice or two apart, not
+    next to each other, and a round costs one server start per variant instead of one per slice)."""
+    keys = list(dict.fromkeys(v.key for scenario in scenarios for v in config.variants_for(scenario)))
+    own = {s.name: {v.key for v in config.variants_for(s)} for s in scenarios}
+    wrk = {s.name: set(crosschecked(config, s, sorted(own[s.name], key=keys.index))) for s in scenarios}
     slices = []
     for index in range(1, config.rounds + 1):
         for key in ordered(keys, index):
-            slices.append(Slice(CAPACITY_PHASE, scenario.name, key, index))
-            if key in wrk:
-                slices.append(Slice(CAPACITY_PHASE, scenario.name, key, index, generator=WRK))
+            for scenario in scenarios:
+                if key not in own[scenario.name]:
+                    continue
+                slices.append(Slice(CAPACITY_PHASE, scenario.name, key, index))
+                if key in wrk[scenario.name]:
+                    slices.append(Slice(CAPACITY_PHASE, scenario.name, key, index, generator=WRK))
     return slices
 
 
@@ -83,12 +102,40 @@ def curve_pair(keys: Sequence[str]) -> tuple[str, str] | None:
     return (flask, fastapi) if flask and fastapi else None
 
 
-def curve_slices(scenario: Scenario, pair: tuple[str, str], rates: Sequence[float]) -> list[Slice]:
+def curve_variants(keys: Sequence[str]) -> list[str]:
+    """The variants a curve measures: the default pair, and FastAPI's other form when it is measured (the
+    verdict puts each one's capacity at the latency objective beside the others)."""
+    pair = curve_pair(keys)
+    if pair is None:
+        return []
+    return list(dict.fromkeys([*pair, *(key for key in keys if key == ASYNC_DEF)]))
+
+
+def curve_slices(
+    config: BenchConfig, scenario: Scenario, rates: Mapping[str, Sequence[float]]
+) -> list[Slice]:
+    """Each variant's offered rates, lowest first, on one start of its server; each window long enough for
+    its p99 to rest on `curve_answers` answers (plan/config.py)."""
     return [
-        Slice(CURVE_PHASE, scenario.name, key, index, kind=FIXED, rate=rate)
-        for index, rate in enumerate(rates, start=1)
-        for key in ordered(pair, index)
+        Slice(
+            CURVE_PHASE,
+            scenario.name,
+            key,
+            index,
+            kind=FIXED,
+            rate=rate,
+            duration_s=curve_window_s(config, rate),
+        )
+        for key, own in rates.items()
+        for index, rate in enumerate(own, start=1)
     ]
+
+
+def curve_window_s(config: BenchConfig, rate: float) -> int:
+    """The window at an offered rate: the profile's, or longer, up to CURVE_WINDOW_MAX_S, until it holds
+    the profile's `curve_answers` (1,000 answers put 10 beyond the p99: it is not the maximum)."""
+    wanted = math.ceil(config.profile.curve_answers / rate) if rate > 0 else 0
+    return max(config.duration_s, min(CURVE_WINDOW_MAX_S, wanted))
 
 
 def curve_points(config: BenchConfig, scenario: Scenario) -> int:
@@ -98,9 +145,9 @@ def curve_points(config: BenchConfig, scenario: Scenario) -> int:
     return len(config.rates or config.profile.grid)
 
 
-def slice_seconds(config: BenchConfig, generator: str) -> float:
+def slice_seconds(config: BenchConfig, generator: str, duration_s: int | None = None) -> float:
     overhead = WRK_OVERHEAD_S if generator == WRK else LOCUST_OVERHEAD_S
-    return config.warmup_s + config.duration_s + overhead
+    return config.warmup_s + (duration_s or config.duration_s) + overhead
 
 
 def switches(servers: Iterable[Hashable]) -> int:
@@ -115,7 +162,7 @@ def switches(servers: Iterable[Hashable]) -> int:
 
 
 def estimate_s(config: BenchConfig, slices: Sequence[Slice]) -> float:
-    return sum(slice_seconds(config, s.generator) for s in slices) + SERVER_SWITCH_S * switches(
+    return sum(slice_seconds(config, s.generator, s.duration_s) for s in slices) + SERVER_SWITCH_S * switches(
         s.server for s in slices
     )
 
@@ -126,15 +173,32 @@ def in_process_s(config: BenchConfig, split_scenarios: int) -> float:
     return IN_PROCESS_S + split + GLUE_PAIR_S * profile.glue_pairs + MODEL_ALONE_S * len(profile.models)
 
 
-def whole_plan(config: BenchConfig) -> list[Slice]:
-    """Every slice, the curves with placeholder rates (the grid's shares), for the estimate up front."""
-    slices: list[Slice] = []
+def scenario_groups(config: BenchConfig) -> list[list[Scenario]]:
+    """The scenarios whose capacity rounds run together (the profile's `together`), each other one alone,
+    in the order given."""
+    together = [s for s in config.scenarios if s.name in config.profile.together]
+    groups: list[list[Scenario]] = []
     for scenario in config.scenarios:
-        slices += capacity_slices(config, scenario)
-        keys = [variant.key for variant in config.variants_for(scenario)]
-        pair = curve_pair(keys)
-        if pair and curve_points(config, scenario):
-            slices += curve_slices(scenario, pair, config.rates or config.profile.grid)
+        if scenario in together:
+            if together[0] is scenario:
+                groups.append(together)
+        else:
+            groups.append([scenario])
+    return groups
+
+
+def whole_plan(config: BenchConfig) -> list[Slice]:
+    """Every slice, for the estimate up front; the curves' rates are placeholders (the grid's shares of
+    ESTIMATED_RPS) until the capacities are measured."""
+    slices: list[Slice] = []
+    for group in scenario_groups(config):
+        slices += capacity_rounds(config, group)
+        for scenario in group:
+            keys = curve_variants([variant.key for variant in config.variants_for(scenario)])
+            if keys and curve_points(config, scenario):
+                capacity = ESTIMATED_RPS.get(scenario.name, ESTIMATED_RPS_DEFAULT)
+                guess = config.rates or [share * capacity for share in config.profile.grid]
+                slices += curve_slices(config, scenario, {key: guess for key in keys})
     return slices
 
 

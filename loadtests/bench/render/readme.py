@@ -28,8 +28,9 @@ from loadtests.bench.render.crossover import crossover_section, has_crossover, n
 from loadtests.bench.render.markers import replace_between
 from loadtests.bench.render.method import method_page
 from loadtests.bench.render.reading import origin
-from loadtests.bench.render.report import CHARTS, ratios_table, verdict
+from loadtests.bench.render.report import CHARTS, ratios_table
 from loadtests.bench.render.split_report import waterfall_paragraph
+from loadtests.bench.render.verdict import verdict
 from loadtests.bench.results.summary import read_summary
 from shared.settings import REPO_ROOT
 

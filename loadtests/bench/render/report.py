@@ -17,7 +17,7 @@ from loadtests.bench.render.appendix import (
 from loadtests.bench.render.crossover import CHART as CROSSOVER_CHART
 from loadtests.bench.render.crossover import crossover_section, has_crossover, n_sentence
 from loadtests.bench.render.method import CONNECTION_MODEL, method_markdown
-from loadtests.bench.render.nginx_report import nginx_section, nginx_sentence
+from loadtests.bench.render.nginx_report import nginx_section
 from loadtests.bench.render.reading import (
     BOUND,
     Entry,
@@ -30,11 +30,11 @@ from loadtests.bench.render.reading import (
     ratio_entry,
     ratio_text,
     scenarios,
-    times,
     variants_of,
 )
-from loadtests.bench.render.report_io import io_section, io_verdict
-from loadtests.bench.render.split_report import split_section, waterfall_sentence
+from loadtests.bench.render.report_io import io_section
+from loadtests.bench.render.split_report import split_section
+from loadtests.bench.render.verdict import slo_sentence, verdict
 from loadtests.scenarios import SCENARIOS
 
 CHARTS = {
@@ -46,137 +46,6 @@ CHARTS = {
     "io.png": "io: requests/s of each server against the Little's-law bound (users / upstream latency)",
 }
 SATURATED = 90.0  # % of the server's CPU(s): below this at capacity, the CPU was not what limited it
-
-
-def headline_scenarios(summary: Mapping[str, Any]) -> list[str]:
-    return [s for s in scenarios(summary) if ratio_entry(summary, s, "default", "rps")]
-
-
-def verdict(summary: Mapping[str, Any]) -> list[str]:
-    """At most five lines: the headline ratios, the pair as deployed (behind nginx), capacity at the
-    objective, the same-server pair and where the difference comes from, and how far to trust it."""
-    lines = []
-    failed = [key for key, v in summary["verification"].items() if not v["passed"]]
-    names = headline_scenarios(summary)
-    confident = [
-        s
-        for s in names
-        if all((ratio_entry(summary, s, "default", m) or {}).get("confident") for m in ("rps",))
-    ]
-    if names:
-        first = ratio_entry(summary, names[0], "default", "rps") or {}
-        parts = [
-            f"{s} {ratio_text(ratio_entry(summary, s, 'default', 'rps'), with_pairs=False)} the requests/s "
-            f"at {ratio_text(ratio_entry(summary, s, 'default', 'cpu_us_per_request'), with_pairs=False)} "
-            "the CPU per request"
-            for s in names
-        ]
-        pairs = joined(
-            sorted({str((ratio_entry(summary, s, "default", "rps") or {}).get("pairs")) for s in names})
-        )
-        how = (
-            f"median and {coverage_text(first)} interval"
-            if first.get("coverage")
-            else "too few for an interval"
-        )
-        lines.append(
-            f"**{key_label(first['numerator'])} against {key_label(first['denominator'])}**: "
-            + "; ".join(parts)
-            + f" ({pairs} pairs per figure, {how})."
-        )
-        if len(confident) < len(names):
-            lines.append(noisy_sentence(summary, [s for s in names if s not in confident]))
-    if deployed := nginx_sentence(summary):
-        lines.append(deployed)
-    if failed:
-        lines.append(
-            f"**Not benchmarked:** {', '.join(failed)} failed the live contract checks (see Verification)."
-        )
-    if slo := slo_sentence(summary):
-        lines.append(slo)
-    if same := same_server_sentence(summary):
-        lines.append(same)
-    elif io := io_verdict(summary):
-        lines.append(io)
-    return [*lines[:4], trust_sentence(summary)]
-
-
-def noisy_sentence(summary: Mapping[str, Any], noisy: Sequence[str]) -> str:
-    """Why the headline's ratio on these scenarios is not a finding: its pairs disagree, or too few."""
-    entries = {s: ratio_entry(summary, s, "default", "rps") or {} for s in noisy}
-    wide = [s for s, e in entries.items() if e.get("wide")]
-    if wide:
-        return (
-            f"**Too noisy to be sure** on {joined(wide)}: the pairs' ratios spread too wide (the interval's "
-            f"high end over {summary['noise']['wide_limit_pct']:g}% past its low; marked {BOUND}): the "
-            'machine\'s speed moved faster than pairing cancels (see "The machine"). Run it again.'
-        )
-    if sum(e.get("dropped", 0) for e in entries.values()):
-        return (
-            f"**Too noisy to be sure** on {joined(noisy)}: fewer than {summary['noise']['min_pairs']} "
-            f'clean pairs (marked {BOUND}; dropped pairs and why under "The machine").'
-        )
-    return (
-        f"**Too few pairs to be sure** on {joined(noisy)}: fewer than {summary['noise']['min_pairs']} "
-        f"rounds were run (ROUNDS); the figures are marked {BOUND}."
-    )
-
-
-def slo_sentence(summary: Mapping[str, Any]) -> str | None:
-    slo = summary["capacity_at_slo"]
-    found = []
-    for scenario in dict.fromkeys(p["scenario"] for p in summary["curve"]):
-        flask, fastapi = slo.get(f"flask/{scenario}"), slo.get(f"fastapi/{scenario}")
-        found.append(f"{scenario} Flask {num(flask)}, FastAPI {num(fastapi)}")
-    if not found:
-        return None
-    return (
-        f"**Capacity at p99 < {slo['slo_ms']:g} ms** (corrected, requests/s offered): "
-        + "; ".join(found)
-        + "."
-    )
-
-
-def same_server_sentence(summary: Mapping[str, Any]) -> str | None:
-    parts = []
-    for scenario in scenarios(summary):
-        entry = ratio_entry(summary, scenario, "same-server", "rps")
-        if entry and entry["median"] is not None:
-            cpu = ratio_entry(summary, scenario, "same-server", "cpu_us_per_request")
-            parts.append(
-                f"{scenario} {ratio_text(entry, False)} the requests/s at {ratio_text(cpu, False)} the CPU"
-            )
-    if not parts:
-        return None
-    sentence = "**Both under Granian** (the framework alone): " + "; ".join(parts) + "."
-    if waterfall := waterfall_sentence(summary):
-        sentence += " " + waterfall
-    return sentence
-
-
-def trust_sentence(summary: Mapping[str, Any]) -> str:
-    noise = summary["noise"]
-    dropped = sum(e["dropped"] for e in summary["ratios"] if e["metric"] == "rps")
-    kept = sum(e["pairs"] for e in summary["ratios"] if e["metric"] == "rps")
-    text = (
-        f"**The machine**: the host stole {num(noise['steal_pct_median'], '%')} of the server's CPU (median "
-        f"slice; worst {num(noise['steal_pct_max'], '%')}), other processes took "
-        f"{num(noise['others_pct_median'], '%')} (worst {num(noise['others_pct_max'], '%')}); {dropped} of "
-        f"{dropped + kept} pairs dropped."
-    )
-    for check in summary["crosscheck"]:
-        agreement = {
-            None: "nothing to compare (no clean pair under one of them)",
-            False: "they agree",
-            True: "**they differ by more than 10%** (see Cross-check)",
-        }[check["differ"]]
-        text += (
-            f" wrk gives {check['scenario']} {times(check['wrk_ratio'])} where Locust gives "
-            f"{times(check['locust_ratio'])}: {agreement}."
-        )
-    if not summary["crosscheck"] and not summary["environment"].get("wrk", True):
-        text += " No wrk cross-check: wrk is not installed."
-    return text
 
 
 def ratios_table(summary: Mapping[str, Any]) -> str:

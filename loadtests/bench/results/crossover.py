@@ -23,12 +23,7 @@ KNOWN = {c.name: c for c in COMPARISONS}
 # FastAPI's forms against Flask's default, and the framework alone under one server.
 CROSSOVER_COMPARISONS: tuple[Comparison, ...] = (
     KNOWN["default"],
-    Comparison(
-        "async-def-form",
-        "fastapi-async-def",
-        "flask-gunicorn-sync",
-        "FastAPI's other form (`async def` prediction views, the model on the event loop) over Flask's default",
-    ),
+    KNOWN["async-def-form"],
     KNOWN["same-server"],
 )
 METRIC_NAMES = {"rps": "rps_ratio", "cpu_us_per_request": "cpu_per_request_ratio"}

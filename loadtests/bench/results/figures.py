@@ -14,6 +14,8 @@ from loadtests.bench.results.trust import GENERATOR_LIMIT, bounded, disturbances
 from loadtests.recorder import rests_on_tail
 
 AGREEMENT = 0.10  # Locust's and wrk's ratios should agree within this
+# A capacity slice's server busy at least this much of its CPUs was saturated: the generator kept it busy.
+BUSY_LIMIT = 97.0
 
 
 def runs_frame(measurements: Sequence[Measurement]) -> pd.DataFrame:
@@ -114,6 +116,7 @@ def curve_points(measurements: Sequence[Measurement]) -> list[dict[str, Any]]:
         corrected = m.corrected_latency_ms or {}
         points.append(
             {
+                "key": m.key,
                 "framework": m.framework,
                 "variant": m.variant,
                 "scenario": m.scenario,
@@ -136,24 +139,33 @@ def curve_points(measurements: Sequence[Measurement]) -> list[dict[str, Any]]:
 
 
 def capacity_at_slo(points: Sequence[Mapping[str, Any]], slo_ms: float) -> dict[str, Any]:
-    """The highest offered rate at which a service kept up with a corrected p99 under the objective, per
-    framework and scenario ("flask/predict": rps; None when no rate met it)."""
-    result: dict[str, Any] = {"slo_ms": slo_ms}
-    for point in points:
-        key = f"{point['framework']}/{point['scenario']}"
-        result.setdefault(key, None)
+    """The highest offered rate at which a variant kept up with a corrected p99 under the objective, keyed
+    "<variant>/<scenario>" ("flask-gunicorn-sync/predict": requests/s; None when no rate met it).
+
+    `answers` holds, under the same keys, how many answers that rate's p99 rests on (or, when no rate met
+    it, the lowest rate's): with fewer than about 1,000 the p99 is one of the slowest few, near the maximum.
+    """
+    result: dict[str, Any] = {"slo_ms": slo_ms, "answers": {}}
+    for point in sorted(points, key=lambda p: p["offered_rps"]):
+        key = f"{point['key']}/{point['scenario']}"
+        if key not in result:
+            result[key] = None
+            result["answers"][key] = point["samples"]
         met = (
             point["keeps_up"] and point["clean"] and point["p99_ms"] is not None and point["p99_ms"] < slo_ms
         )
-        if met and (result[key] is None or point["offered_rps"] > result[key]):
+        if met:
             result[key] = point["offered_rps"]
+            result["answers"][key] = point["samples"]
     return result
 
 
 def crosschecks(
-    ratios: Sequence[Mapping[str, Any]], measurements: Sequence[Measurement]
+    ratios: Sequence[Mapping[str, Any]], measurements: Sequence[Measurement], server_cpus: int = 1
 ) -> list[dict[str, Any]]:
-    """Per scenario cross-checked: the headline ratio under Locust and under wrk, and why they differ."""
+    """Per scenario cross-checked: the headline ratio under Locust and under wrk, why they differ, and
+    under which generator(s) both servers were saturated (`saturated`: each one's median capacity slice at
+    least BUSY_LIMIT% of its `server_cpus` CPUs busy)."""
     entries = []
     for wrk in ratios:
         if wrk["generator"] != WRK or wrk["metric"] != "rps" or wrk["comparison"] != "default":
@@ -193,7 +205,21 @@ def crosschecks(
         )
     for entry in entries:
         entry["reason"] = crosscheck_reason(entry)
+        entry["saturated"] = saturated_under(entry["by_framework"], server_cpus)
     return entries
+
+
+def saturated_under(by_framework: Mapping[str, Mapping[str, Mapping[str, Any]]], server_cpus: int) -> list[str]:
+    """The generators under which every server's median capacity slice kept its CPUs BUSY_LIMIT% busy."""
+    generators = [LOCUST, WRK]
+    return [
+        g
+        for g in generators
+        if all(
+            (own.get(g, {}).get("server_cpu_percent") or 0) >= BUSY_LIMIT * max(1, server_cpus)
+            for own in by_framework.values()
+        )
+    ]
 
 
 def generator_figures(

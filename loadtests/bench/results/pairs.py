@@ -39,6 +39,13 @@ COMPARISONS: tuple[Comparison, ...] = (
         "flask-gunicorn-sync",
         "the two defaults, each server facing the clients",
     ),
+    # FastAPI's two forms for a model, each beside Flask's default: the verdict shows both.
+    Comparison(
+        "async-def-form",
+        "fastapi-async-def",
+        "flask-gunicorn-sync",
+        "FastAPI's other form (`async def` prediction views, the model on the event loop) over Flask's default",
+    ),
     Comparison("same-server", "fastapi-granian", "flask-granian", "the framework alone, under one server"),
     Comparison(
         "nginx",

@@ -116,7 +116,9 @@ def build_summary(
         "ratios": ratios,
         "curve": curve,
         "capacity_at_slo": figures.capacity_at_slo(curve, slo_ms),
-        "crosscheck": figures.crosschecks(ratios, measurements),
+        "crosscheck": figures.crosschecks(
+            ratios, measurements, len((environment.get("cpu_plan") or {}).get("server_cpus") or ()) or 1
+        ),
         "nginx": proxy.behind_nginx(variants, ratios),
         "noise": noise_record(every),
         "split": completed,

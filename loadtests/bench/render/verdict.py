@@ -1,0 +1,240 @@
+"""The verdict: the few lines a reader takes away. Flask's default against each of FastAPI's forms, under the
+generator that kept both servers busy; the capacity at the latency objective, with the collector's pauses
+behind it; as deployed and under one server when the run measured those; how far to trust it. Pure functions
+of summary.json.
+"""
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from loadtests.bench.plan.config import VERDICT
+from loadtests.bench.render.nginx_report import nginx_sentence
+from loadtests.bench.render.reading import (
+    BOUND,
+    coverage_text,
+    joined,
+    key_label,
+    num,
+    ratio_entry,
+    ratio_text,
+    scenarios,
+    times,
+)
+from loadtests.bench.render.report_io import io_verdict
+from loadtests.bench.render.split_report import waterfall_sentence
+from loadtests.bench.results.figures import BUSY_LIMIT
+
+# The comparisons the verdict leads with, in order: Flask's default against each of FastAPI's forms.
+FORMS = ("default", "async-def-form")
+WRK_INSTALL = "apt-get install wrk"
+
+
+def headline_scenarios(summary: Mapping[str, Any]) -> list[str]:
+    return [s for s in scenarios(summary) if ratio_entry(summary, s, "default", "rps")]
+
+
+def verdict(summary: Mapping[str, Any]) -> list[str]:
+    """A line per FastAPI form against Flask, the generators' agreement, the capacity at the objective, the
+    pair as deployed (behind nginx) or under one server when measured, and how far to trust it."""
+    lines = []
+    failed = [key for key, v in summary["verification"].items() if not v["passed"]]
+    names = headline_scenarios(summary)
+    for comparison in FORMS:
+        if line := form_sentence(summary, comparison, names):
+            lines.append(line)
+    noisy = [
+        s
+        for s in names
+        if not (ratio_entry(summary, s, "default", "rps", lead_generator(summary, s)) or {}).get("confident")
+    ]
+    if noisy:
+        lines.append(noisy_sentence(summary, noisy))
+    if generators := generator_sentence(summary):
+        lines.append(generators)
+    if slo := slo_sentence(summary):
+        lines.append(slo)
+    if deployed := nginx_sentence(summary):
+        lines.append(deployed)
+    if failed:
+        lines.append(
+            f"**Not benchmarked:** {', '.join(failed)} failed the live contract checks (see Verification)."
+        )
+    if same := same_server_sentence(summary):
+        lines.append(same)
+    elif io := io_verdict(summary):
+        lines.append(io)
+    return [*lines, trust_sentence(summary)]
+
+
+def lead_generator(summary: Mapping[str, Any], scenario: str) -> str:
+    """The generator whose figure leads: Locust, unless the cross-check found Locust left a server idle
+    where wrk kept both busy (then Locust measured itself, and wrk's figure is the servers')."""
+    check = next((c for c in summary["crosscheck"] if c["scenario"] == scenario), None)
+    if check and check.get("differ") and check.get("saturated") == ["wrk"]:
+        return "wrk"
+    return "locust"
+
+
+def form_sentence(summary: Mapping[str, Any], comparison: str, names: Sequence[str]) -> str | None:
+    """'**FastAPI (uvicorn) against Flask (gunicorn-sync)**: predict 1.60x ... the requests/s at 0.62x ... the
+    CPU per request; batch ... (4 pairs per figure, median and 81% interval).'"""
+    parts, pairs, first = [], set(), None
+    for scenario in names:
+        generator = lead_generator(summary, scenario)
+        rps = ratio_entry(summary, scenario, comparison, "rps", generator)
+        if rps is None:
+            continue
+        cpu = ratio_entry(summary, scenario, comparison, "cpu_us_per_request", generator)
+        under = " under wrk" if generator == "wrk" else ""
+        parts.append(
+            f"{scenario}{under} {ratio_text(rps, with_pairs=False)} the requests/s at "
+            f"{ratio_text(cpu, with_pairs=False)} the CPU per request"
+        )
+        pairs.add(str(rps.get("pairs")))
+        first = first or rps
+    if first is None:
+        return None
+    how = (
+        f"median and {coverage_text(first)} interval" if first.get("coverage") else "too few for an interval"
+    )
+    return (
+        f"**{key_label(first['numerator'])} against {key_label(first['denominator'])}**: "
+        + "; ".join(parts)
+        + f" ({joined(sorted(pairs))} pairs per figure, {how})."
+    )
+
+
+def noisy_sentence(summary: Mapping[str, Any], noisy: Sequence[str]) -> str:
+    """Why the headline's ratio on these scenarios is not a finding: its pairs disagree, or too few."""
+    entries = {s: ratio_entry(summary, s, "default", "rps", lead_generator(summary, s)) or {} for s in noisy}
+    wide = [s for s, e in entries.items() if e.get("wide")]
+    if wide:
+        return (
+            f"**Too noisy to be sure** on {joined(wide)}: the pairs' ratios spread too wide (the interval's "
+            f"high end over {summary['noise']['wide_limit_pct']:g}% past its low; marked {BOUND}): the "
+            'machine\'s speed moved faster than pairing cancels (see "The machine"). Run it again.'
+        )
+    if sum(e.get("dropped", 0) for e in entries.values()):
+        return (
+            f"**Too noisy to be sure** on {joined(noisy)}: fewer than {summary['noise']['min_pairs']} "
+            f'clean pairs (marked {BOUND}; dropped pairs and why under "The machine").'
+        )
+    return (
+        f"**Too few pairs to be sure** on {joined(noisy)}: fewer than {summary['noise']['min_pairs']} "
+        f"rounds were run (ROUNDS); the figures are marked {BOUND}."
+    )
+
+
+def generator_sentence(summary: Mapping[str, Any]) -> str | None:
+    """Whether a second generator agrees, and which one the verdict reads when they do not."""
+    checks = summary["crosscheck"]
+    if not checks:
+        env = summary["environment"]
+        if env.get("wrk", True) or not env.get("wrk_planned", False):
+            return None
+        return (
+            "**Not cross-checked**: wrk is not installed, so no second generator checked Locust's figures "
+            f"(`{WRK_INSTALL}`, then run it again)."
+        )
+    parts = []
+    for check in checks:
+        locust, wrk = times(check["locust_ratio"]), times(check["wrk_ratio"])
+        busy = lowest_busy(check)
+        if check["differ"] is None:
+            parts.append(f"on {check['scenario']} nothing to compare (no clean pair under one of them)")
+        elif not check["differ"]:
+            parts.append(
+                f"on {check['scenario']} Locust {locust} and wrk {wrk} agree within 10%, every server at "
+                f"least {num(busy.get('locust'), '%')} busy under Locust and {num(busy.get('wrk'), '%')} "
+                "under wrk"
+            )
+        elif check.get("saturated") == ["wrk"]:
+            parts.append(
+                f"on {check['scenario']} Locust gives {locust} and wrk {wrk}; only wrk kept every server "
+                f"{BUSY_LIMIT:g}% busy (under Locust {num(busy.get('locust'), '%')}), so the figure above is "
+                "wrk's: a generator that leaves a server idle measures itself"
+            )
+        else:
+            parts.append(
+                f"on {check['scenario']} **Locust gives {locust} and wrk {wrk}**, more than 10% apart, with "
+                f"the servers at least {num(busy.get('locust'), '%')} busy under Locust and "
+                f"{num(busy.get('wrk'), '%')} under wrk (see Cross-check)"
+            )
+    return "**Two generators**: " + "; ".join(parts) + "."
+
+
+def lowest_busy(check: Mapping[str, Any]) -> dict[str, float]:
+    """Per generator, the least busy server's CPU (median over its capacity slices), % of its CPUs."""
+    found: dict[str, float] = {}
+    for figures in (check.get("by_framework") or {}).values():
+        for generator, own in figures.items():
+            busy = own.get("server_cpu_percent")
+            if busy is not None:
+                found[generator] = min(found.get(generator, busy), busy)
+    return found
+
+
+def slo_sentence(summary: Mapping[str, Any]) -> str | None:
+    """Capacity at the objective per scenario for the verdict's variants: the most requests/s offered at
+    which each kept up with a corrected p99 under SLO_MS, and the collector's pauses at that rate."""
+    slo = summary["capacity_at_slo"]
+    found = []
+    for scenario in dict.fromkeys(p["scenario"] for p in summary["curve"]):
+        own = []
+        for key in slo_keys(summary, scenario):
+            rate = slo.get(f"{key}/{scenario}")
+            shown = num(rate) if rate is not None else "none"
+            own.append(f"{key_label(key)} {shown}{gc_note(summary, key, scenario, rate)}")
+        found.append(f"{scenario}: " + ", ".join(own))
+    if not found:
+        return None
+    return (
+        f"**Capacity at p99 < {slo['slo_ms']:g} ms** (requests/s offered, p99 corrected for coordinated "
+        "omission; in brackets the collector's longest pause in the server at that rate): "
+        + "; ".join(found)
+        + "."
+    )
+
+
+def slo_keys(summary: Mapping[str, Any], scenario: str) -> list[str]:
+    """The variants whose capacity at the objective was measured on the scenario, the verdict's first."""
+    measured = list(dict.fromkeys(p["key"] for p in summary["curve"] if p["scenario"] == scenario))
+    return sorted(measured, key=lambda key: VERDICT.index(key) if key in VERDICT else len(VERDICT))
+
+
+def gc_note(summary: Mapping[str, Any], key: str, scenario: str, rate: float | None) -> str:
+    """' (GC ≤ 3.1 ms)' at the rate that decided the capacity at the objective, when pauses were recorded."""
+    points = [p for p in summary["curve"] if p["key"] == key and p["scenario"] == scenario]
+    point = next((p for p in points if p["offered_rps"] == rate), points[0] if points else None)
+    if point is None or point.get("gc_pause_max_ms") is None:
+        return ""
+    return f" (GC ≤ {num(point['gc_pause_max_ms'], 'ms')})"
+
+
+def same_server_sentence(summary: Mapping[str, Any]) -> str | None:
+    parts = []
+    for scenario in scenarios(summary):
+        entry = ratio_entry(summary, scenario, "same-server", "rps")
+        if entry and entry["median"] is not None:
+            cpu = ratio_entry(summary, scenario, "same-server", "cpu_us_per_request")
+            parts.append(
+                f"{scenario} {ratio_text(entry, False)} the requests/s at {ratio_text(cpu, False)} the CPU"
+            )
+    if not parts:
+        return None
+    sentence = "**Both under Granian** (the framework alone): " + "; ".join(parts) + "."
+    if waterfall := waterfall_sentence(summary):
+        sentence += " " + waterfall
+    return sentence
+
+
+def trust_sentence(summary: Mapping[str, Any]) -> str:
+    noise = summary["noise"]
+    dropped = sum(e["dropped"] for e in summary["ratios"] if e["metric"] == "rps")
+    kept = sum(e["pairs"] for e in summary["ratios"] if e["metric"] == "rps")
+    return (
+        f"**The machine**: the host stole {num(noise['steal_pct_median'], '%')} of the server's CPU (median "
+        f"slice; worst {num(noise['steal_pct_max'], '%')}), other processes took "
+        f"{num(noise['others_pct_median'], '%')} (worst {num(noise['others_pct_max'], '%')}); {dropped} of "
+        f"{dropped + kept} pairs dropped."
+    )
