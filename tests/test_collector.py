@@ -1,6 +1,8 @@
-"""shared/collector.py: each worker's start-up heap frozen, its collections recorded when asked. Whatever
-freezes runs in a subprocess: freezing pytest's own heap is not wanted."""
+"""shared/collector.py: each worker's start-up heap frozen, its collections recorded when asked, and the bench
+reading them back into a slice. Whatever freezes runs in a subprocess: freezing pytest's own heap is not
+wanted."""
 
+import json
 import os
 import subprocess
 import sys
@@ -10,6 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from loadtests.bench.load.locust import read_figures
+from loadtests.bench.load.sampling import Sample, Sampler
+from loadtests.bench.plan.slices import CAPACITY, FIXED
+from loadtests.bench.results.figures import curve_points, variant_figures
+from loadtests.bench.results.records import Measurement, load_measurements, save_measurements
+from loadtests.recorder import LatencyRecorder
+from loadtests.scenarios import PREDICT
 from shared.collector import GcPauses, pauses_between
 from shared.settings import REPO_ROOT
 
@@ -128,3 +137,83 @@ def test_fastapi_freezes_in_its_lifespan_after_the_model() -> None:
     )
     imported, started = map(int, out.split())
     assert imported == 0 and started > 0
+
+
+def synthetic_slice(run_dir: Path, start: float, end: float) -> None:
+    recorder = LatencyRecorder()
+    recorder.start(start)
+    for i in range(10):
+        recorder.record(PREDICT, 2.0 + i, False, start + 0.2 * i + 0.1)
+    recorder.stop(end)
+    recorder.write(run_dir / "window.json")
+
+
+def test_a_slice_carries_the_servers_pauses_over_its_window(tmp_path: Path) -> None:
+    start, end = 1000.0, 1002.0
+    synthetic_slice(tmp_path, start, end)
+    gc_dir = tmp_path / "gc"
+    gc_dir.mkdir()
+    (gc_dir / "gc-7.log").write_text("999.0 100.0 2\n1000.5 2.5 0\n1001.0 30.0 2\n")
+    (gc_dir / "gc-8.log").write_text("1001.5 4.0 1\n1003.0 90.0 2\n")
+    sampler = Sampler(os.getpid(), os.getpid())  # never started: its readings are the test's
+    sampler.samples += [Sample(999.0, 0.0, 0.0), Sample(1003.0, 3.0, 0.5)]
+    figures = read_figures(tmp_path, sampler, gc_dir=gc_dir)
+    m = Measurement(
+        framework="fastapi",
+        variant="uvicorn",
+        scenario="predict",
+        kind=CAPACITY,
+        round=1,
+        users=4,
+        target_rate=None,
+        run_dir="runs/x",
+        command="locust",
+        exit_code=0,
+        **figures,
+    )
+    assert (m.gc_pauses, m.gc_pause_max_ms, m.gc_pause_total_ms, m.gc_full_collections) == (3, 30.0, 36.5, 1)
+    (entry,) = variant_figures([m])
+    assert entry["gc_pauses_per_s"] == pytest.approx(1.5) and entry["gc_pause_max_ms"] == 30.0
+    # Without a folder (an attached server), nothing was recorded: None, not zero.
+    assert read_figures(tmp_path, sampler)["gc_pauses"] is None
+    # measurements.json written before these fields existed still loads, of the same format_version.
+    path = tmp_path / "measurements.json"
+    save_measurements([m], path)
+    record = json.loads(path.read_text())
+    record["measurements"] = [
+        {k: v for k, v in e.items() if not k.startswith("gc_")} for e in record["measurements"]
+    ]
+    path.write_text(json.dumps(record))
+    assert load_measurements(path)[0].gc_pauses is None
+
+
+def test_each_point_of_the_curve_carries_its_pauses() -> None:
+    m = Measurement(
+        framework="flask",
+        variant="gunicorn-sync",
+        scenario="batch",
+        kind=FIXED,
+        users=8,
+        round=1,
+        target_rate=120.0,
+        requests=600,
+        failures=0,
+        rps=120.0,
+        window_s=5.0,
+        latency_ms={"99": 30.0},
+        mean_ms=5.0,
+        max_ms=40.0,
+        by_name={},
+        server_cpu_s=1.0,
+        server_cpu_percent=20.0,
+        generator_cpu_max=10.0,
+        generator_cpu_mean=5.0,
+        run_dir="runs/y",
+        command="locust",
+        exit_code=0,
+        phase="curve",
+        gc_pauses=12,
+        gc_pause_max_ms=95.0,
+    )
+    (point,) = curve_points([m])
+    assert (point["gc_pauses"], point["gc_pause_max_ms"]) == (12, 95.0)
