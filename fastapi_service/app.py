@@ -10,6 +10,7 @@ from fastapi_service.contract import add_contract
 from fastapi_service.docs import add_docs
 from fastapi_service.errors import register_error_handlers
 from fastapi_service.routes import router
+from shared import collector
 from shared.docs import API_DESCRIPTION, API_TITLE
 from shared.model import load_served_model
 from shared.settings import Settings
@@ -23,6 +24,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Once per worker process, before the first request: https://fastapi.tiangolo.com/advanced/events/
         app.state.penguin_model = load_served_model(settings)
+        # The app and its model loaded: out of the collector's full scans from now on (shared/collector.py).
+        collector.install()
         # One pooled client per worker, closed at shutdown.
         async with httpx2.AsyncClient(
             **client_options(settings.upstream_url, settings.upstream_timeout_s)

@@ -10,6 +10,7 @@ from flask_service.contract import add_contract
 from flask_service.docs import DOCS_ASSETS, add_docs, without_restx_assets
 from flask_service.errors import register_error_handlers
 from flask_service.routes import ns
+from shared import collector
 from shared.docs import API_DESCRIPTION, API_TITLE
 from shared.model import load_served_model
 from shared.settings import Settings
@@ -59,6 +60,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     for rule in app.url_map.iter_rules():
         if rule.methods is not None and rule.endpoint != f"{DOCS_ASSETS}.static":
             rule.methods.discard("HEAD")
+    # The app and its model loaded: out of the collector's full scans from now on (shared/collector.py).
+    collector.install()
     return app
 
 

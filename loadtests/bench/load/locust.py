@@ -34,6 +34,7 @@ from loadtests.bench.targets import processes
 from loadtests.bench.targets.servers import RunningServer
 from loadtests.recorder import full_seconds, merge_parts
 from loadtests.scenarios import Scenario
+from shared.collector import pauses_between
 
 LOCUSTFILE = "loadtests/locustfile.py"
 EXIT_GRACE_S = 60  # past the run time, for Locust to start, stop and write its files
@@ -157,7 +158,7 @@ def run_load(
     try:
         if error:
             raise RuntimeError(error)
-        figures = read_figures(run_dir, sampler, upstream is not None)
+        figures = read_figures(run_dir, sampler, upstream is not None, server.gc_dir)
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         tail = processes.log_tail(run_dir / "locust.log", 1500)
         return failed_measurement(base, f"{exc}; end of locust.log:\n{tail}")
@@ -205,7 +206,20 @@ def sampled_figures(sampler: Sampler, start: float, end: float, upstream: bool) 
     }
 
 
-def read_figures(run_dir: Path, sampler: Sampler, upstream: bool = False) -> dict[str, Any]:
+def gc_figures(gc_dir: Path | None, start: float, end: float) -> dict[str, Any]:
+    """The collector's pauses in the server's workers over the window [start, end]."""
+    pauses = pauses_between(gc_dir, start, end) if gc_dir is not None else None
+    return {
+        "gc_pauses": pauses.count if pauses else None,
+        "gc_pause_max_ms": pauses.max_ms if pauses else None,
+        "gc_pause_total_ms": pauses.total_ms if pauses else None,
+        "gc_full_collections": pauses.full if pauses else None,
+    }
+
+
+def read_figures(
+    run_dir: Path, sampler: Sampler, upstream: bool = False, gc_dir: Path | None = None
+) -> dict[str, Any]:
     merge_parts(run_dir / "window.json")
     window = json.loads((run_dir / "window.json").read_text())
     start, end = window["window_start"], window["window_end"]
@@ -228,6 +242,7 @@ def read_figures(run_dir: Path, sampler: Sampler, upstream: bool = False) -> dic
         "failure_messages": failure_messages(run_dir / "locust_failures.csv"),
         "p99_by_name_ms": p99_by_name(run_dir / "locust_stats.csv"),
         **sampled_figures(sampler, start, end, upstream),
+        **gc_figures(gc_dir, start, end),
     }
 
 

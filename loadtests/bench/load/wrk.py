@@ -20,6 +20,7 @@ from loadtests.bench.load.locust import (
     Placement,
     base_record,
     failed_measurement,
+    gc_figures,
     sampled_figures,
     sampler_for,
 )
@@ -146,7 +147,7 @@ def run_wrk(
         return failed_measurement({**base, "exit_code": -1}, f"wrk: {exc}")
     failures = unexpected_non_2xx(plan.scenario.name, figures["requests"], figures["non_2xx"])
     # wrk stops after its duration: the sampler's first and last readings bracket it, and the server's CPU
-    # per request is over that span.
+    # per request and the collector's pauses are over that span.
     return Measurement(
         **base,
         exit_code=exit_code,
@@ -160,6 +161,7 @@ def run_wrk(
         by_name={},
         failure_messages=[f"{figures['non_2xx']} non-2xx answers"] if failures else [],
         **sampled_figures(sampler, start, end, False),
+        **gc_figures(server.gc_dir, start, end),
     )
 
 

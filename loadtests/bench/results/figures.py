@@ -48,6 +48,8 @@ def runs_frame(measurements: Sequence[Measurement]) -> pd.DataFrame:
             "requests": m.requests,
             "failures": m.failures,
             "upstream_cpu_max": m.upstream_cpu_max,
+            "gc_pauses_per_s": m.gc_pauses / m.window_s if m.gc_pauses is not None and m.window_s else None,
+            "gc_pause_max_ms": m.gc_pause_max_ms,
             "clean": not problems(m) and not disturbances(m),
             "bounded": bounded(m),
         }
@@ -95,6 +97,9 @@ def variant_figures(measurements: Sequence[Measurement]) -> list[dict[str, Any]]
                 "requests": int(group["requests"].sum()),
                 "failures": int(group["failures"].sum()),
                 "upstream_cpu_max": none_if_nan(group["upstream_cpu_max"].max()),
+                # The collector in the server (shared/collector.py), beside the p99 it may explain.
+                "gc_pauses_per_s": none_if_nan(usable["gc_pauses_per_s"].median()),
+                "gc_pause_max_ms": none_if_nan(usable["gc_pause_max_ms"].median()),
                 "clean": bool(group["clean"].all()),
                 "bounded": bool(group["bounded"].any()),
                 "invalid_reasons": [reason for m in own for reason in problems(m) + disturbances(m)],
@@ -133,6 +138,8 @@ def curve_points(measurements: Sequence[Measurement]) -> list[dict[str, Any]]:
                 "problems": problems(m),
                 "cpu_us_per_request": m.server_cpu_us_per_request,
                 "steal_pct": m.steal_pct,
+                "gc_pauses": m.gc_pauses,
+                "gc_pause_max_ms": m.gc_pause_max_ms,
             }
         )
     return sorted(points, key=lambda p: (p["scenario"], p["framework"], p["variant"], p["offered_rps"]))

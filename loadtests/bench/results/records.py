@@ -86,6 +86,12 @@ class Measurement:
     # nginx in front of the server (a variant "behind nginx"), on the server's CPUs: its CPU over the window.
     proxy_cpu_s: float | None = None
     proxy_cpu_percent: float | None = None
+    # The collector in the server's workers over the window (shared/collector.py): its pauses, the longest,
+    # their sum (ms), and how many were full (generation 2) collections; None: not recorded (attached).
+    gc_pauses: int | None = None
+    gc_pause_max_ms: float | None = None
+    gc_pause_total_ms: float | None = None
+    gc_full_collections: int | None = None
 
     @property
     def key(self) -> str:

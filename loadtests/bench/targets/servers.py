@@ -25,6 +25,8 @@ class RunningServer:
     command: str
     startup_s: float | None = None  # from the process's start to its first healthy answer
     proxy: nginx.Nginx | None = None  # nginx in front (the variant's `proxy`): `url` is then nginx's
+    # Where its workers record the collector's pauses (GC_PAUSES_DIR, shared/collector.py); None: attached.
+    gc_dir: Path | None = None
 
     @property
     def pids(self) -> list[int]:
@@ -57,7 +59,7 @@ def start_server(
 ) -> RunningServer:
     """Start the variant on a free loopback port and wait for GET /health, or raise quoting its log.
     `users` sizes what depends on the load (gthread's threads); `extra_env` adds e.g. UPSTREAM_URL or
-    MODEL_NAME; `log_name` names its log (default: the variant's key)."""
+    MODEL_NAME; `log_name` names its log (default: the variant's key) and its folder of pauses."""
     port = processes.free_port()
     env = {
         "HOST": "127.0.0.1",
@@ -69,9 +71,14 @@ def start_server(
     arguments = variant.arguments("127.0.0.1", port, workers)
     command = processes.pinned([*processes.python_module(variant.module), *arguments], cpus)
     log = log_dir / f"{log_name or variant.key}.log"
+    gc_dir = fresh_directory(log_dir / "gc", log_name or variant.key)
     started = time.perf_counter()
-    process = processes.start(command, env, log)
-    server = RunningServer(variant, f"http://127.0.0.1:{port}", process, log, processes.shown(command, env))
+    # The pauses' folder is left out of the command shown: the bench's instrument, like its CPU sampler, not
+    # a setting a reader repeating the command needs.
+    process = processes.start(command, {**env, "GC_PAUSES_DIR": str(gc_dir)}, log)
+    server = RunningServer(
+        variant, f"http://127.0.0.1:{port}", process, log, processes.shown(command, env), gc_dir=gc_dir
+    )
     try:
         wait_until_healthy(server, timeout_s)
     except BaseException:
@@ -85,6 +92,16 @@ def start_server(
             processes.stop(process)
             raise
     return server
+
+
+def fresh_directory(parent: Path, name: str) -> Path:
+    """parent/name-1, or -2, ...: the first that does not exist yet, made (one per start of a server)."""
+    n = 1
+    while (parent / f"{name}-{n}").exists():
+        n += 1
+    directory = parent / f"{name}-{n}"
+    directory.mkdir(parents=True)
+    return directory
 
 
 def put_nginx_in_front(server: RunningServer, cpus: Sequence[int], log_dir: Path) -> None:

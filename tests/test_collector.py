@@ -1,0 +1,219 @@
+"""shared/collector.py: each worker's start-up heap frozen, its collections recorded when asked, and the bench
+reading them back into a slice. Whatever freezes runs in a subprocess: freezing pytest's own heap is not
+wanted."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from loadtests.bench.load.locust import read_figures
+from loadtests.bench.load.sampling import Sample, Sampler
+from loadtests.bench.plan.slices import CAPACITY, FIXED
+from loadtests.bench.results.figures import curve_points, variant_figures
+from loadtests.bench.results.records import Measurement, load_measurements, save_measurements
+from loadtests.recorder import LatencyRecorder
+from loadtests.scenarios import PREDICT
+from shared.collector import GcPauses, pauses_between
+from shared.settings import REPO_ROOT
+
+
+def python(code: str, **env: str) -> str:
+    """Run `code` in a fresh interpreter at the repository's root, with neither GC variable unless given;
+    its standard output."""
+    environ = {k: v for k, v in os.environ.items() if k not in {"GC_FREEZE", "GC_PAUSES_DIR"}}
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=REPO_ROOT,
+        env={**environ, "PYTHONPATH": str(REPO_ROOT), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_each_collection_is_one_line_in_the_processs_own_file(tmp_path: Path) -> None:
+    before = time.time()
+    out = python(
+        """
+        import gc, time
+        from shared import collector
+        collector.install()
+        collector.install()  # as a second app built in one process does
+        gc.collect(); gc.collect(); gc.collect(); gc.collect(0)
+        print(sum(isinstance(c, collector.PauseRecorder) for c in gc.callbacks), time.time())
+        """,
+        GC_PAUSES_DIR=str(tmp_path / "gc"),
+    )
+    after = time.time()
+    recorders, asked = out.split()
+    assert recorders == "1"
+    (log,) = (tmp_path / "gc").glob("gc-*.log")
+    lines = [line.split() for line in log.read_text().splitlines()]
+    assert all(len(line) == 3 for line in lines)
+    # The interpreter collects on its own too (young generations as it allocates, a full one at exit); until
+    # the script's last collection, the three full ones asked for are there once each.
+    generations = [int(g) for at, _, g in lines if float(at) <= float(asked)]
+    assert generations.count(2) == 3 and generations[-1] == 0
+    assert all(float(ms) >= 0 for _, ms, _ in lines)
+    assert all(before <= float(at) <= after for at, _, _ in lines)
+
+
+def test_a_forked_child_records_into_its_own_file(tmp_path: Path) -> None:
+    out = python(
+        """
+        import gc, os
+        from shared import collector
+        collector.install()
+        gc.collect()
+        child = os.fork()
+        if child == 0:
+            gc.collect(); gc.collect()
+            os._exit(0)
+        os.waitpid(child, 0)
+        print(child)
+        """,
+        GC_PAUSES_DIR=str(tmp_path),
+    )
+    child = int(out)
+    files = {path.name: path.read_text().splitlines() for path in tmp_path.glob("gc-*.log")}
+    assert len(files) == 2 and len(files[f"gc-{child}.log"]) >= 2
+
+
+def test_pauses_are_counted_within_the_window_from_every_process(tmp_path: Path) -> None:
+    (tmp_path / "gc-11.log").write_text("99.5 40.0 2\n100.0 1.5 0\n101.0 12.0 2\n102.5 80.0 2\n")
+    # Killed in the middle of its last write: that line has no newline and is not counted.
+    (tmp_path / "gc-12.log").write_text("100.5 0.5 1\n102.0 3.0 0\n102.1 9")
+    (tmp_path / "other.log").write_text("101.0 500.0 2\n")
+    assert pauses_between(tmp_path, 100.0, 102.0) == GcPauses(count=4, max_ms=12.0, total_ms=17.0, full=1)
+    assert pauses_between(tmp_path, 200.0, 300.0) == GcPauses(count=0, max_ms=0.0, total_ms=0.0, full=0)
+    assert pauses_between(tmp_path / "missing", 100.0, 102.0) is None
+
+
+@pytest.mark.parametrize(("freeze", "frozen"), [(None, True), ("1", True), ("0", False)])
+def test_the_start_up_heap_is_frozen_unless_gc_freeze_is_0(freeze: str | None, frozen: bool) -> None:
+    out = python(
+        """
+        import gc
+        from shared.collector import settle_after_startup
+        print(gc.get_freeze_count())
+        settle_after_startup()
+        print(gc.get_freeze_count())
+        """,
+        **({"GC_FREEZE": freeze} if freeze is not None else {}),
+    )
+    before, after = map(int, out.split())
+    assert before == 0 and (after > 0) == frozen
+
+
+def test_flask_freezes_when_its_app_is_built() -> None:
+    out = python(
+        """
+        import gc
+        import flask_service.app
+        print(gc.get_freeze_count())
+        """
+    )
+    assert int(out) > 0
+
+
+def test_fastapi_freezes_in_its_lifespan_after_the_model() -> None:
+    out = python(
+        """
+        import gc
+        from fastapi.testclient import TestClient
+        from fastapi_service.app import app
+        print(gc.get_freeze_count())
+        with TestClient(app):
+            print(gc.get_freeze_count())
+        """
+    )
+    imported, started = map(int, out.split())
+    assert imported == 0 and started > 0
+
+
+def synthetic_slice(run_dir: Path, start: float, end: float) -> None:
+    recorder = LatencyRecorder()
+    recorder.start(start)
+    for i in range(10):
+        recorder.record(PREDICT, 2.0 + i, False, start + 0.2 * i + 0.1)
+    recorder.stop(end)
+    recorder.write(run_dir / "window.json")
+
+
+def test_a_slice_carries_the_servers_pauses_over_its_window(tmp_path: Path) -> None:
+    start, end = 1000.0, 1002.0
+    synthetic_slice(tmp_path, start, end)
+    gc_dir = tmp_path / "gc"
+    gc_dir.mkdir()
+    (gc_dir / "gc-7.log").write_text("999.0 100.0 2\n1000.5 2.5 0\n1001.0 30.0 2\n")
+    (gc_dir / "gc-8.log").write_text("1001.5 4.0 1\n1003.0 90.0 2\n")
+    sampler = Sampler(os.getpid(), os.getpid())  # never started: its readings are the test's
+    sampler.samples += [Sample(999.0, 0.0, 0.0), Sample(1003.0, 3.0, 0.5)]
+    figures = read_figures(tmp_path, sampler, gc_dir=gc_dir)
+    m = Measurement(
+        framework="fastapi",
+        variant="uvicorn",
+        scenario="predict",
+        kind=CAPACITY,
+        round=1,
+        users=4,
+        target_rate=None,
+        run_dir="runs/x",
+        command="locust",
+        exit_code=0,
+        **figures,
+    )
+    assert (m.gc_pauses, m.gc_pause_max_ms, m.gc_pause_total_ms, m.gc_full_collections) == (3, 30.0, 36.5, 1)
+    (entry,) = variant_figures([m])
+    assert entry["gc_pauses_per_s"] == pytest.approx(1.5) and entry["gc_pause_max_ms"] == 30.0
+    # Without a folder (an attached server), nothing was recorded: None, not zero.
+    assert read_figures(tmp_path, sampler)["gc_pauses"] is None
+    # measurements.json written before these fields existed still loads, of the same format_version.
+    path = tmp_path / "measurements.json"
+    save_measurements([m], path)
+    record = json.loads(path.read_text())
+    record["measurements"] = [
+        {k: v for k, v in e.items() if not k.startswith("gc_")} for e in record["measurements"]
+    ]
+    path.write_text(json.dumps(record))
+    assert load_measurements(path)[0].gc_pauses is None
+
+
+def test_each_point_of_the_curve_carries_its_pauses() -> None:
+    m = Measurement(
+        framework="flask",
+        variant="gunicorn-sync",
+        scenario="batch",
+        kind=FIXED,
+        users=8,
+        round=1,
+        target_rate=120.0,
+        requests=600,
+        failures=0,
+        rps=120.0,
+        window_s=5.0,
+        latency_ms={"99": 30.0},
+        mean_ms=5.0,
+        max_ms=40.0,
+        by_name={},
+        server_cpu_s=1.0,
+        server_cpu_percent=20.0,
+        generator_cpu_max=10.0,
+        generator_cpu_mean=5.0,
+        run_dir="runs/y",
+        command="locust",
+        exit_code=0,
+        phase="curve",
+        gc_pauses=12,
+        gc_pause_max_ms=95.0,
+    )
+    (point,) = curve_points([m])
+    assert (point["gc_pauses"], point["gc_pause_max_ms"]) == (12, 95.0)
