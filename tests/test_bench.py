@@ -37,9 +37,8 @@ from loadtests.bench.plan.config import (
 from loadtests.bench.plan.slices import (
     CAPACITY,
     FIXED,
-    WRK,
-    capacity_slices,
     capacity_rounds,
+    capacity_slices,
     curve_slices,
     curve_variants,
     curve_window_s,

@@ -19,7 +19,8 @@ from loadtests.bench.render.appendix import machine_section
 from loadtests.bench.render.charts import write_charts
 from loadtests.bench.render.output import rewrite_report, write_results
 from loadtests.bench.render.reading import percentile_text, ratio_text
-from loadtests.bench.render.report import render_report, verdict
+from loadtests.bench.render.report import render_report
+from loadtests.bench.render.verdict import verdict
 from loadtests.bench.results.figures import capacity_at_slo, curve_points
 from loadtests.bench.results.pairs import all_ratios, comparisons_for, median_interval
 from loadtests.bench.results.records import Measurement, save_measurements

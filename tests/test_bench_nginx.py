@@ -12,7 +12,8 @@ from loadtests.bench.plan.config import NGINX_PAIR
 from loadtests.bench.plan.slices import estimate_s, in_process_s, whole_plan
 from loadtests.bench.plan.variants import variants_by_key
 from loadtests.bench.render.readme import results_section
-from loadtests.bench.render.report import render_report, verdict
+from loadtests.bench.render.report import render_report
+from loadtests.bench.render.verdict import verdict
 from loadtests.bench.results.proxy import ratio_of
 from loadtests.bench.results.records import Measurement
 from loadtests.bench.targets import processes

@@ -11,8 +11,9 @@ import pytest
 from loadtests.bench.inprocess.microbench import run_microbench
 from loadtests.bench.inprocess.split import checked, finished, measure_split
 from loadtests.bench.render.readme import update_readme
-from loadtests.bench.render.report import render_report, verdict
+from loadtests.bench.render.report import render_report
 from loadtests.bench.render.split_report import waterfall_paragraph
+from loadtests.bench.render.verdict import verdict
 from loadtests.bench.results.waterfall import completed_split, waterfall
 from tests.test_bench_analysis import PAIRS, capacity, summary_of
 
