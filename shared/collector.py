@@ -6,12 +6,15 @@ each one and its p99 was 160 ms; with the start-up heap frozen, 26 ms. Both serv
 worker process, the app and its model loaded; the bench reads the pauses back with `pauses_between`.
 
     GC_FREEZE=0         measure without the freeze
+    GC_DISABLE=1, GC_THRESHOLD=N, SWITCH_INTERVAL_MS=x
+                        the tail experiments' other candidates (settle_after_startup)
     GC_PAUSES_DIR=dir   each worker appends `<unix time at stop> <ms> <generation>` per collection to
                         dir/gc-<pid>.log
 """
 
 import gc
 import os
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,9 +34,19 @@ def install(environ: Mapping[str, str] = os.environ) -> None:
 def settle_after_startup(environ: Mapping[str, str] = os.environ) -> None:
     """Move every object alive now out of the collector's reach (gc.freeze), so that a full collection
     scans only what requests made since, not the app, the model and the libraries, which live as long as
-    the worker: https://docs.python.org/3/library/gc.html#gc.freeze"""
+    the worker: https://docs.python.org/3/library/gc.html#gc.freeze
+
+    The other candidates the tail experiments try (python -m loadtests.bench.tail), off unless set:
+    GC_DISABLE=1 turns the cyclic collector off, GC_THRESHOLD=N collects the young generation every N
+    allocations (the interpreter's: 700), SWITCH_INTERVAL_MS=x hands the GIL over every x ms (5)."""
     if bool_from_env("GC_FREEZE", True, environ):
         gc.freeze()
+    if bool_from_env("GC_DISABLE", False, environ):
+        gc.disable()
+    if threshold := environ.get("GC_THRESHOLD"):
+        gc.set_threshold(int(threshold), *gc.get_threshold()[1:])
+    if interval := environ.get("SWITCH_INTERVAL_MS"):
+        sys.setswitchinterval(float(interval) / 1000)
 
 
 class PauseRecorder:

@@ -4,6 +4,7 @@ Layers, one folder each, top to bottom; a module imports only its own layer and 
 (tests/test_bench_layers.py holds the rule):
 
     runner.py, cli.py  the run, phase by phase; the command line
+    tail.py            the tail experiments: one candidate cause of a p99 at a time
     load/              one slice: Locust or wrk against one server, the CPU sampled meanwhile
     inprocess/         no socket: the model alone, the split, the glue's price, the reference apps
     targets/           start, attach, verify and stop servers (and the processes under them)

@@ -68,43 +68,36 @@ def ratios_table(summary: Mapping[str, Any]) -> str:
 
 
 def curve_table(summary: Mapping[str, Any], scenario: str) -> str:
+    """A row per variant and offered rate (each variant's rates are shares of its own capacity): what it
+    reached, its corrected p50 and p99 with the answers behind the p99, and the collector's pauses in the
+    server over the same window, so that a p99 and its likely cause sit side by side."""
     points = [p for p in summary["curve"] if p["scenario"] == scenario]
-    rates = sorted({p["offered_rps"] for p in points})
-    keys = list(dict.fromkeys((p["framework"], p["variant"]) for p in points))
     lines = [
-        "| offered, requests/s | "
-        + " | ".join(f"{label({'framework': f, 'variant': v})}: reached, p50, p99 (n)" for f, v in keys)
-        + " |",
-        "|--:|" + "--:|" * len(keys),
+        "| variant | offered, requests/s | reached | p50, ms | p99, ms (answers) | collections; longest "
+        "pause, ms | |",
+        "|---|--:|--:|--:|--:|--:|---|",
     ]
-    for rate in rates:
-        cells = [num(rate)]
-        for framework, variant in keys:
-            point = next(
-                (
-                    p
-                    for p in points
-                    if (p["framework"], p["variant"], p["offered_rps"]) == (framework, variant, rate)
-                ),
-                None,
-            )
-            cells.append(curve_cell(point))
-        lines.append("| " + " | ".join(cells) + " |")
+    for point in points:
+        lines.append(
+            f"| {label(point)} | {num(point['offered_rps'])} | {num(point['achieved_rps'])} | "
+            f"{num(point['p50_ms'])} | {percentile_text(point['p99_ms'], 99, point['samples'])} | "
+            f"{gc_cell(point)} | {curve_flag(point)} |"
+        )
     return "\n".join(lines)
 
 
-def curve_cell(point: Entry | None) -> str:
-    if point is None:
-        return "not run (fell behind at a lower rate)"
-    text = (
-        f"{num(point['achieved_rps'])}, {num(point['p50_ms'])} ms, "
-        f"{percentile_text(point['p99_ms'], 99, point['samples'], ' ms')}"
-    )
+def gc_cell(entry: Entry) -> str:
+    if entry.get("gc_pauses") is None:
+        return "-"
+    return f"{entry['gc_pauses']:,}; {num(entry['gc_pause_max_ms'])}"
+
+
+def curve_flag(point: Entry) -> str:
     if not point["keeps_up"]:
-        text += " **does not keep up**"
-    elif not point["clean"]:
-        text += f" {BOUND}"
-    return text
+        return "**does not keep up** (its higher rates not run)"
+    if not point["clean"]:
+        return BOUND
+    return ""
 
 
 def field_cell(field: str, unit: str = "") -> Callable[[Entry], str]:
@@ -139,6 +132,8 @@ def scenario_table(summary: Mapping[str, Any], scenario: str) -> str:
         row("nginx's CPU busy, % of one CPU", field_cell("proxy_cpu_percent", "%"))
     row("p50 at capacity, ms (closed loop)", field_cell("p50_ms"))
     row("p99 at capacity, ms (closed loop)", field_cell("p99_ms"))
+    row("collector's pauses per second in the server (median)", field_cell("gc_pauses_per_s"))
+    row("collector's longest pause, ms (median of the slices')", field_cell("gc_pause_max_ms"))
     row("generator's busiest second", field_cell("generator_cpu_max", "%"))
     row("host steal on the server's CPU", field_cell("steal_pct", "%"))
     row(
@@ -210,8 +205,9 @@ def render_report(summary: Mapping[str, Any], charts: Sequence[str] = tuple(CHAR
         out += [
             f"## Latency against load: {scenario}",
             "",
-            "Both services at the same offered rates; p50 and p99 corrected for coordinated omission, with "
-            "the real answers behind them (n).",
+            "Each variant at shares of its own capacity, lowest first; p50 and p99 corrected for "
+            "coordinated omission, with the real answers behind the p99, and the garbage collector's "
+            "pauses in the server over the same window (shared/collector.py).",
             "",
             curve_table(summary, scenario),
             "",

@@ -1,0 +1,277 @@
+"""The tail experiments: where a service's p99 comes from at a steady load, one candidate cause at a time.
+
+    python -m loadtests.bench.tail                 # batch at 60 and 120 requests/s, every experiment
+    python -m loadtests.bench.tail --rates 120 --experiments fastapi-def-off,fastapi-def
+    python -m loadtests.bench.tail --docs          # also write docs/bench/tail.md from the run
+
+Each experiment starts one service pinned to the servers' CPU, with one worker unless it says otherwise,
+and offers it an open-loop rate from Locust on the generator's CPU (each request timed from when it was due:
+the p99 is corrected for coordinated omission), for `--seconds` after a warm-up. The server records every
+pause of its garbage collector (shared/collector.py), so each row shows the cause beside the effect. The
+candidates are the issue's: the cyclic collector (the interpreter's defaults, the start-up heap frozen as
+both services now do, the collector off, a higher young-generation threshold), FastAPI's thread-pool hop
+(`def` against `async def` views), the GIL's switch interval, and uneven load between workers (two workers
+on the one CPU).
+
+Results go to results/tail-<time>/: tail.json (every figure) and tail.md (the table).
+"""
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from loadtests.bench.load.locust import LoadPlan, Placement, run_load
+from loadtests.bench.machine.environment import machine_record
+from loadtests.bench.plan.slices import FIXED
+from loadtests.bench.plan.variants import CATALOGUE
+from loadtests.bench.render.reading import num
+from loadtests.bench.results.records import Measurement
+from loadtests.bench.results.trust import keeps_up
+from loadtests.bench.targets import processes
+from loadtests.bench.targets.servers import ServerStartError, start_server, stop_server
+from loadtests.scenarios import SCENARIOS
+from shared.settings import REPO_ROOT
+
+DOCS_PAGE = REPO_ROOT / "docs" / "bench" / "tail.md"
+USERS = 32
+WARMUP_S = 2
+OFF = {"GC_FREEZE": "0"}  # the interpreter's own collector settings, as before the fix
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    variant: str  # a catalogue key
+    what: str  # the candidate cause it tests, for the table
+    env: Mapping[str, str] = field(default_factory=dict)
+    workers: int = 1
+
+
+EXPERIMENTS: tuple[Experiment, ...] = (
+    Experiment("flask-off", "flask-gunicorn-sync", "Flask, the interpreter's collector settings", OFF),
+    Experiment("flask", "flask-gunicorn-sync", "Flask as served: start-up heap frozen"),
+    Experiment(
+        "fastapi-def-off", "fastapi-uvicorn", "FastAPI `def`, the interpreter's collector settings", OFF
+    ),
+    Experiment("fastapi-def", "fastapi-uvicorn", "FastAPI `def` as served: start-up heap frozen"),
+    Experiment(
+        "fastapi-def-no-gc", "fastapi-uvicorn", "FastAPI `def`, the cyclic collector off", {"GC_DISABLE": "1"}
+    ),
+    Experiment(
+        "fastapi-def-threshold",
+        "fastapi-uvicorn",
+        "FastAPI `def`, young generation collected every 10,000 allocations (not 700), nothing frozen",
+        {**OFF, "GC_THRESHOLD": "10000"},
+    ),
+    Experiment(
+        "fastapi-def-frozen-threshold",
+        "fastapi-uvicorn",
+        "FastAPI `def`, start-up heap frozen and the young generation collected every 10,000 allocations",
+        {"GC_THRESHOLD": "10000"},
+    ),
+    Experiment(
+        "fastapi-def-switch",
+        "fastapi-uvicorn",
+        "FastAPI `def`, the GIL switched every 0.5 ms (not 5), collector settings as the interpreter's",
+        {**OFF, "SWITCH_INTERVAL_MS": "0.5"},
+    ),
+    Experiment(
+        "fastapi-async-off",
+        "fastapi-async-def",
+        "FastAPI `async def` (no thread-pool hop), the interpreter's collector settings",
+        OFF,
+    ),
+    Experiment("fastapi-async", "fastapi-async-def", "FastAPI `async def`, start-up heap frozen"),
+    Experiment(
+        "fastapi-def-2-workers",
+        "fastapi-uvicorn",
+        "FastAPI `def`, two workers sharing the one CPU (uneven load between workers)",
+        workers=2,
+    ),
+)
+
+
+def parse(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m loadtests.bench.tail", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--scenario", default="batch", choices=("predict", "batch"))
+    parser.add_argument("--rates", default="60,120", help="requests/s offered, comma-separated")
+    parser.add_argument("--seconds", type=int, default=20, help="measured seconds per experiment and rate")
+    parser.add_argument("--experiments", default="all", help="comma-separated names, or all")
+    parser.add_argument("--results-dir", default=str(REPO_ROOT / "results"))
+    parser.add_argument("--docs", action="store_true", help=f"also write {DOCS_PAGE.relative_to(REPO_ROOT)}")
+    return parser.parse_args(argv)
+
+
+def chosen(names: str) -> list[Experiment]:
+    if names.strip() in {"", "all"}:
+        return list(EXPERIMENTS)
+    known = {e.name: e for e in EXPERIMENTS}
+    wanted = [name.strip() for name in names.split(",") if name.strip()]
+    if unknown := [name for name in wanted if name not in known]:
+        raise SystemExit(f"unknown experiment(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    return [known[name] for name in wanted]
+
+
+def row(experiment: Experiment, rate: float, m: Measurement | None, error: str = "") -> dict[str, Any]:
+    """One experiment at one rate: the corrected percentiles, what the server did, and the collector."""
+    base = {
+        "experiment": experiment.name,
+        "what": experiment.what,
+        "variant": experiment.variant,
+        "workers": experiment.workers,
+        "env": dict(experiment.env),
+        "offered_rps": rate,
+    }
+    if m is None or m.error:
+        return {**base, "error": error or (m.error if m else "not measured")}
+    corrected = m.corrected_latency_ms or {}
+    return {
+        **base,
+        "achieved_rps": m.rps,
+        "keeps_up": keeps_up(m),
+        "answers": m.samples,
+        "p50_ms": corrected.get("50"),
+        "p99_ms": corrected.get("99"),
+        "p999_ms": corrected.get("99.9"),
+        "max_ms": m.max_ms,
+        "server_cpu_us_per_request": m.server_cpu_us_per_request,
+        "gc_pauses": m.gc_pauses,
+        "gc_full_collections": m.gc_full_collections,
+        "gc_pause_max_ms": m.gc_pause_max_ms,
+        "gc_pause_total_ms": m.gc_pause_total_ms,
+        "steal_pct": m.steal_pct,
+        "run_dir": m.run_dir,
+    }
+
+
+def measure(
+    experiment: Experiment, rates: Sequence[float], args: argparse.Namespace, out: Path, cpus: Any
+) -> list[dict[str, Any]]:
+    """One start of the experiment's server, each rate in turn on it (lowest first)."""
+    variant = next(v for v in CATALOGUE if v.key == experiment.variant)
+    placement = Placement(cpus.server, cpus.generator)
+    try:
+        server = start_server(
+            variant,
+            experiment.workers,
+            cpus.server,
+            out / "logs",
+            users=USERS,
+            extra_env=experiment.env,
+            log_name=experiment.name,
+        )
+    except ServerStartError as exc:
+        return [row(experiment, rate, None, str(exc).splitlines()[0]) for rate in rates]
+    rows = []
+    try:
+        for rate in rates:
+            plan = LoadPlan(
+                SCENARIOS[args.scenario], FIXED, 1, USERS, float(USERS), WARMUP_S, args.seconds, rate
+            )
+            m = run_load(plan, server, placement, out, f"{experiment.name}-{rate:g}rps")
+            rows.append(row(experiment, rate, m))
+            print(line(rows[-1]), flush=True)
+    finally:
+        stop_server(server)
+    return rows
+
+
+def line(r: Mapping[str, Any]) -> str:
+    if r.get("error"):
+        return f"  {r['experiment']} at {r['offered_rps']:g}/s: {r['error']}"
+    behind = "" if r["keeps_up"] else " (does not keep up)"
+    return (
+        f"  {r['experiment']} at {r['offered_rps']:g}/s{behind}: p50 {num(r['p50_ms'])} ms, p99 "
+        f"{num(r['p99_ms'])} ms, max {num(r['max_ms'])} ms; {r['gc_pauses']} collections "
+        f"({r['gc_full_collections']} full), longest {num(r['gc_pause_max_ms'])} ms"
+    )
+
+
+def table(rows: Sequence[Mapping[str, Any]]) -> str:
+    lines = [
+        "| offered, requests/s | experiment | reached | p50, ms | p99, ms | max, ms | collections (full) | "
+        "longest pause, ms | server CPU per request, µs |",
+        "|--:|---|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for r in sorted(rows, key=lambda r: (r["offered_rps"], EXPERIMENT_ORDER.get(r["experiment"], 99))):
+        if r.get("error"):
+            lines.append(f"| {num(r['offered_rps'])} | {r['what']} | {r['error']} | | | | | | |")
+            continue
+        reached = num(r["achieved_rps"]) + ("" if r["keeps_up"] else " **behind**")
+        lines.append(
+            f"| {num(r['offered_rps'])} | {r['what']} | {reached} | {num(r['p50_ms'])} | "
+            f"{num(r['p99_ms'])} | {num(r['max_ms'])} | {r['gc_pauses']} ({r['gc_full_collections']}) | "
+            f"{num(r['gc_pause_max_ms'])} | {num(r['server_cpu_us_per_request'])} |"
+        )
+    return "\n".join(lines)
+
+
+EXPERIMENT_ORDER = {e.name: index for index, e in enumerate(EXPERIMENTS)}
+
+
+def page(summary: Mapping[str, Any]) -> str:
+    env = summary["environment"]
+    return "\n".join(
+        [
+            "# The tail, one cause at a time",
+            "",
+            f"Written by `{summary['command']}` on {env['cpu_model']} ({env['cores']} cores), "
+            f"{summary['started_at']}, commit {env['git']}. {summary['scenario']} at each offered rate for "
+            f"{summary['seconds']} s after a {WARMUP_S} s warm-up, {USERS} Locust users sharing the rate "
+            "(open loop, p99 corrected for coordinated omission); one worker on the servers' CPU unless the "
+            "row says otherwise, Locust on the other. The collections are the server's own, over the same "
+            "window (shared/collector.py).",
+            "",
+            table(summary["rows"]),
+            "",
+        ]
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    rates = sorted(float(r) for r in args.rates.split(",") if r.strip())
+    experiments = chosen(args.experiments)
+    cpus = processes.current_cpu_plan()
+    processes.pin_self(cpus.generator)
+    started = time.time()
+    out = Path(args.results_dir) / f"tail-{datetime.fromtimestamp(started, UTC):%Y%m%dT%H%M%SZ}"
+    (out / "logs").mkdir(parents=True, exist_ok=True)
+    minutes = len(experiments) * (len(rates) * (args.seconds + WARMUP_S + 2) + 3) / 60
+    print(
+        f"{len(experiments)} experiment(s) x {len(rates)} rate(s), about {minutes:.0f} min: {out}", flush=True
+    )
+    rows: list[dict[str, Any]] = []
+    try:
+        for experiment in experiments:
+            rows += measure(experiment, rates, args, out, cpus)
+    finally:
+        processes.stop_all()
+    command = "python -m loadtests.bench.tail " + " ".join(argv if argv is not None else sys.argv[1:])
+    summary = {
+        "command": command.strip(),
+        "started_at": datetime.fromtimestamp(started, UTC).isoformat(timespec="seconds"),
+        "environment": machine_record(),
+        "scenario": args.scenario,
+        "seconds": args.seconds,
+        "rows": rows,
+    }
+    (out / "tail.json").write_text(json.dumps(summary, indent=1) + "\n")
+    (out / "tail.md").write_text(page(summary))
+    if args.docs:
+        DOCS_PAGE.parent.mkdir(parents=True, exist_ok=True)
+        DOCS_PAGE.write_text(page(summary))
+    print(f"\n{table(rows)}\n\n{out / 'tail.md'}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
