@@ -53,7 +53,7 @@ WHEELHOUSE_PLATFORMS ?=
 PIP_SOURCE = $(if $(WHEELHOUSE),--no-index --find-links $(WHEELHOUSE))
 
 .PHONY: help venv model run-flask run-fastapi run-nginx run-upstream test test-fast compose-check fuzz soak lint format lock clean \
-	bench bench-quick locust
+	bench bench-quick bench-tail locust
 
 help: ## List the targets and their knobs
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -62,16 +62,18 @@ help: ## List the targets and their knobs
 	@echo "MAX_BATCH_SIZE, MODEL_DIR, UPSTREAM_URL, UPSTREAM_TIMEOUT_S, DOCS_ENABLED, ACCESS_LOG, and MODEL_NAME"
 	@echo "  (penguin-species, the default; hist-gradient-boosting, random-forest-100, random-forest-500) or"
 	@echo "  MODEL_PATH (a pipeline of your own with its card: examples/own_model.py)."
-	@echo "Bench knobs (empty: the profile's): PROFILE=$(PROFILE) (quick: about a minute; default: about 5 min"
-	@echo "  on 2 cores; full: every scenario and variant, about an hour; crossover: each model, does the"
+	@echo "Bench knobs (empty: the profile's): PROFILE=$(PROFILE) (quick: about a minute; default: Flask beside"
+	@echo "  both FastAPI forms, about 5 min on 2 cores; servers: the Granian and nginx pairs, about 4 min;"
+	@echo "  full: every scenario and variant, about an hour; crossover: each model, does the"
 	@echo "  framework still matter, under 15 min on 2 cores) MODELS=$(MODELS) (crossover: comma list of models;"
 	@echo "  empty: every one) SCENARIOS=$(SCENARIOS) (comma list of"
 	@echo "  health,predict,batch,invalid,mixed,io, or all) VARIANTS=$(VARIANTS) (server variants, e.g."
 	@echo "  flask-gunicorn-sync,fastapi-uvicorn,flask-granian,fastapi-granian,flask-gunicorn-gthread,"
 	@echo "  fastapi-async-def) ROUNDS=$(ROUNDS) (pairs per scenario) DURATION=$(DURATION) (measured s per slice)"
 	@echo "  WARMUP=$(WARMUP) USERS=$(USERS) RATES=$(RATES) (the curve's offered requests/s: auto or r1,r2,...)"
-	@echo "  SLO_MS=$(SLO_MS) (latency objective: corrected p99) WORKERS=$(BENCH_WORKERS) (auto: one per server"
-	@echo "  CPU) RESULTS_DIR=$(RESULTS_DIR) LOCUST_PROCESSES=$(LOCUST_PROCESSES) (>1: a Locust master and N"
+	@echo "  SLO_MS=$(SLO_MS) (latency objective: corrected p99) WORKERS=$(BENCH_WORKERS) (auto: as each"
+	@echo "  server's docs advise: 2 x CPUs + 1 for gunicorn's sync worker, one per CPU for the others)"
+	@echo "  RESULTS_DIR=$(RESULTS_DIR) LOCUST_PROCESSES=$(LOCUST_PROCESSES) (>1: a Locust master and N"
 	@echo "  workers) UPSTREAM_LATENCY_MS=$(UPSTREAM_LATENCY_MS) (io: the upstream's delay)."
 	@echo "  Publishable: make bench PROFILE=full, on a quiet machine."
 	@echo "  make locust TARGET=flask|fastapi (default $(TARGET))."
@@ -126,6 +128,9 @@ bench: $(MODEL) ## Verify every server live, measure them in pairs with a latenc
 
 bench-quick: ## A smoke bench in about a minute: predict, three pairs and a three-rate curve
 	$(MAKE) bench PROFILE=quick
+
+bench-tail: $(MODEL) ## The tail experiments, one cause of a slow p99 at a time (about 10 min): docs/bench/tail.md
+	$(BIN)/python -m loadtests.bench.tail --docs
 
 locust: $(STAMP) ## Locust's web UI on 127.0.0.1:8089 against a running service (make run-flask / run-fastapi)
 	@echo "Target: http://$(HOST):$(TARGET_PORT) ($(TARGET)); start it with 'make run-$(TARGET)' in another terminal."

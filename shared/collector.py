@@ -1,9 +1,9 @@
 """The garbage collector in each worker: its start-up heap frozen, and its pauses recorded when asked.
 
 A full (generation 2) collection scans every object alive, and after start-up that is the app, the model and
-their libraries: measured here, FastAPI serving /predict/batch at 120 requests/s on one CPU paused ~100 ms at
-each one and its p99 was 160 ms; with the start-up heap frozen, 26 ms. Both services call `install()` once per
-worker process, the app and its model loaded; the bench reads the pauses back with `pauses_between`.
+their libraries, about 150,000 objects in either service. Both services call `install()` once per worker
+process, the app and its model loaded; the bench reads the pauses back with `pauses_between`. What each
+setting does to a p99: `make bench-tail` (docs/bench/tail.md).
 
     GC_FREEZE=0         measure without the freeze
     GC_DISABLE=1, GC_THRESHOLD=N, SWITCH_INTERVAL_MS=x

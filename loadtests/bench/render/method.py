@@ -7,7 +7,7 @@ from typing import Any
 
 from loadtests.bench.plan.config import PROFILES
 from loadtests.bench.results.crossover import WITHIN
-from loadtests.bench.results.figures import AGREEMENT
+from loadtests.bench.results.figures import AGREEMENT, BUSY_LIMIT
 from loadtests.bench.results.pairs import CONFIDENCE, MIN_PAIRS, WIDE_LIMIT
 from loadtests.bench.results.trust import (
     GENERATOR_LIMIT,
@@ -108,17 +108,32 @@ def rules(summary: Mapping[str, Any]) -> list[str]:
         "percentiles (a closed loop with no schedule) are as measured. Every percentile is shown with the "
         f"number of real answers behind it; one whose tail holds fewer than {TAIL_SAMPLES} says so "
         "(`≈ max`).",
-        "- **The latency-throughput curve.** After its capacity rounds, each curve scenario runs both "
-        "default services at the same offered rates, from light load to past the faster one's capacity "
-        f"(the grid's shares of it: {', '.join(f'{g:g}' for g in s.get('grid', []))}), lowest first, the "
-        "order flipped at each rate. A service that reaches less than "
-        f"{RATE_TOLERANCE:.0%} of a rate (allowing one answer per user at the window's edges) no longer "
-        "keeps up: its curve ends there. **Capacity at the objective** is the highest offered rate a "
-        f"service kept up with at a corrected p99 under {s['slo_ms']:g} ms (`SLO_MS`).",
-        "- **Cross-check.** wrk, an independent generator in C, runs the default pair's slices again "
-        "(pinned like Locust, one thread, as many connections as users, the same bodies and headers), paired "
-        "the same way. The report prints both ratios and says when they differ by more than "
-        f"{AGREEMENT:.0%}, with what was measured under each (each server's CPU busy and CPU per request).",
+        "- **The latency-throughput curve, and the capacity at the objective.** After its capacity rounds, "
+        "each curve scenario offers Flask's default and each of FastAPI's forms measured a fixed rate at "
+        f"shares of its own capacity (the grid: {', '.join(f'{g:g}' for g in s.get('grid', []))}), lowest "
+        "first, each variant's rates on one start of its server. Each window is long enough for its p99 to "
+        "rest on about 1,000 answers (ten beyond it, so not the maximum), up to 15 s. A service that reaches "
+        f"less than {RATE_TOLERANCE:.0%} of a rate (allowing one answer per user at the window's edges) no "
+        "longer keeps up: its curve ends there. **Capacity at the objective** is the highest offered rate a "
+        f"service kept up with at a corrected p99 under {s['slo_ms']:g} ms (`SLO_MS`), keyed "
+        "`<variant>/<scenario>` in summary.json with the answers behind it.",
+        "- **The collector's pauses.** Each server's workers record every garbage collection "
+        "(`gc.callbacks`, shared/collector.py): each slice gets the count, the longest pause and the full "
+        "collections within its window (`gc_pauses`, `gc_pause_max_ms`), shown beside each p99. Both "
+        "services freeze their start-up heap (`gc.freeze()`): a full collection then scans what requests "
+        "made, not the app, the model and their libraries (python -m loadtests.bench.tail, "
+        "docs/bench/tail.md, measures each candidate cause of a slow p99 alone).",
+        "- **A generator that takes no side.** wrk, an independent generator in C, runs the default pair's "
+        "predict slices again (pinned like Locust, one thread, as many connections as users, the same bodies "
+        "and headers), paired the same way. The report prints both ratios, says when they differ by more "
+        f"than {AGREEMENT:.0%}, and under which generator every server's CPU was at least {BUSY_LIMIT:g}% "
+        "busy; when only wrk kept them busy, the verdict leads with wrk's figure. Two causes of a side "
+        "taken were found and removed: gunicorn's sync worker waits after each response for the client to "
+        "close its end (RFC 9112's lingering close), and Locust closes later than wrk, so one worker per CPU "
+        "left Flask's CPU idle under Locust alone (gunicorn's docs' 2 x CPUs + 1 workers keep it busy); "
+        "and Locust looked up 127.0.0.1 through a thread for each new connection, which made its CPU, on "
+        "the CPU next to the server's, higher against Flask (a connection per request) than against FastAPI "
+        "(now resolved in its loop).",
         f"- **The connection model.** {CONNECTION_MODEL}",
         f"- **As deployed: behind nginx.** {BEHIND_NGINX}",
         "- **Where the time goes.** The shared model alone is timed in-process (CPU time, median of "

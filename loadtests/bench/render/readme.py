@@ -7,6 +7,11 @@
 - docs/argument.md, between its markers: the speed point, the glue's price, the io figures and the
   sentences that read them (render/argument.py).
 
+A servers run (make bench PROFILE=servers) writes only its own part: the Granian and nginx pairs, their
+ratios and the waterfall between the `bench:servers` markers of README.md, its report as
+docs/bench/servers.md. A default run also writes both FastAPI forms' figures between the `bench:forms`
+markers of docs/reading-the-diff.md.
+
 A crossover run (make bench PROFILE=crossover) writes only its own part: the crossover chart and sentence
 between the `bench:crossover` markers of README.md (under the headline) and of docs/argument.md (the speed
 point), docs/bench/crossover.png and its whole report as docs/bench/crossover.md; the headline run's
@@ -24,17 +29,21 @@ from typing import Any
 
 from loadtests.bench.render.argument import argument_text
 from loadtests.bench.render.crossover import CHART as CROSSOVER_CHART
-from loadtests.bench.render.crossover import crossover_section, has_crossover, n_sentence
+from loadtests.bench.render.crossover import crossover_section, has_crossover, health_table, n_sentence
 from loadtests.bench.render.markers import replace_between
 from loadtests.bench.render.method import method_page
+from loadtests.bench.render.nginx_report import nginx_sentence
 from loadtests.bench.render.reading import origin
 from loadtests.bench.render.report import CHARTS, ratios_table
 from loadtests.bench.render.split_report import waterfall_paragraph
-from loadtests.bench.render.verdict import verdict
+from loadtests.bench.render.verdict import forms_paragraph, same_server_sentence, verdict
 from loadtests.bench.results.summary import read_summary
 from shared.settings import REPO_ROOT
 
 RESULTS = ("<!-- bench:results -->", "<!-- /bench:results -->")
+SERVERS = ("<!-- bench:servers -->", "<!-- /bench:servers -->")
+FORMS = ("<!-- bench:forms -->", "<!-- /bench:forms -->")
+FORMS_HEALTH = ("<!-- bench:forms-health -->", "<!-- /bench:forms-health -->")
 CROSSOVER = ("<!-- bench:crossover -->", "<!-- /bench:crossover -->")
 DOCS_DIR = Path("docs") / "bench"
 
@@ -83,6 +92,8 @@ def update_readme(results_dir: Path, repo: Path = REPO_ROOT) -> Path:
     summary = read_summary(results_dir)
     if has_crossover(summary):
         return update_crossover(results_dir, summary, repo)
+    if summary["environment"].get("profile") == "servers":
+        return update_servers(results_dir, summary, repo)
     docs = repo / DOCS_DIR
     docs.mkdir(parents=True, exist_ok=True)
     charts = [name for name in CHARTS if (results_dir / name).exists()]
@@ -96,7 +107,39 @@ def update_readme(results_dir: Path, repo: Path = REPO_ROOT) -> Path:
     argument = repo / "docs" / "argument.md"
     if argument.exists():
         argument.write_text(argument_text(argument.read_text(), summary))
+    diff = repo / "docs" / "reading-the-diff.md"
+    if diff.exists() and (text := replace_between(diff.read_text(), FORMS, forms_paragraph(summary))):
+        diff.write_text(text)
     return readme
+
+
+def servers_section(summary: dict[str, Any]) -> str:
+    """make bench PROFILE=servers: where the difference comes from (the same server for both) and the pair
+    as deployed (behind nginx), its ratios and the waterfall."""
+    env = summary["environment"]
+    parts = [
+        "### Where the difference comes from, and as deployed",
+        "",
+        f"From {origin(summary)} ({env['cpu_model']}, {env['cores']} cores): the default pair beside the "
+        "same server for both "
+        "(Granian) and both behind the same nginx; the whole run: "
+        f"[{DOCS_DIR.as_posix()}/servers.md]({DOCS_DIR.as_posix()}/servers.md).",
+        "",
+    ]
+    parts += [f"{line}\n" for line in (nginx_sentence(summary), same_server_sentence(summary)) if line]
+    parts += [ratios_table(summary), ""]
+    if paragraph := waterfall_paragraph(summary):
+        parts += [paragraph, ""]
+    return "\n".join(parts)
+
+
+def update_servers(results_dir: Path, summary: dict[str, Any], repo: Path) -> Path:
+    """A servers run's part only: its report as docs/bench/servers.md and its section between the servers
+    markers; the verdict's sections stay as the default run wrote them."""
+    docs = repo / DOCS_DIR
+    docs.mkdir(parents=True, exist_ok=True)
+    (docs / "servers.md").write_text(published_report(results_dir))
+    return write_readme_section(repo, SERVERS, servers_section(summary))
 
 
 def argument_crossover(summary: dict[str, Any]) -> str:
@@ -136,4 +179,10 @@ def update_crossover(results_dir: Path, summary: dict[str, Any], repo: Path) -> 
         text := replace_between(argument.read_text(), CROSSOVER, argument_crossover(summary))
     ):
         argument.write_text(text)
+    diff = repo / "docs" / "reading-the-diff.md"
+    health = (
+        f"From {origin(summary)}: /health p99 under the mixed load, per model.\n\n{health_table(summary)}"
+    )
+    if diff.exists() and (text := replace_between(diff.read_text(), FORMS_HEALTH, health)):
+        diff.write_text(text)
     return readme

@@ -15,6 +15,7 @@ from loadtests.bench.render.reading import (
     joined,
     key_label,
     num,
+    origin,
     ratio_entry,
     ratio_text,
     scenarios,
@@ -238,3 +239,29 @@ def trust_sentence(summary: Mapping[str, Any]) -> str:
         f"{num(noise['others_pct_median'], '%')} (worst {num(noise['others_pct_max'], '%')}); {dropped} of "
         f"{dropped + kept} pairs dropped."
     )
+
+
+def forms_paragraph(summary: Mapping[str, Any]) -> str:
+    """docs/reading-the-diff.md's figures for its rule: both FastAPI forms beside Flask's default, and the
+    `async def` form over the `def` one, with each one's capacity at the objective, from one run."""
+    env = summary["environment"]
+    slo = summary["capacity_at_slo"]
+    lines = [
+        f"From {origin(summary)} ({env['cpu_model']}, {env['cores']} cores); requests/s at capacity, median "
+        f"of the pairs' ratios [interval], and the capacity at p99 < {slo['slo_ms']:g} ms (requests/s "
+        "offered; none: not even at 70% of its own capacity):",
+        "",
+        "| scenario | `def` / Flask | `async def` / Flask | `async def` / `def` | at the objective: Flask, "
+        "`def`, `async def` |",
+        "|---|--:|--:|--:|--:|",
+    ]
+    for scenario in headline_scenarios(summary):
+        ratios = [
+            ratio_text(ratio_entry(summary, scenario, comparison, "rps"), with_pairs=False)
+            for comparison in (*FORMS, "async-def")
+        ]
+        capacities = " / ".join(
+            num(rate) if (rate := slo.get(f"{key}/{scenario}")) is not None else "none" for key in VERDICT
+        )
+        lines.append(f"| {scenario} | " + " | ".join(ratios) + f" | {capacities} |")
+    return "\n".join(lines)
