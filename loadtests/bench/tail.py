@@ -217,6 +217,44 @@ def table(rows: Sequence[Mapping[str, Any]]) -> str:
 EXPERIMENT_ORDER = {e.name: index for index, e in enumerate(EXPERIMENTS)}
 
 
+WHY = (
+    "Why one framework's tail and not the other's. The collector's young generation is collected after "
+    "about 700 more container objects were made than freed; whatever is still alive then is promoted, and"
+    " after enough promotions a full collection scans every object the worker holds: after start-up, the "
+    "app, the model and their libraries, about 150,000 objects in either service. A gunicorn sync worker "
+    "serves one request at a time and reference counting frees its objects as it ends, so young "
+    "collections are rare and find little alive. An event loop holds every connection's request at once "
+    "(32 users here), so each young collection finds requests in flight, promotes them, and full "
+    "collections follow: each one a pause of the whole worker, every request in flight waiting behind it."
+    " Freezing the start-up heap after the model is loaded (`gc.freeze()`, what both services now do, "
+    "shared/collector.py) leaves a full collection only the requests' own objects to scan."
+)
+
+
+def findings(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """At each rate: FastAPI `def` with the interpreter's settings against frozen, and Flask beside them."""
+    lines = []
+    for rate in sorted({r["offered_rps"] for r in rows}):
+        found = {r["experiment"]: r for r in rows if r["offered_rps"] == rate and not r.get("error")}
+        off, frozen, flask = (found.get(name) for name in ("fastapi-def-off", "fastapi-def", "flask"))
+        if off is None or frozen is None:
+            continue
+        text = (
+            f"At {num(rate)} requests/s, FastAPI `def` with the interpreter's settings made "
+            f"{off['gc_full_collections']} full collection(s), the longest pause "
+            f"{num(off['gc_pause_max_ms'])} ms, and its p99 was {num(off['p99_ms'])} ms; frozen, its longest "
+            f"pause was {num(frozen['gc_pause_max_ms'])} ms and its p99 {num(frozen['p99_ms'])} ms"
+        )
+        if flask is not None:
+            behind = "" if flask["keeps_up"] else ", not keeping up with the rate"
+            text += (
+                f". Flask made {flask['gc_full_collections']} full collection(s), its p99 "
+                f"{num(flask['p99_ms'])} ms{behind}"
+            )
+        lines.append(text + ".")
+    return lines
+
+
 def page(summary: Mapping[str, Any]) -> str:
     env = summary["environment"]
     return "\n".join(
@@ -231,6 +269,9 @@ def page(summary: Mapping[str, Any]) -> str:
             "window (shared/collector.py).",
             "",
             table(summary["rows"]),
+            "",
+            *[f"{line}\n" for line in findings(summary["rows"])],
+            WHY,
             "",
         ]
     )

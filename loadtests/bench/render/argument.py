@@ -55,6 +55,7 @@ def speed_section(summary: Summary) -> str:
     for scenario in scenarios(summary):
         for comparison, what in (
             ("default", "each server direct"),
+            ("async-def-form", "FastAPI's `async def` form, each server direct"),
             ("nginx", "as deployed, both behind nginx"),
             ("same-server", "both under Granian"),
         ):
@@ -67,7 +68,9 @@ def speed_section(summary: Summary) -> str:
             )
     lines += [
         "",
-        "Where the difference comes from: the README's headline and [bench/results.md](bench/results.md).",
+        "Where the difference comes from: the README's headline and [bench/results.md](bench/results.md); "
+        "both under one server (Granian) and both behind nginx: `make bench PROFILE=servers`, the README's "
+        "section after the headline.",
     ]
     return "\n".join(lines)
 
