@@ -1,4 +1,5 @@
-"""The garbage collector in each worker: its start-up heap frozen, and its pauses recorded when asked.
+"""The garbage collector in each worker: its start-up heap frozen, its young generation collected less often,
+and its pauses recorded when asked.
 
 A full (generation 2) collection scans every object alive, and after start-up that is the app, the model and
 their libraries, about 150,000 objects in either service. Both services call `install()` once per worker
@@ -6,7 +7,8 @@ process, the app and its model loaded; the bench reads the pauses back with `pau
 setting does to a p99: `make bench-tail` (docs/bench/tail.md).
 
     GC_FREEZE=0         measure without the freeze
-    GC_DISABLE=1, GC_THRESHOLD=N, SWITCH_INTERVAL_MS=x
+    GC_THRESHOLD=700    the interpreter's young-generation threshold (the services': 10,000)
+    GC_DISABLE=1, SWITCH_INTERVAL_MS=x
                         the tail experiments' other candidates (settle_after_startup)
     GC_PAUSES_DIR=dir   each worker appends `<unix time at stop> <ms> <generation>` per collection to
                         dir/gc-<pid>.log
@@ -22,6 +24,8 @@ from pathlib import Path
 
 from shared.settings import bool_from_env
 
+YOUNG_THRESHOLD = 10_000  # net allocations between young collections; the interpreter's is 700
+
 
 def install(environ: Mapping[str, str] = os.environ) -> None:
     """Once per worker process, after start-up; a second call in one process (tests build many apps) adds
@@ -32,19 +36,23 @@ def install(environ: Mapping[str, str] = os.environ) -> None:
 
 
 def settle_after_startup(environ: Mapping[str, str] = os.environ) -> None:
-    """Move every object alive now out of the collector's reach (gc.freeze), so that a full collection
-    scans only what requests made since, not the app, the model and the libraries, which live as long as
-    the worker: https://docs.python.org/3/library/gc.html#gc.freeze
+    """The start-up heap out of the collector's reach, and young collections less often.
 
-    The other candidates the tail experiments try (python -m loadtests.bench.tail), off unless set:
-    GC_DISABLE=1 turns the cyclic collector off, GC_THRESHOLD=N collects the young generation every N
-    allocations (the interpreter's: 700), SWITCH_INTERVAL_MS=x hands the GIL over every x ms (5)."""
+    gc.freeze() moves every object alive now to a generation no collection scans, so that a full collection
+    scans only what requests made since, not the app, the model and the libraries, which live as long as the
+    worker (https://docs.python.org/3/library/gc.html#gc.freeze). The young generation is collected every
+    GC_THRESHOLD net allocations (10,000, not the interpreter's 700): the requests in flight are then rarely
+    caught alive by a young collection and promoted, which is what brings full collections on. Neither
+    service makes much cyclic garbage (a request leaves none on FastAPI, a few objects on Flask), so the
+    memory held meanwhile stays small.
+
+    The other candidates the tail experiments try (make bench-tail), off unless set: GC_DISABLE=1 turns the
+    cyclic collector off, SWITCH_INTERVAL_MS=x hands the GIL over every x ms (the interpreter's: 5)."""
     if bool_from_env("GC_FREEZE", True, environ):
         gc.freeze()
+    gc.set_threshold(int(environ.get("GC_THRESHOLD", YOUNG_THRESHOLD)), *gc.get_threshold()[1:])
     if bool_from_env("GC_DISABLE", False, environ):
         gc.disable()
-    if threshold := environ.get("GC_THRESHOLD"):
-        gc.set_threshold(int(threshold), *gc.get_threshold()[1:])
     if interval := environ.get("SWITCH_INTERVAL_MS"):
         sys.setswitchinterval(float(interval) / 1000)
 

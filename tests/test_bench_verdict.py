@@ -164,7 +164,7 @@ def test_the_tail_table_puts_each_p99_beside_the_collections_behind_it() -> None
         161.0,
         14,
         True,
-        {"GC_FREEZE": "0"},
+        {"GC_FREEZE": "0", "GC_THRESHOLD": "700"},
     )
     failed = tail.row(fastapi, 60.0, None, "did not start")
     table = tail.table([row, failed])

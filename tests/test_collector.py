@@ -113,6 +113,22 @@ def test_the_start_up_heap_is_frozen_unless_gc_freeze_is_0(freeze: str | None, f
     assert before == 0 and (after > 0) == frozen
 
 
+@pytest.mark.parametrize(("threshold", "young"), [(None, 10_000), ("700", 700)])
+def test_the_young_generation_is_collected_less_often_unless_told(threshold: str | None, young: int) -> None:
+    out = python(
+        """
+        import gc
+        from shared.collector import settle_after_startup
+        print(gc.get_threshold()[0])
+        settle_after_startup()
+        print(gc.get_threshold()[0])
+        """,
+        **({"GC_THRESHOLD": threshold} if threshold is not None else {}),
+    )
+    before, after = map(int, out.split())
+    assert before == 700 and after == young
+
+
 def test_flask_freezes_when_its_app_is_built() -> None:
     out = python(
         """
