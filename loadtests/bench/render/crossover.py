@@ -136,10 +136,10 @@ def crossover_table(summary: Summary) -> str:
     return "\n".join(rows)
 
 
-def health_table(summary: Summary) -> str:
-    """Under the mixed load, each variant's /health p99, per model: where an `async def` view's work blocks
-    the event loop, the probes wait behind it."""
-    entries = [e for e in summary["crossover"] if e["metric"] == HEALTH_P99]
+def health_table(summary: Summary, metric: str = HEALTH_P99) -> str:
+    """Under the mixed load, each variant's /health p99 (or predict's: `metric`), per model: where an
+    `async def` view's work blocks the event loop, the probes wait behind it."""
+    entries = [e for e in summary["crossover"] if e["metric"] == metric]
     variants = list(dict.fromkeys(e["comparison"] for e in entries))
     if not entries:
         return ""

@@ -37,6 +37,7 @@ from loadtests.bench.render.reading import origin
 from loadtests.bench.render.report import CHARTS, ratios_table
 from loadtests.bench.render.split_report import waterfall_paragraph
 from loadtests.bench.render.verdict import forms_paragraph, same_server_sentence, verdict
+from loadtests.bench.results.crossover import PREDICT_P99
 from loadtests.bench.results.summary import read_summary
 from shared.settings import REPO_ROOT
 
@@ -180,8 +181,17 @@ def update_crossover(results_dir: Path, summary: dict[str, Any], repo: Path) -> 
     ):
         argument.write_text(text)
     diff = repo / "docs" / "reading-the-diff.md"
-    health = (
-        f"From {origin(summary)}: /health p99 under the mixed load, per model.\n\n{health_table(summary)}"
+    health = "\n".join(
+        [
+            f"From {origin(summary)}, under the mixed load (batches beside single predictions and health "
+            "checks), per model: /health's p99,",
+            "",
+            health_table(summary),
+            "",
+            "and one penguin's prediction's p99:",
+            "",
+            health_table(summary, PREDICT_P99),
+        ]
     )
     if diff.exists() and (text := replace_between(diff.read_text(), FORMS_HEALTH, health)):
         diff.write_text(text)

@@ -17,7 +17,7 @@ from loadtests.bench.plan.slices import LOCUST
 from loadtests.bench.results.pairs import COMPARISONS, MIN_PAIRS, Comparison, median_interval, pair_ratios
 from loadtests.bench.results.records import Measurement
 from loadtests.bench.results.trust import disturbances, failed
-from loadtests.scenarios import BATCH_SIZE, HEALTH
+from loadtests.scenarios import BATCH_SIZE, HEALTH, PREDICT
 
 KNOWN = {c.name: c for c in COMPARISONS}
 # FastAPI's forms against Flask's default, and the framework alone under one server.
@@ -28,6 +28,7 @@ CROSSOVER_COMPARISONS: tuple[Comparison, ...] = (
 )
 METRIC_NAMES = {"rps": "rps_ratio", "cpu_us_per_request": "cpu_per_request_ratio"}
 HEALTH_P99 = "health_p99_ms"
+PREDICT_P99 = "predict_p99_ms"  # under mixed: one penguin's answer while batches run beside it
 WITHIN = 0.05  # the crossover: the framework changes throughput by less than this
 THROUGHPUT_SCENARIOS = ("predict", "batch")
 
@@ -78,14 +79,15 @@ def headline_measurements(measurements: Sequence[Measurement]) -> list[Measureme
     return [m for m in measurements if m.model == models[0] and m.batch_size is None]
 
 
-def health_p99(group: Sequence[Measurement], key: str) -> dict[str, Any]:
-    """A variant's /health p99 under the mixed load: the median of its clean slices' p99s, its interval."""
+def health_p99(group: Sequence[Measurement], key: str, name: str = HEALTH) -> dict[str, Any]:
+    """A variant's p99 for one kind of request (/health, or `name`) under the mixed load: the median of its
+    clean slices' p99s, its interval."""
     kept = [m for m in group if m.key == key and not failed(m) and not disturbances(m)]
-    values = [p99 for m in kept if (p99 := m.p99_by_name_ms.get(HEALTH)) is not None]
+    values = [p99 for m in kept if (p99 := m.p99_by_name_ms.get(name)) is not None]
     return {
         **median_interval(values),
         "pairs": len(values),
-        "samples": sum(m.by_name.get(HEALTH, 0) for m in kept),
+        "samples": sum(m.by_name.get(name, 0) for m in kept),
     }
 
 
@@ -121,6 +123,8 @@ def crossover_entries(
             if scenario == "mixed":
                 for key in sorted(keys):
                     entries.append({**base, "comparison": key, "metric": HEALTH_P99, **health_p99(group, key)})
+                    predict = health_p99(group, key, PREDICT)
+                    entries.append({**base, "comparison": key, "metric": PREDICT_P99, **predict})
     return entries
 
 
