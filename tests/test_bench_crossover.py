@@ -158,6 +158,10 @@ def test_health_p99_under_mixed_is_each_variants_median_of_rounds() -> None:
     }
     assert (health[ASYNC]["median"], health[ASYNC]["low"], health[ASYNC]["high"]) == (310.0, 290.0, 350.0)
     assert health[FLASK]["median"] == 12.0 and health[FLASK]["pairs"] == 3
+    predict = {
+        e["comparison"]: e for e in crossover_entries(measurements, CARDS) if e["metric"] == "predict_p99_ms"
+    }
+    assert predict[ASYNC]["median"] == predict[FLASK]["median"] == 700.0  # one penguin's, beside /health's
 
 
 def entry(
