@@ -2,10 +2,11 @@
 
 Per scenario, two phases. **Capacity**: rounds in which every variant the scenario compares runs one
 closed-loop slice (and a wrk slice too, for the cross-check), the order reversed every other round
-(A B, B A, A B, ...): the two slices of a pair run next to each other, and a slow drift of the host falls on
-both. **Curve**: the default pair at the same grid of offered rates, lowest first, the order flipped at each
-rate; its rates come from the capacity phase (the grid's shares of the faster one's capacity), so that phase
-is planned after it.
+(A B, B A, A B, ...): the two slices of a pair run close together, and a slow drift of the host falls on
+both. Scenarios a profile runs `together` share their rounds: each variant's slices of every scenario on one
+start of its server. **Curve**: Flask's default and each FastAPI form at the grid's shares of its own
+capacity, lowest first, each window long enough for its p99 to rest on the profile's `curve_answers`; its
+rates come from the capacity phase, so that phase is planned after it.
 
 Consecutive slices of one variant share its server; every change of variant stops one server and starts the
 next, so that only the server being measured runs on the servers' CPUs. Pure functions: no server here.

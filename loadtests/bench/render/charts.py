@@ -16,10 +16,12 @@ from loadtests.bench.render.reading import is_io, label
 from loadtests.bench.render.split_report import waterfall_chart
 
 COLOURS = {"flask": "#4c72b0", "fastapi": "#dd8452"}
+# FastAPI's other form beside its default on one chart: a colour of its own.
+VARIANT_COLOURS = {"fastapi-async-def": "#55a868"}
 
 
-def colour(framework: str) -> str:
-    return COLOURS.get(framework, "#55a868")
+def colour(framework: str, variant: str = "") -> str:
+    return VARIANT_COLOURS.get(f"{framework}-{variant}") or COLOURS.get(framework, "#8172b3")
 
 
 def curve_chart(summary: Mapping[str, Any], path: Path) -> Path:
@@ -41,7 +43,13 @@ def curve_chart(summary: Mapping[str, Any], path: Path) -> Path:
             for field, style, what in (("p99_ms", "-", "p99"), ("p50_ms", "--", "p50")):
                 y = [p[field] or float("nan") for p in own]
                 ax.plot(
-                    x, y, style, color=colour(framework), marker="o", markersize=4, label=f"{name} {what}"
+                    x,
+                    y,
+                    style,
+                    color=colour(framework, variant),
+                    marker="o",
+                    markersize=4,
+                    label=f"{name} {what}",
                 )
             behind = [p for p in own if not p["keeps_up"]]
             ax.scatter(
@@ -53,7 +61,9 @@ def curve_chart(summary: Mapping[str, Any], path: Path) -> Path:
                 zorder=3,
             )
         ax.axhline(slo, color="grey", linewidth=1, linestyle=":")
-        ax.annotate(f"SLO {slo:g} ms", (ax.get_xlim()[0], slo), va="bottom", fontsize=7, color="grey")
+        ax.annotate(
+            f"SLO {slo:g} ms", (ax.get_xlim()[1], slo), va="bottom", ha="right", fontsize=7, color="grey"
+        )
         ax.set_yscale("log")
         ax.set_xlabel("offered load, requests/s")
         ax.set_ylabel("latency, ms (corrected)")
