@@ -183,17 +183,15 @@ def slo_sentence(summary: Mapping[str, Any]) -> str | None:
     for scenario in dict.fromkeys(p["scenario"] for p in summary["curve"]):
         own = []
         for key in slo_keys(summary, scenario):
-            rate = slo.get(f"{key}/{scenario}")
-            shown = num(rate) if rate is not None else "none"
-            own.append(f"{key_label(key)} {shown}{gc_note(summary, key, scenario, rate)}")
+            shown = capacity_text(slo, f"{key}/{scenario}")
+            own.append(f"{key_label(key)} {shown}{gc_note(summary, key, scenario)}")
         found.append(f"{scenario}: " + ", ".join(own))
     if not found:
         return None
     return (
         f"**Capacity at p99 < {slo['slo_ms']:g} ms** (requests/s offered, p99 corrected for coordinated "
-        "omission; in brackets the collector's longest pause in the server at that rate): "
-        + "; ".join(found)
-        + "."
+        "omission, read between the rates measured; ≥: met at every one; in brackets the collector's longest "
+        "pause in the server at any of its rates): " + "; ".join(found) + "."
     )
 
 
@@ -203,13 +201,15 @@ def slo_keys(summary: Mapping[str, Any], scenario: str) -> list[str]:
     return sorted(measured, key=lambda key: VERDICT.index(key) if key in VERDICT else len(VERDICT))
 
 
-def gc_note(summary: Mapping[str, Any], key: str, scenario: str, rate: float | None) -> str:
-    """' (GC ≤ 3.1 ms)' at the rate that decided the capacity at the objective, when pauses were recorded."""
-    points = [p for p in summary["curve"] if p["key"] == key and p["scenario"] == scenario]
-    point = next((p for p in points if p["offered_rps"] == rate), points[0] if points else None)
-    if point is None or point.get("gc_pause_max_ms") is None:
-        return ""
-    return f" (GC ≤ {num(point['gc_pause_max_ms'], 'ms')})"
+def gc_note(summary: Mapping[str, Any], key: str, scenario: str) -> str:
+    """' (GC ≤ 3.1 ms)': the collector's longest pause in the server at any of the variant's rates on the
+    curve, when pauses were recorded."""
+    pauses = [
+        p["gc_pause_max_ms"]
+        for p in summary["curve"]
+        if p["key"] == key and p["scenario"] == scenario and p.get("gc_pause_max_ms") is not None
+    ]
+    return f" (GC ≤ {num(max(pauses), 'ms')})" if pauses else ""
 
 
 def same_server_sentence(summary: Mapping[str, Any]) -> str | None:
@@ -249,7 +249,7 @@ def forms_paragraph(summary: Mapping[str, Any]) -> str:
     lines = [
         f"From {origin(summary)} ({env['cpu_model']}, {env['cores']} cores); requests/s at capacity, median "
         f"of the pairs' ratios [interval], and the capacity at p99 < {slo['slo_ms']:g} ms (requests/s "
-        "offered; none: not even at 70% of its own capacity):",
+        "offered, read between the rates measured; none: not even at its lowest; ≥: met at every one):",
         "",
         "| scenario | `def` / Flask | `async def` / Flask | `async def` / `def` | at the objective: Flask, "
         "`def`, `async def` |",
@@ -260,8 +260,13 @@ def forms_paragraph(summary: Mapping[str, Any]) -> str:
             ratio_text(ratio_entry(summary, scenario, comparison, "rps"), with_pairs=False)
             for comparison in (*FORMS, "async-def")
         ]
-        capacities = " / ".join(
-            num(rate) if (rate := slo.get(f"{key}/{scenario}")) is not None else "none" for key in VERDICT
-        )
+        capacities = " / ".join(capacity_text(slo, f"{key}/{scenario}") for key in VERDICT)
         lines.append(f"| {scenario} | " + " | ".join(ratios) + f" | {capacities} |")
     return "\n".join(lines)
+
+
+def capacity_text(slo: Mapping[str, Any], key: str) -> str:
+    rate = slo.get(key)
+    if rate is None:
+        return "none"
+    return f"≥ {num(rate)}" if key in slo.get("bounded", []) else num(rate)

@@ -3,6 +3,7 @@ a latency objective, and the cross-check: the same ratio measured with wrk inste
 differ if they do. Pure functions of the raw records.
 """
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -146,25 +147,49 @@ def curve_points(measurements: Sequence[Measurement]) -> list[dict[str, Any]]:
 
 
 def capacity_at_slo(points: Sequence[Mapping[str, Any]], slo_ms: float) -> dict[str, Any]:
-    """The highest offered rate at which a variant kept up with a corrected p99 under the objective, keyed
-    "<variant>/<scenario>" ("flask-gunicorn-sync/predict": requests/s; None when no rate met it).
+    """The offered rate at which a variant's corrected p99 reaches the objective, keyed "<variant>/<scenario>"
+    ("flask-gunicorn-sync/predict": requests/s; None when not even its lowest rate met it).
 
-    `answers` holds, under the same keys, how many answers that rate's p99 rests on (or, when no rate met
-    it, the lowest rate's): with fewer than about 1,000 the p99 is one of the slowest few, near the maximum.
+    Read off the curve between the highest rate that met it and the next one, which did not: p99 grows
+    about exponentially near the knee, so the crossing is interpolated on log(p99). A grid's step (70% to
+    90% of capacity, say) would otherwise be the figure's own resolution, and a p99 a millisecond either side
+    of the objective would move it a whole step. When every rate met it, the highest is a lower bound
+    (`bounded` lists those keys). `answers` holds how many answers the deciding p99 rests on (the lowest
+    rate's when none met it): with fewer than about 1,000 the p99 is one of the slowest few.
     """
-    result: dict[str, Any] = {"slo_ms": slo_ms, "answers": {}}
-    for point in sorted(points, key=lambda p: p["offered_rps"]):
-        key = f"{point['key']}/{point['scenario']}"
-        if key not in result:
-            result[key] = None
-            result["answers"][key] = point["samples"]
-        met = (
-            point["keeps_up"] and point["clean"] and point["p99_ms"] is not None and point["p99_ms"] < slo_ms
-        )
-        if met:
-            result[key] = point["offered_rps"]
-            result["answers"][key] = point["samples"]
+    result: dict[str, Any] = {"slo_ms": slo_ms, "answers": {}, "bounded": []}
+    keys = dict.fromkeys(f"{p['key']}/{p['scenario']}" for p in points)
+    for key in keys:
+        own = sorted((p for p in points if f"{p['key']}/{p['scenario']}" == key), key=lambda p: p["offered_rps"])
+        met = [index for index, p in enumerate(own) if meets(p, slo_ms)]
+        if not met:
+            result[key], result["answers"][key] = None, own[0]["samples"]
+            continue
+        best = own[met[-1]]
+        result["answers"][key] = best["samples"]
+        above = own[met[-1] + 1] if met[-1] + 1 < len(own) else None
+        if above is None:
+            result[key] = best["offered_rps"]
+            result["bounded"].append(key)
+        else:
+            result[key] = crossing(best, above, slo_ms)
     return result
+
+
+def meets(point: Mapping[str, Any], slo_ms: float) -> bool:
+    return bool(
+        point["keeps_up"] and point["clean"] and point["p99_ms"] is not None and point["p99_ms"] < slo_ms
+    )
+
+
+def crossing(below: Mapping[str, Any], above: Mapping[str, Any], slo_ms: float) -> float:
+    """Where log(p99) reaches log(slo_ms) on the line between two points of a curve, the first under the
+    objective; a point above that did not keep up or has no p99 counts as far past it (the lower rate)."""
+    low, high = below["p99_ms"], above["p99_ms"]
+    if not above["keeps_up"] or high is None or high <= low:
+        return float(below["offered_rps"])
+    share = (math.log(slo_ms) - math.log(low)) / (math.log(high) - math.log(low))
+    return float(below["offered_rps"] + min(1.0, max(0.0, share)) * (above["offered_rps"] - below["offered_rps"]))
 
 
 def crosschecks(
