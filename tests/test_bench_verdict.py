@@ -65,6 +65,15 @@ def test_the_verdict_leads_with_the_generator_that_kept_both_servers_busy() -> N
     assert "predict under wrk 1.1" in lines[0]  # 1.52 / 1.4: wrk's figure leads, and says so
     said = generator_sentence(summary) or ""
     assert "only wrk kept every server 97% busy" in said and "under Locust 90" in said
+    assert "each request also cost" not in said  # CPU per request the same under both here
+    # FastAPI's requests cost 1.3x the CPU under Locust: the sentence says so too.
+    dearer = [
+        replace(m, server_cpu_s=m.server_cpu_s * 1.3) if (m.key, m.generator) == (DEF, "locust") else m
+        for m in slices
+    ]
+    assert "under Locust each request also cost FastAPI (uvicorn) 1.30x the CPU" in (
+        generator_sentence(summary_of(dearer)) or ""
+    )
     # Both busy under both and within 10%: they agree, and the verdict reads Locust's figure.
     agree = summary_of(
         busy(PAIRS + rounds([881, 812, 799, 786], [1254, 1298, 1196, 1288], WRK), DEF, WRK, 99)

@@ -23,7 +23,7 @@ from loadtests.bench.render.reading import (
 )
 from loadtests.bench.render.report_io import io_verdict
 from loadtests.bench.render.split_report import waterfall_sentence
-from loadtests.bench.results.figures import BUSY_LIMIT
+from loadtests.bench.results.figures import AGREEMENT, BUSY_LIMIT
 
 # The comparisons the verdict leads with, in order: Flask's default against each of FastAPI's forms.
 FORMS = ("default", "async-def-form")
@@ -153,15 +153,27 @@ def generator_sentence(summary: Mapping[str, Any]) -> str | None:
             parts.append(
                 f"on {check['scenario']} Locust gives {locust} and wrk {wrk}; only wrk kept every server "
                 f"{BUSY_LIMIT:g}% busy (under Locust {num(busy.get('locust'), '%')}), so the figure above is "
-                "wrk's: a generator that leaves a server idle measures itself"
+                "wrk's: a generator that leaves a server idle measures itself" + costlier(check)
             )
         else:
             parts.append(
                 f"on {check['scenario']} **Locust gives {locust} and wrk {wrk}**, more than 10% apart, with "
                 f"the servers at least {num(busy.get('locust'), '%')} busy under Locust and "
-                f"{num(busy.get('wrk'), '%')} under wrk (see Cross-check)"
+                f"{num(busy.get('wrk'), '%')} under wrk" + costlier(check) + " (see Cross-check)"
             )
     return "**Two generators**: " + "; ".join(parts) + "."
+
+
+def costlier(check: Mapping[str, Any]) -> str:
+    """'; under Locust each request also cost FastAPI (uvicorn) 1.32x the CPU' where a server's CPU per
+    request moved more than the agreement allows between the generators (Locust's own CPU, on the CPU
+    beside the server's, slows it on this kind of host: docs/bench/method.md)."""
+    moved = []
+    for key, figures in (check.get("by_framework") or {}).items():
+        locust, wrk = (figures.get(g, {}).get("cpu_us_per_request") for g in ("locust", "wrk"))
+        if locust and wrk and locust / wrk > 1 + AGREEMENT:
+            moved.append(f"{key_label(key)} {times(locust / wrk)}")
+    return f"; under Locust each request also cost {joined(moved)} the CPU" if moved else ""
 
 
 def lowest_busy(check: Mapping[str, Any]) -> dict[str, float]:
