@@ -187,3 +187,22 @@ def test_the_tail_table_puts_each_p99_beside_the_collections_behind_it() -> None
         tail.chosen("fastapi-def,nope")
     assert [e.name for e in tail.chosen("flask,fastapi-def")] == ["flask", "fastapi-def"]
     assert {e.variant for e in tail.EXPERIMENTS} <= {v.key for v in CATALOGUE}
+
+
+def test_the_tail_page_is_written_again_from_its_figures_alone(tmp_path: Path) -> None:
+    experiment = next(e for e in tail.EXPERIMENTS if e.name == "fastapi-def")
+    slice_ = replace(point(DEF, 60, 60.0, 15.7, samples=1200), gc_pauses=0, gc_full_collections=0)
+    summary = {
+        "command": "python -m loadtests.bench.tail --docs",
+        "started_at": "2026-12-06T11:27:53+00:00",
+        "environment": {"cpu_model": "Intel(R) Xeon(R) Processor", "cores": 2, "git": "35a2d1f"},
+        "scenario": "batch",
+        "seconds": 20,
+        "rows": [tail.row(experiment, 60.0, slice_)],
+    }
+    source = tmp_path / "tail.json"
+    source.write_text(json.dumps(summary))
+    assert tail.main(["--from", str(source)]) == 0
+    written = (tmp_path / "tail.md").read_text()
+    assert "commit 35a2d1f" in written and "| 60.0 | FastAPI `def` as served" in written
+    assert "Why one framework's tail" in written
