@@ -38,8 +38,8 @@ from loadtests.bench.render.verdict import slo_sentence, verdict
 from loadtests.scenarios import SCENARIOS
 
 CHARTS = {
-    "curve.png": "Latency against offered load: corrected p50 and p99, both services; a curve ends where its "
-    "service no longer keeps up",
+    "curve.png": "Latency against offered load: corrected p50 and p99, each variant at shares of its own "
+    "capacity; a curve ends where its service no longer keeps up",
     "ratios.png": "FastAPI/Flask per pair of slices (hollow: left out), and the median of the kept pairs "
     "with its interval",
     "waterfall.png": "From Flask's CPU per request to FastAPI's, step by step",

@@ -215,13 +215,15 @@ def slo_keys(summary: Mapping[str, Any], scenario: str) -> list[str]:
 
 def gc_note(summary: Mapping[str, Any], key: str, scenario: str) -> str:
     """' (GC ≤ 3.1 ms)': the collector's longest pause in the server at any of the variant's rates on the
-    curve, when pauses were recorded."""
+    curve, when pauses were recorded; ' (no collection)' when there was none."""
     pauses = [
         p["gc_pause_max_ms"]
         for p in summary["curve"]
         if p["key"] == key and p["scenario"] == scenario and p.get("gc_pause_max_ms") is not None
     ]
-    return f" (GC ≤ {num(max(pauses), 'ms')})" if pauses else ""
+    if not pauses:
+        return ""
+    return f" (GC ≤ {num(max(pauses), 'ms')})" if max(pauses) > 0 else " (no collection)"
 
 
 def same_server_sentence(summary: Mapping[str, Any]) -> str | None:
