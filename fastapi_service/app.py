@@ -24,13 +24,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Once per worker process, before the first request: https://fastapi.tiangolo.com/advanced/events/
         app.state.penguin_model = load_served_model(settings)
-        # The app and its model loaded: out of the collector's full scans from now on (shared/collector.py).
-        collector.install()
         # One pooled client per worker, closed at shutdown.
         async with httpx2.AsyncClient(
             **client_options(settings.upstream_url, settings.upstream_timeout_s)
         ) as upstream:
             app.state.upstream = upstream
+            # Start-up done, model and client made: out of the collector's scans (shared/collector.py).
+            collector.install()
             yield
 
     app = FastAPI(

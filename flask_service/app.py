@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     for rule in app.url_map.iter_rules():
         if rule.methods is not None and rule.endpoint != f"{DOCS_ASSETS}.static":
             rule.methods.discard("HEAD")
-    # The app and its model loaded: out of the collector's full scans from now on (shared/collector.py).
+    # Start-up done, model and client made: out of the collector's scans (shared/collector.py).
     collector.install()
     return app
 

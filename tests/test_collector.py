@@ -8,25 +8,26 @@ import subprocess
 import sys
 import textwrap
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from loadtests.bench.load.locust import read_figures
 from loadtests.bench.load.sampling import Sample, Sampler
-from loadtests.bench.plan.slices import CAPACITY, FIXED
 from loadtests.bench.results.figures import curve_points, variant_figures
-from loadtests.bench.results.records import Measurement, load_measurements, save_measurements
+from loadtests.bench.results.records import load_measurements, save_measurements
 from loadtests.recorder import LatencyRecorder
 from loadtests.scenarios import PREDICT
 from shared.collector import GcPauses, pauses_between
 from shared.settings import REPO_ROOT
+from tests.test_bench_analysis import capacity, point
 
 
 def python(code: str, **env: str) -> str:
-    """Run `code` in a fresh interpreter at the repository's root, with neither GC variable unless given;
-    its standard output."""
-    environ = {k: v for k, v in os.environ.items() if k not in {"GC_FREEZE", "GC_PAUSES_DIR"}}
+    """Run `code` in a fresh interpreter at the repository's root, with none of the collector's variables
+    unless given; its standard output."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("GC_") and k != "SWITCH_INTERVAL_MS"}
     result = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
         cwd=REPO_ROOT,
@@ -174,19 +175,7 @@ def test_a_slice_carries_the_servers_pauses_over_its_window(tmp_path: Path) -> N
     sampler = Sampler(os.getpid(), os.getpid())  # never started: its readings are the test's
     sampler.samples += [Sample(999.0, 0.0, 0.0), Sample(1003.0, 3.0, 0.5)]
     figures = read_figures(tmp_path, sampler, gc_dir=gc_dir)
-    m = Measurement(
-        framework="fastapi",
-        variant="uvicorn",
-        scenario="predict",
-        kind=CAPACITY,
-        round=1,
-        users=4,
-        target_rate=None,
-        run_dir="runs/x",
-        command="locust",
-        exit_code=0,
-        **figures,
-    )
+    m = replace(capacity("fastapi-uvicorn", 1.0, 1.0, 1), **figures)
     assert (m.gc_pauses, m.gc_pause_max_ms, m.gc_pause_total_ms, m.gc_full_collections) == (3, 30.0, 36.5, 1)
     (entry,) = variant_figures([m])
     assert entry["gc_pauses_per_s"] == pytest.approx(1.5) and entry["gc_pause_max_ms"] == 30.0
@@ -204,32 +193,6 @@ def test_a_slice_carries_the_servers_pauses_over_its_window(tmp_path: Path) -> N
 
 
 def test_each_point_of_the_curve_carries_its_pauses() -> None:
-    m = Measurement(
-        framework="flask",
-        variant="gunicorn-sync",
-        scenario="batch",
-        kind=FIXED,
-        users=8,
-        round=1,
-        target_rate=120.0,
-        requests=600,
-        failures=0,
-        rps=120.0,
-        window_s=5.0,
-        latency_ms={"99": 30.0},
-        mean_ms=5.0,
-        max_ms=40.0,
-        by_name={},
-        server_cpu_s=1.0,
-        server_cpu_percent=20.0,
-        generator_cpu_max=10.0,
-        generator_cpu_mean=5.0,
-        run_dir="runs/y",
-        command="locust",
-        exit_code=0,
-        phase="curve",
-        gc_pauses=12,
-        gc_pause_max_ms=95.0,
-    )
-    (point,) = curve_points([m])
-    assert (point["gc_pauses"], point["gc_pause_max_ms"]) == (12, 95.0)
+    m = replace(point("flask-gunicorn-sync", 120.0, 120.0, 30.0), gc_pauses=12, gc_pause_max_ms=95.0)
+    (curved,) = curve_points([m])
+    assert (curved["gc_pauses"], curved["gc_pause_max_ms"]) == (12, 95.0)

@@ -97,6 +97,8 @@ EXPERIMENTS: tuple[Experiment, ...] = (
     ),
 )
 
+EXPERIMENT_ORDER = {e.name: index for index, e in enumerate(EXPERIMENTS)}  # the table's row order
+
 
 def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
@@ -216,9 +218,6 @@ def table(rows: Sequence[Mapping[str, Any]]) -> str:
             f"{num(r['gc_pause_max_ms'])} | {num(r['server_cpu_us_per_request'])} |"
         )
     return "\n".join(lines)
-
-
-EXPERIMENT_ORDER = {e.name: index for index, e in enumerate(EXPERIMENTS)}
 
 
 WHY = (

@@ -168,11 +168,11 @@ def costlier(check: Mapping[str, Any]) -> str:
     """'; under Locust each request also cost FastAPI (uvicorn) 1.32x the CPU' where a server's CPU per
     request moved more than the agreement allows between the generators (Locust's own CPU, on the CPU
     beside the server's, slows it on this kind of host: docs/bench/method.md)."""
-    moved = []
-    for key, figures in (check.get("by_framework") or {}).items():
-        locust, wrk = (figures.get(g, {}).get("cpu_us_per_request") for g in ("locust", "wrk"))
-        if locust and wrk and locust / wrk > 1 + AGREEMENT:
-            moved.append(f"{key_label(key)} {times(locust / wrk)}")
+    moved = [
+        f"{key_label(key)} {times(cpu)}"
+        for key, cpu in (check.get("cpu_under_locust") or {}).items()
+        if cpu is not None and cpu > 1 + AGREEMENT
+    ]
     return f"; under Locust each request also cost {joined(moved)} the CPU" if moved else ""
 
 
@@ -188,8 +188,9 @@ def lowest_busy(check: Mapping[str, Any]) -> dict[str, float]:
 
 
 def slo_sentence(summary: Mapping[str, Any]) -> str | None:
-    """Capacity at the objective per scenario for the verdict's variants: the most requests/s offered at
-    which each kept up with a corrected p99 under SLO_MS, and the collector's pauses at that rate."""
+    """Capacity at the objective per scenario for the verdict's variants: the offered rate at which each
+    one's corrected p99 reaches SLO_MS (results/figures.py, capacity_at_slo), and the collector's longest
+    pause at any of its rates."""
     slo = summary["capacity_at_slo"]
     found = []
     for scenario in dict.fromkeys(p["scenario"] for p in summary["curve"]):

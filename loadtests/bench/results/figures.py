@@ -195,9 +195,10 @@ def crossing(below: Mapping[str, Any], above: Mapping[str, Any], slo_ms: float) 
 def crosschecks(
     ratios: Sequence[Mapping[str, Any]], measurements: Sequence[Measurement], server_cpus: int = 1
 ) -> list[dict[str, Any]]:
-    """Per scenario cross-checked: the headline ratio under Locust and under wrk, why they differ, and
-    under which generator(s) both servers were saturated (`saturated`: each one's median capacity slice at
-    least BUSY_LIMIT% of its `server_cpus` CPUs busy)."""
+    """Per scenario cross-checked: the headline ratio under Locust and under wrk, why they differ, each
+    server's CPU per request under Locust over under wrk (`cpu_under_locust`), and under which generator(s)
+    both servers were saturated (`saturated`: each one's median capacity slice at least BUSY_LIMIT% of its
+    `server_cpus` CPUs busy)."""
     entries = []
     for wrk in ratios:
         if wrk["generator"] != WRK or wrk["metric"] != "rps" or wrk["comparison"] != "default":
@@ -236,6 +237,7 @@ def crosschecks(
             }
         )
     for entry in entries:
+        entry["cpu_under_locust"] = {key: cpu_under_locust(own) for key, own in entry["by_framework"].items()}
         entry["reason"] = crosscheck_reason(entry)
         entry["saturated"] = saturated_under(entry["by_framework"], server_cpus)
     return entries
@@ -280,6 +282,12 @@ def generator_figures(
     return figures
 
 
+def cpu_under_locust(figures: Mapping[str, Mapping[str, Any]]) -> float | None:
+    """A server's CPU per request under Locust over the same under wrk (None without both)."""
+    locust, wrk = figures[LOCUST]["cpu_us_per_request"], figures[WRK]["cpu_us_per_request"]
+    return locust / wrk if locust and wrk else None
+
+
 def crosscheck_reason(entry: Mapping[str, Any]) -> str:
     """Where a Locust/wrk disagreement comes from, from the measured figures: which service's requests/s
     moved between the generators, and whether its CPU per request or the CPU it got explains it."""
@@ -293,11 +301,7 @@ def crosscheck_reason(entry: Mapping[str, Any]) -> str:
         if not locust["rps"] or not wrk["rps"]:
             continue
         rps = locust["rps"] / wrk["rps"]
-        cpu = (
-            locust["cpu_us_per_request"] / wrk["cpu_us_per_request"]
-            if locust["cpu_us_per_request"] and wrk["cpu_us_per_request"]
-            else None
-        )
+        cpu = entry["cpu_under_locust"].get(key)
         busy = f"{locust['server_cpu_percent'] or 0:.0f}% / {wrk['server_cpu_percent'] or 0:.0f}%"
         text = f"{key}: Locust/wrk requests/s {rps:.2f}, server CPU busy {busy}"
         if cpu is not None:
