@@ -1,13 +1,19 @@
-"""The garbage collector in each worker: its start-up heap frozen, its young generation collected less often,
-and its pauses recorded when asked.
+"""The garbage collector in each worker: as the interpreter sets it unless told, tuned with GC_TUNING=1 (the
+start-up heap frozen, the young generation collected less often), and its pauses recorded when asked.
 
-A full (generation 2) collection scans every object alive, and after start-up that is the app, the model and
-their libraries, about 150,000 objects in either service. Both services call `install()` once per worker
-process, the app and its model loaded; the bench reads the pauses back with `pauses_between`. What each
-setting does to a p99: `make bench-tail` (docs/bench/tail.md).
+Both services call `install()` once per worker process, the app and its model loaded. By default they serve
+with the interpreter's collector, as each framework's docs do: what `make run-flask` and `make run-fastapi`
+serve is what the bench's headline measures. The tuning is a finding of this repository, measured beside
+the headline (docs/deployment.md says when to use it): a full (generation 2) collection scans every object
+alive, and after start-up that is the app, the model and their libraries, about 150,000 objects in either
+service; a server that holds many requests at once (uvicorn) promotes them and brings full collections on.
+The bench reads the pauses back with `pauses_between`; what each setting does to a p99: `make bench-tail`
+(docs/bench/tail.md).
 
-    GC_FREEZE=0         measure without the freeze
-    GC_THRESHOLD=700    the interpreter's young-generation threshold (the services': 10,000)
+    GC_TUNING=1         freeze the start-up heap and collect the young generation every 10,000 net
+                        allocations instead of 700 (both services alike)
+    GC_FREEZE=0|1, GC_THRESHOLD=n
+                        either half alone, over GC_TUNING (the tail experiments)
     GC_DISABLE=1, SWITCH_INTERVAL_MS=x
                         the tail experiments' other candidates (settle_after_startup)
     GC_PAUSES_DIR=dir   each worker appends `<unix time at stop> <ms> <generation>` per collection to
@@ -24,7 +30,10 @@ from pathlib import Path
 
 from shared.settings import bool_from_env
 
-YOUNG_THRESHOLD = 10_000  # net allocations between young collections; the interpreter's is 700
+YOUNG_THRESHOLD = 10_000  # the tuning's net allocations between young collections; the interpreter's is 700
+# The variables that set the collector: the bench gives each server all of them or none of its own
+# environment's (loadtests/bench/targets/servers.py).
+SETTINGS = ("GC_TUNING", "GC_FREEZE", "GC_THRESHOLD", "GC_DISABLE", "SWITCH_INTERVAL_MS")
 
 
 def install(environ: Mapping[str, str] = os.environ) -> None:
@@ -36,21 +45,24 @@ def install(environ: Mapping[str, str] = os.environ) -> None:
 
 
 def settle_after_startup(environ: Mapping[str, str] = os.environ) -> None:
-    """The start-up heap out of the collector's reach, and young collections less often.
+    """The interpreter's collector unless told; with GC_TUNING=1, the start-up heap out of the collector's
+    reach and young collections less often.
 
     gc.freeze() moves every object alive now to a generation no collection scans, so that a full collection
     scans only what requests made since, not the app, the model and the libraries, which live as long as the
     worker (https://docs.python.org/3/library/gc.html#gc.freeze). The young generation is collected every
-    GC_THRESHOLD net allocations (10,000, not the interpreter's 700): the requests in flight are then rarely
-    caught alive by a young collection and promoted, which is what brings full collections on. Neither
-    service makes much cyclic garbage (a request leaves none on FastAPI, a few objects on Flask), so the
-    memory held meanwhile stays small.
+    10,000 net allocations, not the interpreter's 700: the requests in flight are then rarely caught alive by
+    a young collection and promoted, which is what brings full collections on. Neither service makes much
+    cyclic garbage (a request leaves none on FastAPI, a few objects on Flask), so the memory held meanwhile
+    stays small. GC_FREEZE and GC_THRESHOLD set either half alone, over GC_TUNING.
 
     The other candidates the tail experiments try (make bench-tail), off unless set: GC_DISABLE=1 turns the
     cyclic collector off, SWITCH_INTERVAL_MS=x hands the GIL over every x ms (the interpreter's: 5)."""
-    if bool_from_env("GC_FREEZE", True, environ):
+    tuned = bool_from_env("GC_TUNING", False, environ)
+    if bool_from_env("GC_FREEZE", tuned, environ):
         gc.freeze()
-    gc.set_threshold(int(environ.get("GC_THRESHOLD", YOUNG_THRESHOLD)), *gc.get_threshold()[1:])
+    if threshold := environ.get("GC_THRESHOLD") or (str(YOUNG_THRESHOLD) if tuned else ""):
+        gc.set_threshold(int(threshold), *gc.get_threshold()[1:])
     if bool_from_env("GC_DISABLE", False, environ):
         gc.disable()
     if interval := environ.get("SWITCH_INTERVAL_MS"):

@@ -98,62 +98,65 @@ def test_pauses_are_counted_within_the_window_from_every_process(tmp_path: Path)
     assert pauses_between(tmp_path / "missing", 100.0, 102.0) is None
 
 
-@pytest.mark.parametrize(("freeze", "frozen"), [(None, True), ("1", True), ("0", False)])
-def test_the_start_up_heap_is_frozen_unless_gc_freeze_is_0(freeze: str | None, frozen: bool) -> None:
-    out = python(
-        """
-        import gc
-        from shared.collector import settle_after_startup
-        print(gc.get_freeze_count())
-        settle_after_startup()
-        print(gc.get_freeze_count())
-        """,
-        **({"GC_FREEZE": freeze} if freeze is not None else {}),
-    )
-    before, after = map(int, out.split())
-    assert before == 0 and (after > 0) == frozen
+SETTLED = """
+    import gc
+    from shared.collector import settle_after_startup
+    print(gc.get_freeze_count(), gc.get_threshold()[0])
+    settle_after_startup()
+    print(gc.get_freeze_count(), gc.get_threshold()[0])
+    """
 
 
-@pytest.mark.parametrize(("threshold", "young"), [(None, 10_000), ("700", 700)])
-def test_the_young_generation_is_collected_less_often_unless_told(threshold: str | None, young: int) -> None:
-    out = python(
-        """
-        import gc
-        from shared.collector import settle_after_startup
-        print(gc.get_threshold()[0])
-        settle_after_startup()
-        print(gc.get_threshold()[0])
-        """,
-        **({"GC_THRESHOLD": threshold} if threshold is not None else {}),
-    )
-    before, after = map(int, out.split())
-    assert before == 700 and after == young
+@pytest.mark.parametrize(
+    ("env", "frozen", "young"),
+    [
+        # Served as each framework's docs serve it: the interpreter's collector.
+        ({}, False, 700),
+        ({"GC_TUNING": "0"}, False, 700),
+        # The tuning: both halves.
+        ({"GC_TUNING": "1"}, True, 10_000),
+        # Either half alone, over the tuning or without it (the tail experiments).
+        ({"GC_TUNING": "1", "GC_FREEZE": "0"}, False, 10_000),
+        ({"GC_TUNING": "1", "GC_THRESHOLD": "700"}, True, 700),
+        ({"GC_FREEZE": "1"}, True, 700),
+        ({"GC_THRESHOLD": "5000"}, False, 5000),
+    ],
+)
+def test_the_interpreters_collector_unless_tuned(env: dict[str, str], frozen: bool, young: int) -> None:
+    before, after = (line.split() for line in python(SETTLED, **env).splitlines())
+    assert before == ["0", "700"]
+    assert (int(after[0]) > 0, int(after[1])) == (frozen, young)
 
 
-def test_flask_freezes_when_its_app_is_built() -> None:
+@pytest.mark.parametrize("tuning", ["0", "1"])
+def test_flask_settles_when_its_app_is_built(tuning: str) -> None:
     out = python(
         """
         import gc
         import flask_service.app
-        print(gc.get_freeze_count())
-        """
+        print(gc.get_freeze_count() > 0, gc.get_threshold()[0])
+        """,
+        GC_TUNING=tuning,
     )
-    assert int(out) > 0
+    assert out.split() == (["True", "10000"] if tuning == "1" else ["False", "700"])
 
 
-def test_fastapi_freezes_in_its_lifespan_after_the_model() -> None:
+@pytest.mark.parametrize("tuning", ["0", "1"])
+def test_fastapi_settles_in_its_lifespan_after_the_model(tuning: str) -> None:
     out = python(
         """
         import gc
         from fastapi.testclient import TestClient
         from fastapi_service.app import app
-        print(gc.get_freeze_count())
+        print(gc.get_freeze_count() > 0, gc.get_threshold()[0])
         with TestClient(app):
-            print(gc.get_freeze_count())
-        """
+            print(gc.get_freeze_count() > 0, gc.get_threshold()[0])
+        """,
+        GC_TUNING=tuning,
     )
-    imported, started = map(int, out.split())
-    assert imported == 0 and started > 0
+    imported, started = out.splitlines()
+    assert imported.split() == ["False", "700"]
+    assert started.split() == (["True", "10000"] if tuning == "1" else ["False", "700"])
 
 
 def synthetic_slice(run_dir: Path, start: float, end: float) -> None:

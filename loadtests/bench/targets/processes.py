@@ -88,14 +88,18 @@ def python_module(module: str) -> list[str]:
     return [sys.executable, "-m", module]
 
 
-def start(command: Sequence[str], env: Mapping[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """Start a process in its own session, stdout and stderr into `log`; `env` adds to the bench's own."""
+def start(
+    command: Sequence[str], env: Mapping[str, str], log: Path, unset: Sequence[str] = ()
+) -> subprocess.Popen[bytes]:
+    """Start a process in its own session, stdout and stderr into `log`; `env` adds to the bench's own, less
+    the variables named in `unset` (a setting the bench decides, whatever the caller's environment says)."""
     log.parent.mkdir(parents=True, exist_ok=True)
+    inherited = {name: value for name, value in os.environ.items() if name not in unset}
     with log.open("ab") as output:
         process = subprocess.Popen(
             list(command),
             cwd=REPO_ROOT,
-            env={**os.environ, "PYTHONPATH": str(REPO_ROOT), **env},
+            env={**inherited, "PYTHONPATH": str(REPO_ROOT), **env},
             stdout=output,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
