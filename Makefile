@@ -20,6 +20,7 @@ PROFILE ?= default
 SCENARIOS ?=
 VARIANTS ?=
 ROUNDS ?=
+BUDGET_S ?=
 MODELS ?=
 DURATION ?=
 WARMUP ?=
@@ -121,7 +122,7 @@ run-upstream: $(STAMP) ## Serve the upstream observation service on 127.0.0.1:80
 bench: $(MODEL) ## Verify every server live, measure them in pairs with a latency curve, write results/latest/report.md
 	BENCH_INVOCATION="make bench $(strip $(MAKEOVERRIDES))" \
 	$(BIN)/python -m loadtests.bench run --profile "$(PROFILE)" --scenarios "$(SCENARIOS)" \
-		--variants "$(VARIANTS)" --rounds "$(ROUNDS)" --models "$(MODELS)" --duration "$(DURATION)" --warmup "$(WARMUP)" \
+		--variants "$(VARIANTS)" --rounds "$(ROUNDS)" --budget "$(BUDGET_S)" --models "$(MODELS)" --duration "$(DURATION)" --warmup "$(WARMUP)" \
 		--users $(USERS) --rates "$(RATES)" --slo-ms $(SLO_MS) --workers "$(BENCH_WORKERS)" \
 		--results-dir "$(RESULTS_DIR)" --locust-processes $(LOCUST_PROCESSES) \
 		--upstream-latency-ms $(UPSTREAM_LATENCY_MS)

@@ -45,7 +45,7 @@ from loadtests.bench.plan.slices import (
     describe,
     estimate_s,
     in_process_s,
-    switches,
+    server_starts,
     whole_plan,
 )
 from loadtests.bench.plan.variants import CATALOGUE, FLASK_GRANIAN, threads_per_worker, variants_by_key
@@ -245,10 +245,19 @@ def test_each_profile_compares_what_it_says() -> None:
     default = config_of()
     predict, batch, io = SCENARIOS["predict"], SCENARIOS["batch"], SCENARIOS["io"]
     verdict = ["flask-gunicorn-sync", "fastapi-uvicorn", "fastapi-async-def"]
+    tuned = [f"{key}-gc-tuned" for key in verdict]
     assert [v.key for v in default.variants_for(predict)] == verdict  # Flask beside both FastAPI forms
-    assert [v.key for v in default.variants_for(batch)] == verdict
-    assert default.curve_for(predict) and default.curve_for(batch)  # capacity at the objective on both
+    assert [v.key for v in default.variants_for(batch)] == verdict + tuned  # and the collector's tuning
+    assert {v.collector for v in default.variants_for(batch)} == {"interpreter", "tuned"}
+    # The budget goes to the precision rule: the curve is PROFILE=latency's.
+    assert not default.curve_for(predict) and not default.curve_for(batch)
     assert default.wrk_for(predict) and not default.wrk_for(batch)
+    assert default.profile.budget_s == 360 and {"default", "async-def-form", "gc-fastapi"} <= set(
+        default.profile.lead
+    )
+    latency = config_of("latency")
+    assert latency.curve_for(predict) and latency.curve_for(batch)  # capacity at the objective on both
+    assert [v.key for v in latency.variants_for(batch)] == verdict
     servers = config_of("servers")
     assert [v.key for v in servers.variants_for(predict)] == [
         "flask-gunicorn-sync",
@@ -259,7 +268,7 @@ def test_each_profile_compares_what_it_says() -> None:
         "fastapi-uvicorn-nginx",
     ]
     full = config_of("full")
-    assert len(full.variants_for(batch)) == 8 and all(full.curve_for(s) for s in full.scenarios if s.curve)
+    assert len(full.variants_for(batch)) == 11 and all(full.curve_for(s) for s in full.scenarios if s.curve)
     assert "fastapi-async-blocking" in [v.key for v in full.variants_for(io)] and not io.curve
     assert "fastapi-async-blocking" not in [v.key for v in full.variants_for(batch)]  # io only
     chosen = config_of(variant_keys=("flask-granian", "fastapi-granian"))
@@ -271,7 +280,7 @@ def test_rounds_alternate_so_each_pair_runs_side_by_side() -> None:
     slices = capacity_slices(config, SCENARIOS["batch"])
     assert [s.variant[:5] for s in slices] == ["flask", "fasta", "fasta", "flask"] * 2
     assert [s.round for s in slices] == [1, 1, 2, 2, 3, 3, 4, 4]
-    assert switches(s.variant for s in slices) == 5  # shared servers at the turns: A B | B A | A B | B A
+    assert server_starts(s.server for s in slices) == 2  # each server started once and kept
 
 
 def test_scenarios_run_together_share_each_start_of_a_server() -> None:
@@ -287,13 +296,14 @@ def test_scenarios_run_together_share_each_start_of_a_server() -> None:
         ("async", "pr", "l"),
         ("async", "ba", "l"),
     ]
-    assert [s.round for s in slices] == [1] * 8 + [2] * 8
-    assert switches(s.server for s in slices) == 5  # one start per variant and round, shared at the turn
-    assert [s.variant for s in slices[8:10]] == ["fastapi-async-def"] * 2  # round 2 reversed
+    # Round 1: three variants on both scenarios (five slices), three tuned ones on batch, wrk on predict.
+    assert [s.round for s in slices] == [1] * 11 + [2] * 11
+    assert server_starts(s.server for s in slices) == 6  # each server started once and kept
+    assert [s.variant for s in slices[11:12]] == ["fastapi-async-def-gc-tuned"]  # round 2 reversed
 
 
 def test_each_curve_variant_runs_at_its_own_rates_with_windows_for_its_p99() -> None:
-    config = config_of()  # curve_answers 1000, 2 s windows
+    config = config_of("latency")  # curve_answers 1000, 2 s windows
     assert curve_variants(["flask-gunicorn-sync", "fastapi-uvicorn", "fastapi-async-def"]) == [
         "flask-gunicorn-sync",
         "fastapi-uvicorn",
@@ -312,13 +322,18 @@ def test_each_curve_variant_runs_at_its_own_rates_with_windows_for_its_p99() -> 
 
 
 def test_the_default_profile_fits_its_budget_and_says_so() -> None:
-    default, quick = config_of(), config_of("quick")
+    default, quick = config_of(budget_s=360), config_of("quick")
     in_process = in_process_s(default, 2)  # the split of predict and batch, the glue
-    assert estimate_s(default, whole_plan(default)) + in_process < 300  # 5 minutes on 2 cores
+    rounds = estimate_s(default, whole_plan(default)) + in_process
+    # The profile's rounds leave the precision rule at least a minute and a half of its six.
+    assert rounds < default.budget_s - 90
     assert 40 < estimate_s(quick, whole_plan(quick)) + in_process_s(quick, 0) < 75  # about a minute
     text = describe(default, whole_plan(default), in_process)
-    assert "predict: 3 variant(s) x 4 round(s) (the default pair under wrk too), then a 2-rate curve" in text
-    assert "about 4 min" in text
+    assert "predict: 3 variant(s) x 4 round(s) (the default pair under wrk too): 20 slice(s)" in text
+    assert "batch: 6 variant(s) x 4 round(s): 24 slice(s)" in text and "6 server starts" in text
+    assert "then the precision rule: rounds added until default, async-def-form, gc-flask" in text
+    assert "the whole run at most 6 min (BUDGET_S)" in text
+    assert "precision rule" not in describe(quick, whole_plan(quick))
 
 
 def test_cpu_plan_pins_servers_and_locust_apart() -> None:

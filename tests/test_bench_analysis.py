@@ -187,6 +187,8 @@ def rounds(flask: list[float], fastapi: list[float], generator: str = LOCUST) ->
 
 
 PAIRS = rounds([881, 812, 799, 786], [1254, 1298, 1196, 1288])
+# Made up: four pairs whose ratios lie within 1% of each other.
+TIGHT = rounds([800, 810, 805, 795], [1200, 1212, 1210, 1195])
 
 
 def default_rps(entries: list[dict[str, Any]], generator: str = LOCUST) -> dict[str, Any]:
@@ -196,14 +198,26 @@ def default_rps(entries: list[dict[str, Any]], generator: str = LOCUST) -> dict[
     return entry
 
 
-def test_each_round_is_a_pair_and_the_figure_is_their_median() -> None:
+def test_each_round_is_a_pair_and_the_figure_is_their_geometric_mean() -> None:
     entry = default_rps(all_ratios(PAIRS))
-    assert entry["values"] == pytest.approx([1254 / 881, 1298 / 812, 1196 / 799, 1288 / 786])
-    assert entry["median"] == pytest.approx(statistics.median(entry["values"]))
-    assert (entry["pairs"], entry["dropped"], entry["confident"]) == (4, 0, True)
+    values = [1254 / 881, 1298 / 812, 1196 / 799, 1288 / 786]
+    assert entry["values"] == pytest.approx(values)
+    assert entry["ratio"] == pytest.approx(statistics.geometric_mean(values))
+    # The 95% Student-t interval on the logarithms: 3 degrees of freedom, t = 3.182.
+    logs = [math.log(v) for v in values]
+    half = 3.1824 * statistics.stdev(logs) / 2
+    assert (entry["low"], entry["high"]) == pytest.approx(
+        (entry["ratio"] * math.exp(-half), entry["ratio"] * math.exp(half)), rel=1e-4
+    )
+    assert entry["precision"] == pytest.approx(math.expm1(half), rel=1e-4)
+    # Four pairs spread by ±7%: about ±10%, wider than the precision rule's ±5%; four within 1%: precise.
+    assert (entry["pairs"], entry["dropped"], entry["precise"]) == (4, 0, False)
+    assert default_rps(all_ratios(TIGHT))["precise"] and default_rps(all_ratios(TIGHT))["precision"] < 0.02
     assert (entry["numerator"], entry["denominator"]) == ("fastapi-uvicorn", "flask-gunicorn-sync")
+    assert entry["collector"] == {"numerator": "interpreter", "denominator": "interpreter"}
     [cpu] = [e for e in all_ratios(PAIRS) if e["metric"] == "cpu_us_per_request"]
-    assert cpu["median"] == pytest.approx(700 / 1100)
+    assert cpu["ratio"] == pytest.approx(700 / 1100)
+    assert cpu["precision"] == pytest.approx(0.0, abs=1e-9)  # the same cost in every pair
 
 
 def test_a_pair_the_host_disturbed_is_dropped_and_said_so() -> None:
@@ -214,7 +228,7 @@ def test_a_pair_the_host_disturbed_is_dropped_and_said_so() -> None:
     assert (entry["pairs"], entry["dropped"]) == (2, 2)
     assert any("stole 18%" in reason for reason in entry["dropped_reasons"])
     assert any("varied by" in reason for reason in entry["dropped_reasons"])
-    assert not entry["confident"]  # two pairs are not enough to quote
+    assert not entry["precise"]  # two pairs are fewer than the rule's four
     assert uneven([1300, 1250, 380]) == pytest.approx(0.43, abs=0.01)
     # Another job on this machine, on the generator's CPUs or the server's: disturbed too.
     crowded = replace(PAIRS[0], generator_others_pct=OTHERS_LIMIT + 30)
@@ -245,15 +259,22 @@ def test_the_speed_probe_is_recorded_and_read_but_drops_nothing() -> None:
     assert summary["noise"]["speed_moved_pct_max"] == pytest.approx(100 * (1450 / 850 - 1))
 
 
-def test_pairs_that_disagree_widely_are_not_quoted_as_a_finding() -> None:
-    """Run 3 of 2026-12-05: four clean pairs from 1.15x to 2.10x; the verdict says to run it again."""
+def test_pairs_that_disagree_widely_are_named_with_how_far_they_reach() -> None:
+    """Run 3 of 2026-12-05: four clean pairs from 1.15x to 2.10x; the verdict names the figure, with its
+    interval and how far it reaches, instead of marking everything."""
     wide = rounds([503, 509, 550, 690], [653, 1_070, 634, 1_450])
     entry = default_rps(all_ratios(wide))
-    assert (entry["pairs"], entry["dropped"], entry["wide"], entry["confident"]) == (4, 0, True, False)
-    assert not default_rps(all_ratios(PAIRS))["wide"]
+    assert (entry["pairs"], entry["dropped"], entry["precise"]) == (4, 0, False)
+    assert entry["precision"] > 0.5
     lines = verdict(summary_of(wide))
-    assert any(line.startswith("**Too noisy to be sure** on predict: the pairs' ratios") for line in lines)
-    assert not any("Too noisy" in line for line in verdict(summary_of(PAIRS)))
+    [named] = [line for line in lines if line.startswith("**Not within ±5%**")]
+    shown = f"{entry['ratio']:.2f}x [{entry['low']:.2f}-{entry['high']:.2f}] from 4 pairs"
+    shown += f" (±{entry['precision']:.1%})"
+    assert f"predict FastAPI (uvicorn) / Flask (gunicorn-sync) {shown}" in named
+    assert "the run had no budget for more pairs" in named and "None of the figures above" in named
+    tight = verdict(summary_of(TIGHT))
+    assert any(line.startswith("**Precise**: each figure above is known to within ±5%") for line in tight)
+    assert not any("Not within" in line for line in tight)
 
 
 def test_a_generator_bound_side_makes_the_ratio_a_bound() -> None:
@@ -378,7 +399,18 @@ def test_summary_json_has_every_field_the_bench_promises() -> None:
     for run in summary["runs"]:
         assert {"steal_pct", "generator_steal_pct", "samples", "rss_mib", "uss_mib", "startup_s"} <= set(run)
     for entry in summary["ratios"]:
-        assert {"scenario", "metric", "median", "low", "high", "pairs", "dropped"} <= set(entry)
+        assert {
+            "scenario",
+            "metric",
+            "ratio",
+            "low",
+            "high",
+            "precision",
+            "precise",
+            "pairs",
+            "dropped",
+        } <= set(entry)
+        assert set(entry["collector"].values()) == {"interpreter"}
     assert {e["metric"] for e in summary["ratios"]} == {"rps", "cpu_us_per_request"}
     for p in summary["curve"]:
         assert set(p) >= {
@@ -396,7 +428,7 @@ def test_summary_json_has_every_field_the_bench_promises() -> None:
     [check] = summary["crosscheck"]
     assert set(check) >= {"scenario", "locust_ratio", "wrk_ratio"}
     wrk = [b / a for a, b in zip([990, 950, 978, 940], [1425, 1380, 1410, 1399], strict=True)]
-    assert check["wrk_ratio"] == pytest.approx(statistics.median(wrk))
+    assert check["wrk_ratio"] == pytest.approx(statistics.geometric_mean(wrk))
 
 
 def test_ratios_that_differ_between_generators_are_said_to_and_why() -> None:
@@ -443,7 +475,10 @@ def test_a_noisy_run_says_so_instead_of_a_confident_number() -> None:
         replace(m, steal_pct=25.0) if m.round in (1, 2, 3) and m.framework == "flask" else m for m in PAIRS
     ]
     summary = summary_of(noisy)
-    assert any(line.startswith("**Too noisy to be sure** on predict") for line in verdict(summary))
+    assert any(
+        line.startswith("**Not within ±5%**") and "from 1 pair, 3 dropped: no interval" in line
+        for line in verdict(summary)
+    )
     assert "3 of 4 pairs dropped" in verdict(summary)[-1]
 
 
@@ -451,7 +486,7 @@ def test_pairs_left_out_are_still_drawn_even_when_none_was_kept(tmp_path: Path) 
     """A run on a host that disturbed every pair still shows what it measured, as hollow dots."""
     noisy = [replace(m, steal_pct=25.0) if m.framework == "flask" else m for m in PAIRS]
     entry = default_rps(all_ratios(noisy))
-    assert (entry["pairs"], entry["median"]) == (0, None)
+    assert (entry["pairs"], entry["ratio"]) == (0, None)
     assert entry["dropped_values"] == pytest.approx([1254 / 881, 1298 / 812, 1196 / 799, 1288 / 786])
     assert default_rps(all_ratios(PAIRS))["dropped_values"] == []
     assert "ratios.png" in write_charts(summary_of(noisy), tmp_path)

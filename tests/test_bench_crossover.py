@@ -10,7 +10,7 @@ import pytest
 
 from loadtests.bench.cli import config_from, parse_args
 from loadtests.bench.plan.crossover import crossover_slices
-from loadtests.bench.plan.slices import SERVER_SWITCH_S, estimate_s, in_process_s, switches
+from loadtests.bench.plan.slices import SERVER_START_S, estimate_s, in_process_s, server_starts
 from loadtests.bench.render.crossover import CHART, n_sentence
 from loadtests.bench.render.output import write_results
 from loadtests.bench.render.readme import CROSSOVER, RESULTS, update_readme
@@ -22,6 +22,7 @@ from loadtests.bench.results.crossover import (
     in_process_cost,
     model_cpu_us,
 )
+from loadtests.bench.results.pairs import ratio_interval
 from loadtests.bench.results.records import Measurement, load_measurements, save_measurements
 from loadtests.bench.results.summary import build_summary
 from loadtests.scenarios import BATCH_SIZE, HEALTH, PREDICT
@@ -45,7 +46,7 @@ def test_the_crossover_plan_pairs_every_comparison_for_every_model_within_its_bu
     config = crossover_config()
     slices = crossover_slices(config)
     assert config.profile.models == MODEL_NAMES and len(MODEL_NAMES) >= 4
-    assert config.rounds >= 3
+    assert config.rounds >= 4 and config.budget_s and "same-server" in config.profile.lead
     # Each comparison's two variants run in every round of every model, on predict and batch.
     by_round = Counter((s.model, s.scenario, s.round, s.variant) for s in slices if s.batch_size is None)
     for model in MODEL_NAMES:
@@ -67,11 +68,11 @@ def test_the_crossover_plan_pairs_every_comparison_for_every_model_within_its_bu
     assert {s.batch_size for s in sized} | {BATCH_SIZE} == {1, 10, BATCH_SIZE, MAX_BATCH_SIZE}
     assert len(sized) == 3 * 2 * config.rounds
     assert len(slices) == len(MODEL_NAMES) * config.rounds * (5 + 3 + 3) + len(sized)
-    # A change of model is a restart; a server, once started, runs all its slices of a round.
-    assert switches(s.server for s in slices) == len(MODEL_NAMES) * (5 + 4 * (config.rounds - 1))
+    # A change of model is a restart; a server, once started, is kept for all its slices of that model.
+    assert server_starts(s.server for s in slices) == len(MODEL_NAMES) * 5
     total = estimate_s(config, slices) + in_process_s(config, 0)
-    assert total < 15 * 60
-    assert total >= len(slices) * (config.warmup_s + config.duration_s) + SERVER_SWITCH_S * 52
+    assert total < config.budget_s  # the profile's rounds leave the precision rule some of its budget
+    assert total >= len(slices) * (config.warmup_s + config.duration_s) + SERVER_START_S * 20
 
 
 def test_models_can_be_chosen_and_only_for_the_crossover() -> None:
@@ -110,40 +111,43 @@ def test_model_cost_is_the_cards_for_the_scenarios_rows() -> None:
     assert model_cpu_us({}, 1) is None
 
 
-def test_crossover_entries_are_the_pair_medians_and_intervals_per_model() -> None:
+def test_crossover_entries_are_the_pair_ratios_and_intervals_per_model() -> None:
     measurements = [
-        *rounds_of("cheap", "predict", [1.40, 1.50, 1.30]),
-        *rounds_of("dear", "predict", [1.02, 0.99, 1.01]),
-        *rounds_of("cheap", "batch", [1.2, 1.1, 1.3], batch_size=10),
+        *rounds_of("cheap", "predict", [1.40, 1.50, 1.30, 1.40]),
+        *rounds_of("dear", "predict", [1.02, 0.99, 1.01, 1.00]),
+        *rounds_of("cheap", "batch", [1.2, 1.1, 1.3, 1.2], batch_size=10),
     ]
     entries = crossover_entries(measurements, CARDS)
     rps = {(e["model"], e["scenario"], e["batch_size"]): e for e in entries if e["metric"] == "rps_ratio"}
     cheap = rps[("cheap", "predict", None)]
-    assert (cheap["median"], cheap["low"], cheap["high"], cheap["pairs"]) == pytest.approx((1.4, 1.3, 1.5, 3))
-    assert cheap["model_cpu_us"] == 200.0 and cheap["comparison"] == "default"
+    expected = ratio_interval([1.40, 1.50, 1.30, 1.40])
+    assert (cheap["ratio"], cheap["low"], cheap["high"], cheap["pairs"]) == pytest.approx(
+        (expected["ratio"], expected["low"], expected["high"], 4)
+    )
+    assert cheap["model_cpu_us"] == 200.0 and cheap["comparison"] == "default" and not cheap["precise"]
     dear = rps[("dear", "predict", None)]
-    assert (dear["median"], dear["low"], dear["high"]) == pytest.approx((1.01, 0.99, 1.02))
+    assert dear["ratio"] == pytest.approx(1.005, abs=0.001) and dear["precise"]  # within ±2%
     sized = rps[("cheap", "batch", 10)]
-    assert sized["median"] == pytest.approx(1.2) and sized["model_cpu_us"] == pytest.approx(209.0)
+    assert sized["ratio"] == pytest.approx(1.2, abs=0.005) and sized["model_cpu_us"] == pytest.approx(209.0)
     cpu = next(e for e in entries if e["metric"] == "cpu_per_request_ratio" and e["model"] == "cheap")
-    assert cpu["median"] == pytest.approx(1 / 1.4)
-    keys = {"model", "model_cpu_us", "scenario", "comparison", "metric", "median", "low", "high", "pairs"}
-    assert all(keys <= set(e) for e in entries)
+    assert cpu["ratio"] == pytest.approx(1 / (expected["ratio"] or 0))
+    keys = {"model", "model_cpu_us", "scenario", "comparison", "metric", "ratio", "low", "high", "pairs"}
+    assert all(keys <= set(e) for e in entries if e["metric"].endswith("_ratio"))
 
 
 def test_the_async_def_form_and_the_granian_pair_are_compared_too() -> None:
     measurements = rounds_of("dear", "predict", [0.8, 0.9, 0.85], key=ASYNC)
     measurements += [
         m
-        for index, ratio in enumerate([1.0, 1.02, 0.98], start=1)
+        for index, ratio in enumerate([1.0, 1.02, 1 / 1.02], start=1)
         for m in (
             slice_of("dear", "predict", "flask-granian", 100.0, 1000.0, index),
             slice_of("dear", "predict", "fastapi-granian", 100.0 * ratio, 1000.0, index),
         )
     ]
     found = {e["comparison"]: e for e in crossover_entries(measurements, CARDS) if e["metric"] == "rps_ratio"}
-    assert found["async-def-form"]["median"] == pytest.approx(0.85)
-    assert found["same-server"]["median"] == pytest.approx(1.0)
+    assert found["async-def-form"]["ratio"] == pytest.approx((0.8 * 0.9 * 0.85) ** (1 / 3))
+    assert found["same-server"]["ratio"] == pytest.approx(1.0)
     assert "default" not in found  # fastapi-uvicorn was not measured
 
 
@@ -165,7 +169,7 @@ def test_health_p99_under_mixed_is_each_variants_median_of_rounds() -> None:
 
 
 def entry(
-    comparison: str, cost: float, low: float, high: float, pairs: int = 3, **more: Any
+    comparison: str, cost: float, low: float, high: float, pairs: int = 4, **more: Any
 ) -> dict[str, Any]:
     return {
         "comparison": comparison,
@@ -173,7 +177,7 @@ def entry(
         "metric": "rps_ratio",
         "scenario": "predict",
         "batch_size": None,
-        "median": (low + high) / 2,
+        "ratio": (low + high) / 2,
         "low": low,
         "high": high,
         "pairs": pairs,
@@ -213,11 +217,11 @@ def test_n_is_the_smallest_cost_from_which_every_interval_stays_within_five_perc
 
 def crossover_run() -> list[Measurement]:
     return [
-        *rounds_of("cheap", "predict", [1.40, 1.50, 1.30]),
-        *rounds_of("cheap", "batch", [1.20, 1.25, 1.30]),
-        *rounds_of("dear", "predict", [1.02, 0.99, 1.01]),
-        *rounds_of("dear", "batch", [1.00, 1.01, 0.98]),
-        *rounds_of("cheap", "batch", [1.6, 1.5, 1.7], batch_size=1),
+        *rounds_of("cheap", "predict", [1.40, 1.40, 1.40, 1.40]),
+        *rounds_of("cheap", "batch", [1.20, 1.25, 1.30, 1.25]),
+        *rounds_of("dear", "predict", [1.02, 0.99, 1.01, 1.00]),
+        *rounds_of("dear", "batch", [1.00, 1.01, 0.99, 1.00]),
+        *rounds_of("cheap", "batch", [1.6, 1.5, 1.7, 1.6], batch_size=1),
     ]
 
 
@@ -234,9 +238,9 @@ def test_a_crossover_summary_keeps_its_other_sections_to_the_cheapest_model() ->
     assert "above 20 ms of model time" in n_sentence(summary).lower()
     assert len(summary["runs"]) == len(crossover_run())
     headline = {(r["scenario"], r["metric"]): r for r in summary["ratios"] if r["comparison"] == "default"}
-    assert headline[("predict", "rps")]["median"] == pytest.approx(1.4)  # the cheap model's, not mixed in
-    assert headline[("batch", "rps")]["median"] == pytest.approx(1.25)  # its own batch size only
-    assert len(headline_measurements(crossover_run())) == 12
+    assert headline[("predict", "rps")]["ratio"] == pytest.approx(1.4)  # the cheap model's, not mixed in
+    assert headline[("batch", "rps")]["ratio"] == pytest.approx(1.25, abs=0.002)  # its own batch size only
+    assert len(headline_measurements(crossover_run())) == 16  # cheap: 4 pairs on predict, 4 on batch
     # A run of one model: no crossover keys, its summary as before.
     plain = summary_of(rounds_of("", "predict", [1.4, 1.5, 1.3]))
     assert "crossover" not in plain and "crossover_n_us" not in plain

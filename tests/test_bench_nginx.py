@@ -79,12 +79,12 @@ def test_the_deployment_cpu_includes_nginx_and_the_summary_shows_it_apart() -> N
     assert flask_run["server_cpu_us_per_request"] == pytest.approx(1_150.0)  # the server's and nginx's
     pair = ratio_of(summary["ratios"], "predict", FASTAPI_NGINX, FLASK_NGINX, "cpu_us_per_request")
     assert pair is not None and pair["comparison"] == "nginx"
-    assert pair["median"] == pytest.approx(800.0 / 1_150.0)
+    assert pair["ratio"] == pytest.approx(800.0 / 1_150.0)
     flask, fastapi = summary["nginx"]
     assert (flask["framework"], flask["direct"], fastapi["direct"]) == ("flask", FLASK, FASTAPI)
     assert flask["proxy_cpu_us_per_request"] == pytest.approx(150.0)
-    assert flask["rps_ratio"]["median"] == pytest.approx(900.0 / 800.0)
-    assert fastapi["cpu_ratio"]["median"] == pytest.approx(800.0 / 700.0)
+    assert flask["rps_ratio"]["ratio"] == pytest.approx(900.0 / 800.0)
+    assert fastapi["cpu_ratio"]["ratio"] == pytest.approx(800.0 / 700.0)
     assert fastapi["proxy_share"] == pytest.approx(100.0 / 800.0)
 
 

@@ -46,14 +46,20 @@ def new_results_dir(root: Path) -> Path:
 
 def add_knobs(parser: argparse.ArgumentParser) -> None:
     """The knobs `make bench` and the compose bench share; empty means the profile's choice."""
-    parser.add_argument(
-        "--profile", default="default", choices=sorted(PROFILES), help="quick, default, full or crossover"
-    )
+    parser.add_argument("--profile", default="default", choices=sorted(PROFILES), help=", ".join(PROFILES))
     parser.add_argument("--scenarios", default="", help="comma list or 'all'; empty: the profile's")
     parser.add_argument(
         "--variants", default="", help="server variants for every scenario; empty: the profile's"
     )
-    parser.add_argument("--rounds", default="", help="capacity rounds (pairs) per scenario")
+    parser.add_argument(
+        "--rounds", default="", help="capacity rounds (pairs) per scenario, before the rule's"
+    )
+    parser.add_argument(
+        "--budget",
+        default="",
+        help="seconds the whole run may take while the precision rule adds pairs; 0: the rounds only; "
+        "empty: the profile's",
+    )
     parser.add_argument("--models", default="", help="crossover: comma list of models; empty: every one")
     parser.add_argument("--duration", default="", help="measured seconds per slice")
     parser.add_argument("--warmup", default="", help="seconds before each slice's window")
@@ -111,6 +117,7 @@ def config_from(args: argparse.Namespace, workers: int | None = None) -> BenchCo
         scenarios=parse_scenarios(args.scenarios, profile),
         variant_keys=parse_variants(args.variants),
         rounds=whole(args.rounds, "rounds", profile.rounds),
+        budget_s=whole(args.budget, "budget", profile.budget_s, least=0),
         duration_s=whole(args.duration, "duration", profile.duration_s),
         warmup_s=whole(args.warmup, "warmup", profile.warmup_s, least=0),
         users=args.users,

@@ -1,8 +1,13 @@
 """One bench run, phase by phase: the model and the split in-process on the servers' CPUs before any server
 starts (inprocess/pinned.py); the upstream if a scenario needs it (io), on the generator's CPUs; then per
-scenario, or per group of scenarios run together, the capacity rounds (plan/slices.py) and the latency
-curves at rates taken from them; then the raw
+scenario, or per group of scenarios run together (per model, in the crossover), the capacity rounds
+(plan/slices.py), the precision rule's rounds, and the latency curves at rates taken from them; then the raw
 records written and the summary and report made from them (render/output.py).
+
+The precision rule (Bench.refine): after the profile's rounds, while a comparison the verdict leads with has
+a requests/s interval wider than PRECISION of its figure (results/precision.py), one more round of the
+variants it needs, until every one is precise or the run's budget is spent; the budget left is shared
+evenly among the groups still to run, and a figure that reached it is named in the verdict.
 
 One path for both ways of running it: `make bench` starts each server variant when its turn comes, pinned
 to the servers' CPUs (targets/pool.py, StartedServers); the compose bench attaches to running services
@@ -22,6 +27,7 @@ from typing import Any
 from loadtests.bench.inprocess.pinned import InProcessFigures, measure_in_process, split_scenarios
 from loadtests.bench.load import wrk
 from loadtests.bench.load.locust import LoadPlan, Placement, run_load
+from loadtests.bench.load.sampling import drain
 from loadtests.bench.load.setting import setting_record
 from loadtests.bench.machine.environment import git_revision
 from loadtests.bench.machine.speed import probe_us
@@ -31,8 +37,10 @@ from loadtests.bench.plan.crossover import crossover_slices, describe_crossover
 from loadtests.bench.plan.slices import LOCUST, WRK
 from loadtests.bench.plan.variants import CATALOGUE
 from loadtests.bench.render.output import write_results
-from loadtests.bench.render.progress import progress_line
+from loadtests.bench.render.progress import progress_line, refining_line
+from loadtests.bench.results import precision
 from loadtests.bench.results.crossover import cards_as_timed
+from loadtests.bench.results.pairs import CONFIDENCE, MIN_PAIRS, PRECISION
 from loadtests.bench.results.records import Measurement, save_measurements
 from loadtests.bench.results.summary import build_summary
 from loadtests.bench.results.trust import keeps_up, median
@@ -42,6 +50,9 @@ from loadtests.bench.targets.servers import RunningServer
 from loadtests.scenarios import SCENARIOS, UPSTREAM, Scenario
 from shared.model import model_cards
 from shared.settings import Settings
+
+# Held back from the budget for what follows the last slice: the records, the summary, the report, its charts.
+REPORT_S = 15.0
 
 
 def say(message: str) -> None:
@@ -88,7 +99,11 @@ class Bench:
         self.estimate_left = plan.estimate_s(config, self.planned) + self.in_process_s
         self.estimate_done = 0.0
         self.last_server: tuple[str, str] | None = None
+        self.started_servers: set[tuple[str, str]] = set()
         self.wrk = wrk.available()
+        # The precision rule's account: the rounds each group ran, the comparisons that reached the budget.
+        self.rounds_run: dict[str, int] = {}
+        self.reached_budget: list[dict[str, Any]] = []
 
     def run(self) -> Path:
         processes.pin_self(self.placement.generator_cpus)
@@ -104,11 +119,15 @@ class Bench:
         interrupted = False
         try:
             self.measure_model()
-            if self.crossover:  # one plan for every model and scenario (plan/crossover.py)
-                self.execute(self.planned)
+            if self.crossover:  # per model, cheapest first (plan/crossover.py)
+                models = self.config.profile.models
+                for position, model in enumerate(models):
+                    self.execute([s for s in self.planned if s.model == model])
+                    self.refine(self.config.scenarios, len(models) - position, model)
             else:
-                for group in plan.scenario_groups(self.config):
-                    self.measure_group(group)
+                groups = plan.scenario_groups(self.config)
+                for position, group in enumerate(groups):
+                    self.measure_group(group, len(groups) - position)
         except KeyboardInterrupt:
             interrupted = True
             say("interrupted: stopping every process and writing what was measured")
@@ -137,9 +156,9 @@ class Bench:
         self.estimate_left -= self.in_process_s
         say("  " + ", ".join(f"{name} {m['cpu_us']:.0f} us CPU" for name, m in self.in_process.model.items()))
 
-    def measure_group(self, group: Sequence[Scenario]) -> None:
-        """Scenarios measured together: their capacity rounds (plan/slices.py, capacity_rounds), then each
-        one's latency curve at rates taken from them."""
+    def measure_group(self, group: Sequence[Scenario], groups_left: int) -> None:
+        """Scenarios measured together: their capacity rounds (plan/slices.py, capacity_rounds) and the
+        precision rule's, then each one's latency curve at rates taken from them."""
         runnable = []
         for scenario in group:
             if UPSTREAM in scenario.auxiliaries and self.upstream is None:
@@ -152,7 +171,44 @@ class Bench:
         if not runnable:
             return
         self.execute(plan.capacity_rounds(self.config, runnable))
+        self.refine(runnable, groups_left)
         self.measure_curves(runnable)
+
+    def refine(self, scenarios: Sequence[Scenario], groups_left: int, model: str = "") -> None:
+        """The precision rule: one more round of the variants whose lead comparisons are not yet precise,
+        until none is left or the next round would overrun this group's share of the budget left."""
+        lead = self.config.profile.lead
+        names = {scenario.name for scenario in scenarios}
+        index = self.config.rounds
+        cpus = len(self.placement.server_cpus) or 1
+        while self.config.budget_s and lead:
+            own = [m for m in self.measurements if m.model == model and m.scenario in names]
+            found = precision.imprecise(own, lead, cpus)
+            if not found:
+                where = f" ({model})" if model else ""
+                say(f"  precise: every lead comparison within ±{PRECISION:.0%}{where}, round {index}")
+                break
+            extra = plan.refinement_round(self.config, precision.slices_wanted(found), index + 1, model)
+            cost = sum(plan.slice_seconds(self.config, s.generator, s.duration_s) for s in extra)
+            if cost * self.pace() > self.spare_s(groups_left):
+                self.reached_budget += [{**vars(entry), "model": model} for entry in found]
+                say(f"  budget reached, still wider than ±{PRECISION:.0%}: {refining_line(found, model)}")
+                break
+            index += 1
+            say(f"  precision rule, round {index}: {refining_line(found, model)}")
+            self.estimate_left += cost
+            self.execute(extra)
+        self.rounds_run[model] = index
+
+    def pace(self) -> float:
+        """How long the run has taken per second the plan estimated, so far."""
+        return (time.time() - self.started) / self.estimate_done if self.estimate_done else 1.0
+
+    def spare_s(self, groups_left: int) -> float:
+        """This group's share of the budget left: what remains once the rest of the plan (its estimate, at
+        the run's pace) and the report are held back, shared evenly among the groups still to refine."""
+        held = self.estimate_left * self.pace() + REPORT_S
+        return (self.config.budget_s - (time.time() - self.started) - held) / max(1, groups_left)
 
     def capacity_of(self, scenario: str, key: str) -> float | None:
         """A variant's median requests/s over its clean Locust capacity slices of the scenario."""
@@ -219,9 +275,10 @@ class Bench:
             if s.generator == WRK and not self.wrk:
                 continue
             cost = plan.slice_seconds(self.config, s.generator, s.duration_s)
-            if s.server != self.last_server:
-                cost += plan.SERVER_SWITCH_S
-                self.last_server = s.server
+            if s.server not in self.started_servers:
+                cost += plan.SERVER_START_S
+                self.started_servers.add(s.server)
+            self.last_server = s.server
             server = self.pool.acquire(known[s.variant], s.model)
             if server is None:
                 self.skip(s, cost)
@@ -276,9 +333,17 @@ class Bench:
         else:
             upstream = self.upstream if UPSTREAM in load.scenario.auxiliaries else None
             m = run_load(load, server, self.placement, self.results_dir, name, upstream)
+        # The requests its clients gave up on at the window's end, answered before anything else is timed.
+        drained = drain(server.process.pid) if self.attached_cpus is None else None
         after = probe_us(probed)
         speeds = [round(t, 1) for t in (before, after) if t is not None]
-        m = replace(m, server_start=self.pool.start_count, speed_probe_us=speeds, model=s.model)
+        m = replace(
+            m,
+            server_start=server.start_index or self.pool.start_count,
+            speed_probe_us=speeds,
+            model=s.model,
+            drained_s=None if drained is None else round(drained, 2),
+        )
         self.measurements.append(m)
         return m
 
@@ -308,6 +373,15 @@ class Bench:
             "command": shlex.join(["python", "-m", "loadtests.bench", *sys.argv[1:]]),
             "started_at": datetime.fromtimestamp(self.started, UTC).isoformat(timespec="seconds"),
             "elapsed_s": round(time.time() - self.started, 1),
+            "precision": {
+                "precision": PRECISION,
+                "confidence": CONFIDENCE,
+                "min_pairs": MIN_PAIRS,
+                "budget_s": self.config.budget_s,
+                "lead": list(self.config.profile.lead),
+                "rounds": self.rounds_run,
+                "reached_budget": self.reached_budget,
+            },
             "results_dir": str(self.results_dir),
             # The crossover's x axis: each model's card, its cost as this run timed it on the servers' CPU.
             **(

@@ -21,6 +21,9 @@ import psutil
 from loadtests.bench.machine.host import TICKS_PER_S, read_cpu_times, summed
 
 SAMPLE_INTERVAL_S = 0.2
+# A server has answered what the last slice left it (requests its clients gave up on, still queued) once its
+# processes use less than this share of one CPU over DRAIN_STEP_S; it is not waited for beyond DRAIN_MAX_S.
+DRAIN_BUSY, DRAIN_STEP_S, DRAIN_MAX_S = 0.1, 0.05, 5.0
 PEAK_SPAN_S = 1.0
 MEMORY_EVERY = 5  # samples: a memory reading (smaps_rollup, about 0.3 ms a process) every second
 MIB = 2**20
@@ -66,6 +69,24 @@ class Sample:
     def generator_side_cpu_s(self) -> float:
         """What runs on the load generator's CPUs: Locust and the upstream."""
         return self.generator_cpu_s + self.upstream_cpu_s
+
+
+def drain(pid: int) -> float:
+    """Wait until the server's process tree is idle (its backlog answered), at most DRAIN_MAX_S; the seconds
+    waited. The next slice, on this server or on another on the same CPUs, then starts on an idle CPU: a
+    dear model's 32 queued requests are most of a second of work."""
+    started = time.monotonic()
+    try:
+        tree = ProcessTree(pid)
+    except psutil.NoSuchProcess:  # it died in the slice: nothing to wait for (the slice says why)
+        return 0.0
+    used = tree.cpu_seconds()
+    while time.monotonic() - started < DRAIN_MAX_S:
+        time.sleep(DRAIN_STEP_S)
+        previous, used = used, tree.cpu_seconds()
+        if used - previous < DRAIN_BUSY * DRAIN_STEP_S:
+            break
+    return time.monotonic() - started
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,12 @@
 """The bench's knobs (make variables) and profiles: what a run measures, before anything starts.
 
-A profile is a budget: `quick` (make bench-quick, about a minute), `default` (make bench, about 5 minutes on
-2 cores: the verdict's Flask and both FastAPI forms), `servers` (the Granian and nginx pairs, about 4
-minutes) and `full` (every scenario, every variant, the whole curve; about an hour). `crossover` asks another
-question: the same comparisons for each model `make model` trains, cheapest to dearest (plan/crossover.py).
-The knobs given on the command line override the profile's choices one by one.
+A profile is a budget: `quick` (make bench-quick, about a minute), `default` (make bench, at most 6 minutes
+on 2 cores: the verdict's Flask and both FastAPI forms, each also with the collector tuned on batch, pairs
+added until the verdict's comparisons are precise), `latency` (the latency curve and the capacity at the
+objective), `servers` (the Granian and nginx pairs and the worker-count sweep) and `full` (every scenario,
+every variant, the whole curve; about an hour). `crossover` asks another question: the same comparisons for
+each model `make model` trains, cheapest to dearest (plan/crossover.py). The knobs given on the command line
+override the profile's choices one by one.
 """
 
 import math
@@ -15,6 +17,7 @@ from pathlib import Path
 from loadtests.bench.plan.variants import (
     CATALOGUE,
     CPU_VARIANTS,
+    GC_TUNED_VARIANTS,
     IO_VARIANTS,
     NGINX_VARIANTS,
     VARIANTS,
@@ -37,6 +40,13 @@ IO_COMPARED = DEFAULT_PAIR + tuple(v.key for v in IO_VARIANTS)
 ASYNC_DEF = "fastapi-async-def"
 # What the verdict compares: Flask's default beside both of FastAPI's forms.
 VERDICT = (*DEFAULT_PAIR, ASYNC_DEF)
+# The same three with the collector tuned (GC_TUNING=1): the tuning's effect, measured beside the defaults.
+GC_TUNED = tuple(v.key for v in GC_TUNED_VARIANTS)
+# The comparisons the verdict leads with: FastAPI's two forms over Flask, then the collector's tuning on each
+# of the three and FastAPI/Flask with it on both (results/pairs.py names them).
+FORMS = ("default", "async-def-form")
+GC_COMPARISONS = ("gc-flask", "gc-fastapi", "gc-async-def", "default-gc-tuned", "async-def-form-gc-tuned")
+DEFAULT_BUDGET_S = 360  # make bench: at most 6 minutes on 2 cores, the in-process phase and report included
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,11 @@ class Profile:
     together: tuple[str, ...] = ()
     # A curve's window holds at least this many answers (plan/slices.py, curve_window_s); 0: the profile's.
     curve_answers: int = 0
+    # The precision rule (runner.py): after `rounds`, rounds of the variants of the `lead` comparisons not yet
+    # within results/pairs.py's PRECISION are added until they are, or until the whole run has taken
+    # `budget_s`; 0: the profile's rounds only.
+    budget_s: int = 0
+    lead: tuple[str, ...] = ()
 
 
 CPU_SCENARIOS = tuple(name for name, s in SCENARIOS.items() if s.kind == CPU)
@@ -85,22 +100,42 @@ PROFILES: dict[str, Profile] = {
         Profile(
             "default",
             ("predict", "batch"),
-            # The verdict's three: Flask's default and both FastAPI forms. The Granian and nginx pairs are
-            # PROFILE=servers' (where the difference comes from, and as deployed).
-            {CPU: VERDICT, IO_BOUND: IO_COMPARED},
+            # The verdict's three: Flask's default and both FastAPI forms, as each framework's docs serve them
+            # (the interpreter's collector); on batch, where the collector's tuning moves FastAPI most, the
+            # same three tuned (GC_TUNING=1). The curve is PROFILE=latency's, the Granian and nginx pairs
+            # PROFILE=servers': the precision rule gets the budget.
+            {"predict": VERDICT, "batch": VERDICT + GC_TUNED, IO_BOUND: IO_COMPARED},
             rounds=4,
             # 2 s windows: a slice's 1 s warm-up and 2 s window cost 4.4 s with Locust's start.
             duration_s=2,
             warmup_s=1,
-            # Each of the three at 50% and 80% of its own capacity, each window holding 1,000 answers or
-            # CURVE_WINDOW_MAX_S: the capacity at the objective is read between them (results/figures.py),
-            # on a p99 that is not the maximum. 70% and 90% put Flask's batch p99 at the objective itself.
-            curve_scenarios=("predict", "batch"),
-            grid=(0.5, 0.8),
+            curve_scenarios=(),
+            grid=(),
             wrk_scenarios=("predict",),
             split=True,
             glue_pairs=3,
-            estimate="about 5 minutes on 2 cores",
+            estimate="at most 6 minutes on 2 cores",
+            together=("predict", "batch"),
+            budget_s=DEFAULT_BUDGET_S,
+            lead=FORMS + GC_COMPARISONS,
+        ),
+        Profile(
+            "latency",
+            ("predict", "batch"),
+            # The latency curve of the verdict's three: each at 50% and 80% of its own capacity, each window
+            # holding 1,000 answers or CURVE_WINDOW_MAX_S: the capacity at the objective is read between them
+            # (results/figures.py), on a p99 that is not the maximum. 70% and 90% put Flask's batch p99 at the
+            # objective itself. Two capacity rounds place the rates; the ratios are the default run's.
+            {CPU: VERDICT},
+            rounds=2,
+            duration_s=2,
+            warmup_s=1,
+            curve_scenarios=("predict", "batch"),
+            grid=(0.5, 0.8),
+            wrk_scenarios=(),
+            split=False,
+            glue_pairs=0,
+            estimate="about 4 minutes on 2 cores",
             together=("predict", "batch"),
             curve_answers=1000,
         ),
@@ -119,12 +154,13 @@ PROFILES: dict[str, Profile] = {
             split=True,
             glue_pairs=0,
             estimate="about 4 minutes on 2 cores",
+            lead=("default", "same-server", "nginx"),
         ),
         Profile(
             "full",
             tuple(SCENARIOS),
             {
-                CPU: tuple(v.key for v in CPU_VARIANTS),
+                CPU: tuple(v.key for v in CPU_VARIANTS) + GC_TUNED,
                 IO_BOUND: DEFAULT_PAIR + GRANIAN_PAIR + IO_COMPARED[2:],
             },
             rounds=6,
@@ -147,10 +183,11 @@ PROFILES: dict[str, Profile] = {
                 "batch": (*DEFAULT_PAIR, ASYNC_DEF),
                 "mixed": (*DEFAULT_PAIR, ASYNC_DEF),
             },
-            # 3 pairs per ratio, the fewest that give an interval. 2 s windows: the dearest model (about 20 ms
-            # of CPU per call on one server CPU) still answers about 90 requests in each, a count's step of
-            # about 1%, five times finer than the 5% the crossover reads (docs/bench/method.md).
-            rounds=3,
+            # 4 pairs per ratio at least, then the precision rule on predict and batch, each model its share
+            # of the budget. 2 s windows: the dearest model (about 20 ms of CPU per call on one server CPU)
+            # still answers about 90 requests in each, a count's step of about 1%, five times finer than the
+            # 5% the crossover reads (docs/bench/method.md).
+            rounds=4,
             duration_s=2,
             warmup_s=1,
             curve_scenarios=(),
@@ -158,9 +195,11 @@ PROFILES: dict[str, Profile] = {
             wrk_scenarios=(),
             split=False,
             glue_pairs=0,
-            estimate="under 15 minutes on 2 cores",
+            estimate="at most 20 minutes on 2 cores",
             models=MODEL_NAMES,
             batch_sizes=tuple(sorted({1, 10, BATCH_SIZE, MAX_BATCH_SIZE})),
+            budget_s=1200,
+            lead=(*FORMS, "same-server"),
         ),
     )
 }
@@ -187,6 +226,9 @@ class BenchConfig:
     upstream_latency_ms: float = 50.0  # the upstream's delay, for the scenarios that have one (io)
     # Against running services (compose): the variants as deployed, replacing the catalogue's defaults.
     deployed: Mapping[str, ServerVariant] = field(default_factory=dict)
+    budget_s: int = (
+        0  # BUDGET_S=: the precision rule's budget for the whole run; 0: the profile's rounds only
+    )
 
     @property
     def spawn_rate(self) -> float:

@@ -13,7 +13,7 @@ axis. Pure functions: no server here.
 from collections.abc import Sequence
 
 from loadtests.bench.plan.config import BenchConfig
-from loadtests.bench.plan.slices import CAPACITY_PHASE, Slice, curve_pair, estimate_s, ordered, switches
+from loadtests.bench.plan.slices import CAPACITY_PHASE, Slice, curve_pair, estimate_s, ordered, server_starts
 from loadtests.scenarios import BATCH_SIZE, SCENARIOS
 
 BATCH = "batch"
@@ -68,6 +68,6 @@ def describe_crossover(config: BenchConfig, slices: Sequence[Slice], in_process:
     minutes, seconds = divmod(round(total), 60)
     lines.append(
         f"  {len(slices)} slices of {config.warmup_s} s warm-up + {config.duration_s} s measured, "
-        f"{switches(s.server for s in slices)} server starts: about {minutes} min {seconds:02d} s"
+        f"{server_starts(s.server for s in slices)} server starts: about {minutes} min {seconds:02d} s"
     )
     return "\n".join(lines)

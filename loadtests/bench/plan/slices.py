@@ -3,13 +3,16 @@
 Per scenario, two phases. **Capacity**: rounds in which every variant the scenario compares runs one
 closed-loop slice (and a wrk slice too, for the cross-check), the order reversed every other round
 (A B, B A, A B, ...): the two slices of a pair run close together, and a slow drift of the host falls on
-both. Scenarios a profile runs `together` share their rounds: each variant's slices of every scenario on one
-start of its server. **Curve**: Flask's default and each FastAPI form at the grid's shares of its own
-capacity, lowest first, each window long enough for its p99 to rest on the profile's `curve_answers`; its
-rates come from the capacity phase, so that phase is planned after it.
+both. Scenarios a profile runs `together` share their rounds: each variant's slices of every scenario one
+after the other. After the profile's rounds, the precision rule (runner.py) adds rounds of the variants whose
+comparisons are not yet precise (refinement_round), until they are or the run's budget is spent. **Curve**:
+Flask's default and each FastAPI form at the grid's shares of its own capacity, lowest first, each window
+long enough for its p99 to rest on the profile's `curve_answers`; its rates come from the capacity phase, so
+that phase is planned after it.
 
-Consecutive slices of one variant share its server; every change of variant stops one server and starts the
-next, so that only the server being measured runs on the servers' CPUs. Pure functions: no server here.
+Each server is started the first time its variant's turn comes and kept, idle, until the run (or the model
+it serves) ends: a start costs seconds, an idle server nothing, and the CPU the servers' CPUs spend beyond
+the one measured is recorded with every slice (others_pct). Pure functions: no server here.
 """
 
 import math
@@ -20,11 +23,12 @@ from loadtests.bench.plan.config import ASYNC_DEF, BenchConfig
 from loadtests.scenarios import Scenario
 
 # What a slice costs beyond its warm-up and window (measured on 2 cores, a default run: Locust slices of one
-# server 5.4 s apart for 4 s of run, a change of server 2-2.5 s more): Locust starting and writing its files
-# and the speed probe around it; wrk's own start; a server stopped and the next one started until healthy.
+# server 5.4 s apart for 4 s of run, a server's first start 2-2.5 s): Locust starting and writing its files,
+# the speed probe around it and the server's backlog drained; wrk's own start; a server started until
+# healthy and verified.
 LOCUST_OVERHEAD_S = 1.4
 WRK_OVERHEAD_S = 0.1
-SERVER_SWITCH_S = 2.2
+SERVER_START_S = 2.2
 # The in-process measurements before any server starts (inprocess/split.py): the process starting and
 # timing the model, each scenario's split, and a pair of the glue's price on two endpoints and frameworks.
 # The crossover times each of its models alone too.
@@ -152,21 +156,38 @@ def slice_seconds(config: BenchConfig, generator: str, duration_s: int | None = 
     return config.warmup_s + (duration_s or config.duration_s) + overhead
 
 
-def switches(servers: Iterable[Hashable]) -> int:
-    """Server starts for slices in this order: one at each change of server (variant, model), and the
-    first."""
-    count: int = 0
-    last: Hashable = None
-    for key in servers:
-        count += key != last
-        last = key
-    return count
+def server_starts(servers: Iterable[Hashable]) -> int:
+    """Server starts for slices on these servers: one the first time each is used (a started server is kept
+    until the run ends or the model served changes, a change of model restarting them all: a model is part
+    of a server's key)."""
+    return len(set(servers))
 
 
 def estimate_s(config: BenchConfig, slices: Sequence[Slice]) -> float:
-    return sum(slice_seconds(config, s.generator, s.duration_s) for s in slices) + SERVER_SWITCH_S * switches(
-        s.server for s in slices
-    )
+    return sum(
+        slice_seconds(config, s.generator, s.duration_s) for s in slices
+    ) + SERVER_START_S * server_starts(s.server for s in slices)
+
+
+def refinement_round(
+    config: BenchConfig, pending: Iterable[tuple[str, str, str]], index: int, model: str = ""
+) -> list[Slice]:
+    """One more capacity round (`index`, 1-based, its order alternating as the profile's rounds do) of the
+    (scenario, variant, generator) slices whose comparisons are not yet precise: each variant's scenarios
+    one after the other, in the profile's order of variants and scenarios."""
+    wanted = set(pending)
+    names = [s.name for s in config.scenarios]
+    keys = list(dict.fromkeys(v.key for s in config.scenarios for v in config.variants_for(s)))
+    keys += sorted({key for _, key, _ in wanted} - set(keys))
+    slices = []
+    for key in ordered(keys, index):
+        for scenario in names:
+            for generator in (LOCUST, WRK):
+                if (scenario, key, generator) in wanted:
+                    slices.append(
+                        Slice(CAPACITY_PHASE, scenario, key, index, generator=generator, model=model)
+                    )
+    return slices
 
 
 def in_process_s(config: BenchConfig, split_scenarios: int) -> float:
@@ -220,7 +241,24 @@ def describe(config: BenchConfig, slices: Sequence[Slice], in_process: float = 0
     minutes, seconds = divmod(round(estimate_s(config, slices) + in_process), 60)
     lines.append(
         f"  {len(slices)} slices of {config.warmup_s} s warm-up + {config.duration_s} s measured, "
-        f"{switches(s.server for s in slices)} server starts: about {minutes} min {seconds:02d} s "
-        "(a curve ends early where its service no longer keeps up)"
+        f"{server_starts(s.server for s in slices)} server starts: about {minutes} min {seconds:02d} s"
+        + (
+            " (a curve ends early where its service no longer keeps up)"
+            if any(s.rate for s in slices)
+            else ""
+        )
     )
+    if rule := precision_line(config):
+        lines.append(rule)
     return "\n".join(lines)
+
+
+def precision_line(config: BenchConfig) -> str:
+    """What the precision rule will add, printed with the plan: the comparisons it refines, the budget."""
+    if not (config.budget_s and config.profile.lead):
+        return ""
+    whole, rest = divmod(config.budget_s, 60)
+    return (
+        f"  then the precision rule: rounds added until {', '.join(config.profile.lead)} are each within "
+        f"±5% (requests/s), the whole run at most {whole} min{f' {rest:02d} s' if rest else ''} (BUDGET_S)"
+    )

@@ -24,6 +24,11 @@ PER_CPU = "one per CPU"  # uvicorn, Granian, gunicorn's gthread and gevent worke
 # the client to close its end (gunicorn 27's close, RFC 9112 9.6), so one per CPU leaves that CPU idle then.
 GUNICORN_SYNC = "2 x CPUs + 1"
 
+# The collector a variant's workers serve with (shared/collector.py): the interpreter's, as both services
+# serve by default and the headline measures, or tuned (GC_TUNING=1), a finding measured beside it.
+INTERPRETER, TUNED = "interpreter", "tuned"
+TUNED_SUFFIX = "-gc-tuned"  # a tuned variant's key is its interpreter twin's with this added
+
 
 @dataclass(frozen=True)
 class ServerVariant:
@@ -42,6 +47,7 @@ class ServerVariant:
     # A proxy in front ("nginx": deploy/nginx.py's configuration, on the servers' CPUs); the load goes to it.
     proxy: str = ""
     workers_rule: str = PER_CPU  # PER_CPU or GUNICORN_SYNC
+    collector: str = INTERPRETER  # INTERPRETER or TUNED: every start says which, whatever the environment
 
     def workers(self, cpus: int) -> int:
         """Worker processes on `cpus` CPUs, by the rule its server's docs give."""
@@ -54,7 +60,7 @@ class ServerVariant:
 
     @property
     def label(self) -> str:
-        return FRAMEWORK_LABELS.get(self.framework, self.framework) + f" ({self.variant})"
+        return FRAMEWORK_LABELS.get(self.framework, self.framework) + f" ({variant_label(self.variant)})"
 
     @property
     def direct(self) -> str:
@@ -63,7 +69,8 @@ class ServerVariant:
 
     def environment(self, workers: int, users: int) -> dict[str, str]:
         threads = str(threads_per_worker(users, workers))
-        return {name: value.format(threads=threads) for name, value in self.env.items()}
+        collector = {"GC_TUNING": "1" if self.collector == TUNED else "0"}
+        return collector | {name: value.format(threads=threads) for name, value in self.env.items()}
 
     def arguments(self, host: str, port: int, workers: int) -> list[str]:
         return [arg.format(host=host, port=port, workers=workers) for arg in self.args]
@@ -85,6 +92,28 @@ def threads_per_worker(users: int, workers: int) -> int:
 
 
 FRAMEWORK_LABELS = {"flask": "Flask", "fastapi": "FastAPI"}
+
+
+def variant_label(variant: str) -> str:
+    """ "uvicorn-gc-tuned" -> "uvicorn, collector tuned": how a variant is named in the report."""
+    if variant.endswith(TUNED_SUFFIX):
+        return f"{variant.removesuffix(TUNED_SUFFIX)}, collector tuned"
+    return variant
+
+
+def collector_of(key: str) -> str:
+    """Which collector a variant's key serves with: TUNED or INTERPRETER."""
+    return TUNED if key.endswith(TUNED_SUFFIX) else INTERPRETER
+
+
+def gc_tuned(variant: "ServerVariant") -> "ServerVariant":
+    """The variant with the collector tuned (GC_TUNING=1, shared/collector.py), everything else alike."""
+    return replace(
+        variant,
+        variant=variant.variant + TUNED_SUFFIX,
+        note=f"{variant.note}; the collector tuned (GC_TUNING=1: start-up heap frozen, young every 10,000)",
+        collector=TUNED,
+    )
 
 
 def granian(interface: str, app: str) -> tuple[str, ...]:
@@ -228,7 +257,13 @@ IO_VARIANTS: tuple[ServerVariant, ...] = (
         workers_rule=GUNICORN_SYNC,
     ),
 )
-CATALOGUE: tuple[ServerVariant, ...] = tuple({v.key: v for v in (*CPU_VARIANTS, *IO_VARIANTS)}.values())
+# The verdict's three with the collector tuned: its effect on each, measured beside the defaults.
+GC_TUNED_VARIANTS: tuple[ServerVariant, ...] = tuple(
+    gc_tuned(v) for v in (FLASK_SYNC, FASTAPI_UVICORN, FASTAPI_ASYNC_DEF)
+)
+CATALOGUE: tuple[ServerVariant, ...] = tuple(
+    {v.key: v for v in (*CPU_VARIANTS, *GC_TUNED_VARIANTS, *IO_VARIANTS)}.values()
+)
 
 
 def variants_by_key(

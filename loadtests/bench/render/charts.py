@@ -78,13 +78,13 @@ def curve_chart(summary: Mapping[str, Any], path: Path) -> Path:
 
 
 def charted(entry: Mapping[str, Any]) -> bool:
-    """Whether a ratio entry has anything to draw: a median, or a dropped pair's figure."""
-    return entry["median"] is not None or bool(entry.get("dropped_values"))
+    """Whether a ratio entry has anything to draw: a figure, or a dropped pair's."""
+    return entry["ratio"] is not None or bool(entry.get("dropped_values"))
 
 
 def ratios_chart(summary: Mapping[str, Any], path: Path) -> Path:
     """Every pair's ratio as a dot (hollow: a pair left out, drawn so that a run with no clean pair still
-    shows what it measured), the median as a square with its interval, for each comparison and metric."""
+    shows what it measured), the figure as a square with its interval, for each comparison and metric."""
     entries = [e for e in summary["ratios"] if charted(e)]
     rows = list(dict.fromkeys((e["scenario"], e["comparison"], e["generator"]) for e in entries))
     figure, axes = plt.subplots(1, 2, figsize=(10, 0.45 * len(rows) + 1.6), squeeze=False)
@@ -113,14 +113,15 @@ def ratios_chart(summary: Mapping[str, Any], path: Path) -> Path:
                 edgecolors="grey",
                 zorder=2,
             )
-            if entry["median"] is None:
+            if entry["ratio"] is None:
                 continue
+            low, high = entry["low"] or entry["ratio"], entry["high"] or entry["ratio"]
             ax.errorbar(
-                entry["median"],
+                entry["ratio"],
                 y,
-                xerr=[[entry["median"] - entry["low"]], [entry["high"] - entry["median"]]],
+                xerr=[[entry["ratio"] - low], [high - entry["ratio"]]],
                 fmt="s",
-                color="black" if entry["confident"] else "grey",
+                color="black" if entry["precise"] else "grey",
                 capsize=4,
             )
             ax.scatter(
@@ -136,8 +137,8 @@ def ratios_chart(summary: Mapping[str, Any], path: Path) -> Path:
         ax.set_title(title, fontsize=9)
         ax.spines[["top", "right"]].set_visible(False)
     figure.suptitle(
-        "Pair ratios: each dot a pair (hollow: left out), the square the median of the kept ones with its "
-        "interval",
+        "Pair ratios: each dot a pair (hollow: left out), the square the kept ones' geometric mean with its "
+        "95% interval (grey: wider than ±5%)",
         fontsize=10,
     )
     figure.tight_layout()

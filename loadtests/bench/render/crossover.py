@@ -12,7 +12,7 @@ matplotlib.use("Agg")  # files only, no display
 
 import matplotlib.pyplot as plt
 
-from loadtests.bench.render.reading import joined, key_label, num, origin
+from loadtests.bench.render.reading import BOUND, joined, key_label, num, origin
 from loadtests.bench.results.crossover import HEALTH_P99, WITHIN, model_axis
 
 CHART = "crossover.png"
@@ -42,17 +42,20 @@ def crossover_chart(summary: Summary, path: Path) -> Path:
     ax.axhline(1.0, color="grey", linewidth=1, linestyle=":")
     for comparison, scenario in dict.fromkeys((e["comparison"], e["scenario"]) for e in axis):
         points = sorted(
-            (e for e in axis if (e["comparison"], e["scenario"]) == (comparison, scenario) and e["median"]),
+            (e for e in axis if (e["comparison"], e["scenario"]) == (comparison, scenario) and e["ratio"]),
             key=lambda e: e["model_cpu_us"],
         )
         if not points:
             continue
         x = [e["model_cpu_us"] / 1000 for e in points]
-        y = [e["median"] for e in points]
+        y = [e["ratio"] for e in points]
         ax.errorbar(
             x,
             y,
-            yerr=[[e["median"] - e["low"] for e in points], [e["high"] - e["median"] for e in points]],
+            yerr=[
+                [e["ratio"] - (e["low"] or e["ratio"]) for e in points],
+                [(e["high"] or e["ratio"]) - e["ratio"] for e in points],
+            ],
             fmt="o" + STYLES.get(scenario, ":"),
             color=COMPARISON_COLOURS.get(comparison, "#55a868"),
             capsize=3,
@@ -94,10 +97,19 @@ def n_sentence(summary: Summary) -> str:
 
 
 def interval(entry: Mapping[str, Any] | None, unit: str = "x") -> str:
-    if entry is None or entry.get("median") is None:
+    """A ratio (its geometric mean [95% interval], pairs; ⚠ wider than ±5%) or a p99 (the rounds' median
+    [interval], rounds)."""
+    if entry is None:
         return "-"
     if unit == "x":
-        return f"{entry['median']:.2f}x [{entry['low']:.2f}-{entry['high']:.2f}], {entry['pairs']}"
+        if entry.get("ratio") is None:
+            return "-"
+        text = f"{entry['ratio']:.2f}x"
+        if entry["low"] is not None:
+            text += f" [{entry['low']:.2f}-{entry['high']:.2f}]"
+        return text + f", {entry['pairs']}" + ("" if entry.get("precise") else f" {BOUND}")
+    if entry.get("median") is None:
+        return "-"
     return f"{num(entry['median'])} [{num(entry['low'])}-{num(entry['high'])}] ms, {entry['pairs']}"
 
 

@@ -8,7 +8,8 @@ from typing import Any
 from loadtests.bench.plan.config import PROFILES
 from loadtests.bench.results.crossover import WITHIN
 from loadtests.bench.results.figures import AGREEMENT, BUSY_LIMIT
-from loadtests.bench.results.pairs import CONFIDENCE, MIN_PAIRS, WIDE_LIMIT
+from loadtests.bench.results.pairs import CONFIDENCE, MIN_PAIRS, PRECISION
+from loadtests.bench.results.precision import coverage_table
 from loadtests.bench.results.trust import (
     GENERATOR_LIMIT,
     OTHERS_LIMIT,
@@ -63,8 +64,12 @@ def rules(summary: Mapping[str, Any]) -> list[str]:
         "The services were already running (attached by URL): both stay up throughout, and the bench only "
         "reads their CPU time."
         if env.get("attached")
-        else "Only the server being measured runs on the servers' CPUs: each variant is started when its "
-        "turn comes and stopped when the next one's comes."
+        else "Each server is started on the servers' CPUs the first time its variant's turn comes and kept, "
+        "idle between its slices, until the run ends or the model it serves changes: a start costs "
+        "seconds the precision rule spends on pairs instead. After each slice the bench waits until the "
+        "server has answered its backlog (the requests its clients gave up on at the window's end: a dear "
+        "model's 32 are most of a second of work) before the next slice's clock starts (`drained_s`); what "
+        "else ran on the servers' CPUs, idle servers included, is recorded with every slice (below)."
     )
     return [
         "- **Verify before measuring.** Each server variant is started under its server and the contract is "
@@ -75,16 +80,16 @@ def rules(summary: Mapping[str, Any]) -> list[str]:
         f"({s['users']}; wrk: as many connections), warm-up "
         f"({s['warmup_s']} s, not counted) and measured window ({s['duration_s']} s) for every slice. "
         f"{turns}",
-        f"- **Pairs, not single runs.** The headline is a ratio, so it is measured as one: per scenario, "
-        f"{s['rounds']} rounds in which every variant runs one closed-loop slice, the order reversed every "
-        "other round (A B, B A, A B, ...). Each round gives one FastAPI/Flask ratio of requests/s and one of "
-        "the server's CPU time per request (its own accounting: psutil, user + system, master and workers), "
-        "from two slices run seconds apart, so a slow drift of the host cancels inside the pair. The figure "
-        "is the median of the pair ratios, with a distribution-free interval for it (order statistics: the "
-        f"k-th smallest and largest ratio, k as large as keeps a {CONFIDENCE:.0%} coverage; with fewer than "
-        "six pairs no k does, and the interval is the minimum and maximum with the coverage it has, e.g. "
-        f"87.5% for four). Fewer than {MIN_PAIRS} pairs kept, or an interval whose high end passes its low "
-        f"by more than {WIDE_LIMIT:.0%}: the ratio is marked {chr(0x26A0)} and not quoted as a finding.",
+        "- **Pairs, not single runs.** The headline is a ratio, so it is measured as one: per scenario, at "
+        f"least {s['rounds']} rounds in which every variant runs one closed-loop slice, the order reversed "
+        "every other round (A B, B A, A B, ...). Each round gives one FastAPI/Flask ratio of requests/s and "
+        "one of the server's CPU time per request (its own accounting: psutil, user + system, master and "
+        "workers), from two slices run seconds apart, so a slow drift of the host cancels inside the pair. "
+        "The figure is the geometric mean of the pair ratios (ratios multiply: 1.25x one way is 0.80x the "
+        f"other), with a {CONFIDENCE:.0%} Student-t interval computed on their logarithms. An interval "
+        "describes the pairs of one run: a second run on another day also sees the host's drift between "
+        "runs, which no interval of one run can hold.",
+        precision_rule(env),
         "- **Know when the machine lies.** Every slice records the CPU time the host stole (`steal` in "
         "/proc/stat) on the servers' CPUs and on the generator's, the CPU time other processes of this "
         "machine took there (the CPUs' busy time beyond the server's, or beyond Locust's, the upstream's and "
@@ -108,21 +113,27 @@ def rules(summary: Mapping[str, Any]) -> list[str]:
         "percentiles (a closed loop with no schedule) are as measured. Every percentile is shown with the "
         f"number of real answers behind it; one whose tail holds fewer than {TAIL_SAMPLES} says so "
         "(`≈ max`).",
-        "- **The latency-throughput curve, and the capacity at the objective.** After its capacity rounds, "
-        "each curve scenario offers Flask's default and each of FastAPI's forms measured a fixed rate at "
-        f"shares of its own capacity (the grid: {', '.join(f'{g:g}' for g in s.get('grid', []))}), lowest "
+        "- **The latency-throughput curve, and the capacity at the objective** (`make bench "
+        "PROFILE=latency`, and the full and quick profiles). After its capacity rounds, each curve scenario "
+        "offers Flask's default and each of FastAPI's forms measured a fixed rate at "
+        f"shares of its own capacity (the grid: {grid(s)}), lowest "
         "first, each variant's rates on one start of its server. Each window is long enough for its p99 to "
         "rest on about 1,000 answers (ten beyond it, so not the maximum), up to 15 s. A service that reaches "
         f"less than {RATE_TOLERANCE:.0%} of a rate (allowing one answer per user at the window's edges) no "
         "longer keeps up: its curve ends there. **Capacity at the objective** is the highest offered rate a "
         f"service kept up with at a corrected p99 under {s['slo_ms']:g} ms (`SLO_MS`), keyed "
         "`<variant>/<scenario>` in summary.json with the answers behind it.",
-        "- **The collector's pauses.** Each server's workers record every garbage collection "
-        "(`gc.callbacks`, shared/collector.py): each slice gets the count, the longest pause and the full "
-        "collections within its window (`gc_pauses`, `gc_pause_max_ms`), shown beside each p99. Both "
-        "services freeze their start-up heap (`gc.freeze()`): a full collection then scans what requests "
-        "made, not the app, the model and their libraries (python -m loadtests.bench.tail, "
-        "docs/bench/tail.md, measures each candidate cause of a slow p99 alone).",
+        "- **The collector: defaults first, the tuning beside them.** Both services serve with the "
+        "interpreter's garbage collector, as each framework's docs do, and the headline measures that. The "
+        "tuning this repository found (`GC_TUNING=1`, both services alike, shared/collector.py: the start-up "
+        "heap frozen with `gc.freeze()`, so that a full collection scans what requests made and not the app, "
+        "the model and their libraries; the young generation collected every 10,000 allocations, not 700) "
+        "is measured beside it as variants of their own (`-gc-tuned`): its effect on each of the three, and "
+        "FastAPI/Flask with it on both; every ratio in summary.json names the collector of its numerator "
+        "and denominator (`collector`). Each server's workers record every collection (`gc.callbacks`): "
+        "each slice gets the count, the longest pause and the full collections within its window "
+        "(`gc_pauses`, `gc_pause_max_ms`), shown beside each p99 (`make bench-tail`, docs/bench/tail.md, "
+        "measures each candidate cause of a slow p99 alone).",
         "- **A generator that takes no side.** wrk, an independent generator in C, runs the default pair's "
         "predict slices again (pinned like Locust, one thread, as many connections as users, the same bodies "
         "and headers), paired the same way. The report prints both ratios, says when they differ by more "
@@ -150,6 +161,47 @@ def rules(summary: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def grid(settings: Mapping[str, Any]) -> str:
+    return ", ".join(f"{g:g}" for g in settings.get("grid", [])) or "none in this run's profile"
+
+
+def precision_rule(env: Mapping[str, Any]) -> str:
+    """The precision rule, its coverage under optional stopping (simulated, results/precision.py), and this
+    run's budget."""
+    table = coverage_table()
+    low, high = min(r.coverage for r in table), max(r.coverage for r in table)
+    rule = env.get("precision") or {}
+    budget = rule.get("budget_s")
+    budgeted = (
+        f"this run's budget was {budget} s for the whole run (`BUDGET_S`), shared evenly among the groups "
+        "still to run (the crossover's models)"
+        if budget
+        else "this run had no budget for it (`BUDGET_S=0`): its rounds only"
+    )
+    quiet = next(r for r in table if not r.heavy and r.sigma == 0.04)
+    noisy = next(r for r in table if not r.heavy and r.sigma == 0.1)
+    return (
+        f"- **The precision rule.** After those rounds, each comparison the verdict leads with keeps adding "
+        "pairs, one interleaved round at a time of just the variants it needs, until its requests/s "
+        f"interval lies within ±{PRECISION:.0%} of its figure, from at least {MIN_PAIRS} pairs, or until "
+        f"the budget is spent; {budgeted}. The progress output names the comparison each round refines, and "
+        "the verdict names any figure that reached the budget, with its interval. The repetitions come from "
+        'the variance measured (Kalibera and Jones, "Rigorous Benchmarking in Reasonable Time", 2013): a '
+        "quiet comparison stops at four pairs, a noisy one gets more. The rounds added come after the first "
+        "ones, each a round of its own, so the pairs span the run and the interval sees the host's drift "
+        "over it. **Why it stays honest under optional stopping:** the rule looks only at the interval's "
+        "width, never at where it lies, so it cannot steer a figure towards a value; but stopping when an "
+        "interval happens to be narrow makes it a little optimistic (Chow and Robbins, 1965). Simulated on "
+        "pairs whose true ratio is known (results/precision.py, tests/test_bench_precision.py: a spread "
+        "per pair from 1% to 20%, normal and heavy-tailed, at most 12 pairs), the final interval held the "
+        f"true ratio in {low:.1%} to {high:.1%} of runs for its nominal {CONFIDENCE:.0%}; with a spread of "
+        f"4% per pair the rule stopped after {quiet.mean_pairs:.1f} pairs on average, with 10% it reached "
+        f"the budget in {1 - noisy.stopped_precise:.0%} of runs. Why the geometric mean and not the median: "
+        "an order-statistic interval for the median is the lowest and highest ratio until nine pairs, so "
+        "adding pairs could only widen it."
+    )
+
+
 def crossover_rule() -> str:
     """The crossover profile's method and what its N means (results/crossover.py computes it)."""
     p = PROFILES["crossover"]
@@ -160,13 +212,14 @@ def crossover_rule() -> str:
         "in turn by every server (`MODEL_NAME`: a change of model is a restart), the same paired rounds on "
         "predict and batch for the defaults (FastAPI under uvicorn over Flask under gunicorn's sync worker), "
         "FastAPI's other form (`async def` prediction views, the model on the event loop, over Flask's "
-        "default), and both under Granian on predict (on batch too, the profile took 15 min 25 s here); "
+        "default), and both under Granian on predict; "
         "and the mixed scenario for the defaults and the `async def` form, "
         "to read /health's p99 while predictions run (an `async def` view that computes holds the event "
         "loop, and the probes wait behind it). Within a round each server runs its scenarios one after the "
         "other before the next starts, so a pair's slices are seconds apart. On the cheapest model the "
-        f"default pair also sends batches of {sizes} items. {p.rounds} rounds ({p.rounds} pairs per ratio, "
-        f"the fewest that give an interval), {p.warmup_s} s warm-up and {p.duration_s} s windows: the "
+        f"default pair also sends batches of {sizes} items. At least {p.rounds} rounds per model, then the "
+        "precision rule on predict and batch, each model its share of the budget; a server's backlog is "
+        f"drained before the next slice is timed; {p.warmup_s} s warm-up and {p.duration_s} s windows: the "
         "dearest model (about 20 ms of CPU per call on a quiet core) still answers about 90 requests per "
         "window, a count's step near 1%. A model's cost per request is its CPU per call timed in-process in "
         "the run, on the servers' CPU before any server starts (the card's, by `make model`, saw whatever "
@@ -186,7 +239,12 @@ def knobs_table() -> str:
         ("PROFILE", "default", f"what to measure: {profiles}"),
         ("SCENARIOS", "the profile's", f"comma list of {', '.join(SCENARIOS)}, or `all`"),
         ("VARIANTS", "the profile's", "server variants for every scenario (`make help` lists them)"),
-        ("ROUNDS", "the profile's", "capacity rounds (pairs) per scenario"),
+        ("ROUNDS", "the profile's", "capacity rounds (pairs) per scenario before the precision rule's"),
+        (
+            "BUDGET_S",
+            "the profile's",
+            "seconds the whole run may take while the precision rule adds pairs (0: the rounds only)",
+        ),
         (
             "MODELS",
             "every model",

@@ -37,7 +37,7 @@ def nginx_sentence(summary: Mapping[str, Any]) -> str | None:
     parts = []
     for scenario in dict.fromkeys(e["scenario"] for e in summary.get("nginx", [])):
         rps, cpu = pair_entries(summary, scenario)
-        if rps is None or rps["median"] is None:
+        if rps is None or rps["ratio"] is None:
             continue
         own = [
             f"{'Flask' if e['framework'] == 'flask' else 'FastAPI'} "
@@ -63,10 +63,9 @@ def change(direct: float | None, behind: float | None, unit: str = "") -> str:
 
 
 def paired(ratio: Entry) -> str:
-    if ratio.get("median") is None:
+    if ratio.get("ratio") is None:
         return "-"
-    text = f"{ratio['median']:.2f}x [{ratio['low']:.2f}-{ratio['high']:.2f}], {ratio['pairs']} pairs"
-    return text if ratio["confident"] else text + " ⚠"
+    return ratio_text({**ratio, "dropped": 0, "bound": ""})
 
 
 def nginx_section(summary: Mapping[str, Any]) -> list[str]:
@@ -91,8 +90,8 @@ def nginx_section(summary: Mapping[str, Any]) -> list[str]:
         )
     lines += [
         "",
-        "Behind / direct: the median of the rounds' ratios of the same server behind nginx and direct (run "
-        "next to each other), with its interval; above 1x for requests/s, nginx saves that framework "
-        "throughput, above 1x for CPU per request it costs CPU.",
+        "Behind / direct: the geometric mean of the rounds' ratios of the same server behind nginx and "
+        "direct (run close together), with its 95% interval; above 1x for requests/s, nginx saves that "
+        "framework throughput, above 1x for CPU per request it costs CPU.",
     ]
     return lines

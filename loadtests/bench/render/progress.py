@@ -1,6 +1,10 @@
 """The runner's line per slice, as it is measured: what ran, what it reached, and whether it is clean."""
 
+from collections.abc import Sequence
+
 from loadtests.bench.plan.slices import WRK
+from loadtests.bench.render.reading import key_label
+from loadtests.bench.results.precision import Imprecise
 from loadtests.bench.results.records import Measurement
 from loadtests.bench.results.trust import disturbances, problems
 
@@ -32,3 +36,17 @@ def progress_line(m: Measurement) -> str:
     if issues := problems(m) + disturbances(m):
         line += "  NOT CLEAN: " + "; ".join(issue.split(": ", 1)[1] for issue in issues)
     return line
+
+
+def refining_line(found: Sequence[Imprecise], model: str = "") -> str:
+    """'batch: FastAPI (uvicorn) / Flask (gunicorn-sync) ±7.3% from 4 pairs; ...': what the next round
+    refines, each comparison with how far its interval reaches now."""
+    parts = []
+    for entry in found:
+        reach = "no interval yet" if entry.precision is None else f"±{entry.precision:.1%}"
+        under = " (wrk)" if entry.generator == WRK else ""
+        parts.append(
+            f"{entry.scenario}{under}: {key_label(entry.numerator)} / {key_label(entry.denominator)} {reach} "
+            f"from {entry.pairs} pair{'s' if entry.pairs != 1 else ''}"
+        )
+    return (f"{model}: " if model else "") + "; ".join(parts)

@@ -5,7 +5,7 @@ read them (a ratio with its interval, a percentile with the samples behind it). 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from loadtests.bench.plan.variants import FRAMEWORK_LABELS
+from loadtests.bench.plan.variants import FRAMEWORK_LABELS, variant_label
 from loadtests.recorder import rests_on_tail
 
 Entry = Mapping[str, Any]
@@ -20,7 +20,9 @@ def origin(summary: Entry) -> str:
 
 
 def label(entry: Entry) -> str:
-    return f"{FRAMEWORK_LABELS.get(entry['framework'], entry['framework'])} ({entry['variant']})"
+    return (
+        f"{FRAMEWORK_LABELS.get(entry['framework'], entry['framework'])} ({variant_label(entry['variant'])})"
+    )
 
 
 def key_label(key: str) -> str:
@@ -94,24 +96,28 @@ def times(value: float | None) -> str:
 
 
 def ratio_text(entry: Entry | None, with_pairs: bool = True) -> str:
-    """ "1.58x [1.49-1.66], 4 pairs" (a bound: "≥ 3.10x ..."); "-" when there is no pair to speak of."""
-    if entry is None or entry["median"] is None:
+    """ "1.58x [1.49-1.66], 6 pairs" (a bound: "≥ 3.10x ..."); ⚠ where the interval is not within the
+    precision rule's ±5% (or rests on too few pairs); "-" when there is no pair to speak of."""
+    if entry is None or entry["ratio"] is None:
         return "-"
     prefix = f"{entry['bound']} " if entry.get("bound") else ""
-    text = f"{prefix}{times(entry['median'])} [{entry['low']:.2f}-{entry['high']:.2f}]"
+    text = f"{prefix}{times(entry['ratio'])}"
+    if entry["low"] is not None:
+        text += f" [{entry['low']:.2f}-{entry['high']:.2f}]"
     if with_pairs:
         text += f", {entry['pairs']} pair{'s' if entry['pairs'] != 1 else ''}"
         if entry["dropped"]:
             text += f" ({entry['dropped']} dropped)"
-    if not entry["confident"]:
+    if not entry["precise"]:
         text += f" {BOUND}"
     return text
 
 
-def coverage_text(entry: Entry | None) -> str:
-    if entry is None or entry.get("coverage") is None:
+def within_text(entry: Entry | None) -> str:
+    """How far a ratio's interval reaches from its figure: "±3.2%"; "" without an interval."""
+    if entry is None or entry.get("precision") is None:
         return ""
-    return f"{entry['coverage']:.0%}"
+    return f"±{entry['precision']:.1%}"
 
 
 def percentile_text(value_ms: float | None, p: float, samples: int, unit: str = "") -> str:

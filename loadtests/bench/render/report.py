@@ -21,7 +21,6 @@ from loadtests.bench.render.nginx_report import nginx_section
 from loadtests.bench.render.reading import (
     BOUND,
     Entry,
-    coverage_text,
     joined,
     key_label,
     label,
@@ -31,6 +30,7 @@ from loadtests.bench.render.reading import (
     ratio_text,
     scenarios,
     variants_of,
+    within_text,
 )
 from loadtests.bench.render.report_io import io_section
 from loadtests.bench.render.split_report import split_section
@@ -40,8 +40,8 @@ from loadtests.scenarios import SCENARIOS
 CHARTS = {
     "curve.png": "Latency against offered load: corrected p50 and p99, each variant at shares of its own "
     "capacity; a curve ends where its service no longer keeps up",
-    "ratios.png": "FastAPI/Flask per pair of slices (hollow: left out), and the median of the kept pairs "
-    "with its interval",
+    "ratios.png": "Each comparison's ratio per pair of slices (hollow: left out), and the figure (the kept "
+    "pairs' geometric mean) with its 95% interval",
     "waterfall.png": "From Flask's CPU per request to FastAPI's, step by step",
     "io.png": "io: requests/s of each server against the Little's-law bound (users / upstream latency)",
 }
@@ -50,7 +50,7 @@ SATURATED = 90.0  # % of the server's CPU(s): below this at capacity, the CPU wa
 
 def ratios_table(summary: Mapping[str, Any]) -> str:
     lines = [
-        "| scenario | comparison | generator | requests/s | CPU per request | coverage | what it answers |",
+        "| scenario | comparison | generator | requests/s | CPU per request | within | what it answers |",
         "|---|---|---|--:|--:|--:|---|",
     ]
     for entry in summary["ratios"]:
@@ -62,7 +62,7 @@ def ratios_table(summary: Mapping[str, Any]) -> str:
         lines.append(
             f"| {entry['scenario']} | {key_label(entry['numerator'])} / {key_label(entry['denominator'])} | "
             f"{entry['generator']} | {ratio_text(entry)} | {ratio_text(cpu, False)} | "
-            f"{coverage_text(entry)} | {entry['question']} |"
+            f"{within_text(entry)} | {entry['question']} |"
         )
     return "\n".join(lines)
 
@@ -190,9 +190,11 @@ def render_report(summary: Mapping[str, Any], charts: Sequence[str] = tuple(CHAR
         out += [
             "## Pair ratios",
             "",
-            "Each figure is the median of the ratios of slices run next to each other (one pair per "
-            "round), with an interval for that median; requests/s at capacity (closed loop) and the server's "
-            "CPU time per request over the same slices (behind nginx: the server's and nginx's).",
+            "Each figure is the geometric mean of the ratios of slices run close together (one pair per "
+            "round) with its 95% interval [low-high]; `within`: how far that interval reaches from the "
+            "figure, ⚠ where it is more than the precision rule's ±5% or rests on fewer than 4 pairs. "
+            "Requests/s at capacity (closed loop) and the server's CPU time per request over the same "
+            "slices (behind nginx: the server's and nginx's).",
             "",
             ratios_table(summary),
             "",

@@ -10,8 +10,6 @@ from typing import Any
 from loadtests.bench.plan.config import VERDICT
 from loadtests.bench.render.nginx_report import nginx_sentence
 from loadtests.bench.render.reading import (
-    BOUND,
-    coverage_text,
     joined,
     key_label,
     num,
@@ -24,6 +22,7 @@ from loadtests.bench.render.reading import (
 from loadtests.bench.render.report_io import io_verdict
 from loadtests.bench.render.split_report import waterfall_sentence
 from loadtests.bench.results.figures import AGREEMENT, BUSY_LIMIT
+from loadtests.bench.results.figures import lead_generator as generator_leading
 
 # The comparisons the verdict leads with, in order: Flask's default against each of FastAPI's forms.
 FORMS = ("default", "async-def-form")
@@ -43,13 +42,10 @@ def verdict(summary: Mapping[str, Any]) -> list[str]:
     for comparison in FORMS:
         if line := form_sentence(summary, comparison, names):
             lines.append(line)
-    noisy = [
-        s
-        for s in names
-        if not (ratio_entry(summary, s, "default", "rps", lead_generator(summary, s)) or {}).get("confident")
-    ]
-    if noisy:
-        lines.append(noisy_sentence(summary, noisy))
+    if collector := collector_sentence(summary):
+        lines.append(collector)
+    if precision := precision_sentence(summary):
+        lines.append(precision)
     if generators := generator_sentence(summary):
         lines.append(generators)
     if slo := slo_sentence(summary):
@@ -68,17 +64,13 @@ def verdict(summary: Mapping[str, Any]) -> list[str]:
 
 
 def lead_generator(summary: Mapping[str, Any], scenario: str) -> str:
-    """The generator whose figure leads: Locust, unless the cross-check found Locust left a server idle
-    where wrk kept both busy (then Locust measured itself, and wrk's figure is the servers')."""
-    check = next((c for c in summary["crosscheck"] if c["scenario"] == scenario), None)
-    if check and check.get("differ") and check.get("saturated") == ["wrk"]:
-        return "wrk"
-    return "locust"
+    """The generator whose figure leads on the scenario (results/figures.py)."""
+    return generator_leading(summary["crosscheck"], scenario)
 
 
 def form_sentence(summary: Mapping[str, Any], comparison: str, names: Sequence[str]) -> str | None:
-    """'**FastAPI (uvicorn) against Flask (gunicorn-sync)**: predict 1.60x ... the requests/s at 0.62x ... the
-    CPU per request; batch ... (4 pairs per figure, median and 81% interval).'"""
+    """'**FastAPI (uvicorn) against Flask (gunicorn-sync)**: predict 1.60x [1.55-1.66] the requests/s at 0.62x
+    [...] the CPU per request; batch ... (6 and 9 pairs, 95% intervals).'"""
     parts, pairs, first = [], set(), None
     for scenario in names:
         generator = lead_generator(summary, scenario)
@@ -96,33 +88,110 @@ def form_sentence(summary: Mapping[str, Any], comparison: str, names: Sequence[s
     if first is None:
         return None
     how = (
-        f"median and {coverage_text(first)} interval" if first.get("coverage") else "too few for an interval"
+        f"{first['confidence']:.0%} intervals" if first.get("low") is not None else "too few for an interval"
     )
     return (
         f"**{key_label(first['numerator'])} against {key_label(first['denominator'])}**: "
         + "; ".join(parts)
-        + f" ({joined(sorted(pairs))} pairs per figure, {how})."
+        + f" ({joined(sorted(pairs, key=int))} pairs, {how})."
     )
 
 
-def noisy_sentence(summary: Mapping[str, Any], noisy: Sequence[str]) -> str:
-    """Why the headline's ratio on these scenarios is not a finding: its pairs disagree, or too few."""
-    entries = {s: ratio_entry(summary, s, "default", "rps", lead_generator(summary, s)) or {} for s in noisy}
-    wide = [s for s, e in entries.items() if e.get("wide")]
-    if wide:
-        return (
-            f"**Too noisy to be sure** on {joined(wide)}: the pairs' ratios spread too wide (the interval's "
-            f"high end over {summary['noise']['wide_limit_pct']:g}% past its low; marked {BOUND}): the "
-            'machine\'s speed moved faster than pairing cancels (see "The machine"). Run it again.'
-        )
-    if sum(e.get("dropped", 0) for e in entries.values()):
-        return (
-            f"**Too noisy to be sure** on {joined(noisy)}: fewer than {summary['noise']['min_pairs']} "
-            f'clean pairs (marked {BOUND}; dropped pairs and why under "The machine").'
-        )
+# The collector's comparisons, by what they show: its effect on each variant, FastAPI/Flask with it on both.
+GC_EFFECT = {"gc-flask": "Flask", "gc-fastapi": "FastAPI `def`", "gc-async-def": "FastAPI `async def`"}
+GC_BOTH = {"default-gc-tuned": "default", "async-def-form-gc-tuned": "async-def-form"}
+
+
+def collector_sentence(summary: Mapping[str, Any]) -> str | None:
+    """'**The collector tuned** (GC_TUNING=1, ...): on batch FastAPI `def` 1.58x the requests/s, ...; FastAPI
+    over Flask then 2.60x (`def`) and 3.10x (`async def`), against 1.64x and 2.80x as served.'"""
+    parts = []
+    for scenario in scenarios(summary):
+        effects = [
+            f"{who} {ratio_text(entry, with_pairs=False)}"
+            for name, who in GC_EFFECT.items()
+            if (entry := ratio_entry(summary, scenario, name, "rps"))
+        ]
+        if not effects:
+            continue
+        both = [
+            (ratio_entry(summary, scenario, tuned, "rps"), ratio_entry(summary, scenario, served, "rps"))
+            for tuned, served in GC_BOTH.items()
+        ]
+        text = f"on {scenario} " + ", ".join(effects) + " the requests/s"
+        if measured := [(t, s) for t, s in both if t and s]:
+            text += (
+                "; FastAPI over Flask then "
+                + " and ".join(f"{ratio_text(t, False)} ({form_of(t)})" for t, _ in measured)
+                + ", against "
+                + " and ".join(ratio_text(s, False) for _, s in measured)
+                + " as served"
+            )
+        parts.append(text)
+    if not parts:
+        return None
     return (
-        f"**Too few pairs to be sure** on {joined(noisy)}: fewer than {summary['noise']['min_pairs']} "
-        f"rounds were run (ROUNDS); the figures are marked {BOUND}."
+        "**The collector tuned** (`GC_TUNING=1` on both services: the start-up heap frozen, young "
+        "collections every 10,000 allocations; shared/collector.py), over the interpreter's collector each "
+        "framework is served with: " + "; ".join(parts) + "."
+    )
+
+
+def form_of(entry: Mapping[str, Any]) -> str:
+    return "`async def`" if "async-def" in entry["numerator"] else "`def`"
+
+
+def precision_sentence(summary: Mapping[str, Any]) -> str | None:
+    """Whether the figures the verdict leads with are precise (within ±5%, the precision rule), or which
+    reached the run's budget first, with how far their intervals reach."""
+    rule = summary["environment"].get("precision") or {}
+    lead = rule.get("lead") or list(FORMS)
+    limit = rule.get("precision", 0.05)
+    entries = [
+        e
+        for scenario in headline_scenarios(summary)
+        for name in lead
+        if (e := ratio_entry(summary, scenario, name, "rps", lead_generator(summary, scenario)))
+    ]
+    if not entries:
+        return None
+    pairs = sorted({e["pairs"] for e in entries})
+    loose = [e for e in entries if not e["precise"]]
+    if not loose:
+        span = f"{pairs[0]}" if len(pairs) == 1 else f"{pairs[0]} to {pairs[-1]}"
+        return (
+            f"**Precise**: each figure above is known to within ±{limit:.0%} (its 95% interval), from "
+            f"{span} pairs (the precision rule, docs/bench/method.md)."
+        )
+    named = "; ".join(
+        f"{e['scenario']} {key_label(e['numerator'])} / {key_label(e['denominator'])} {interval_words(e)}"
+        for e in loose
+    )
+    why = (
+        f"when the run's budget ({rule['budget_s']} s, BUDGET_S) was spent"
+        if rule.get("budget_s")
+        else "and the run had no budget for more pairs (BUDGET_S=0)"
+    )
+    rest = (
+        f"The other figures above are within ±{limit:.0%}."
+        if len(loose) < len(entries)
+        else f"None of the figures above is within ±{limit:.0%}."
+    )
+    return f"**Not within ±{limit:.0%}** {why}: {named}. {rest} (The precision rule: docs/bench/method.md.)"
+
+
+def interval_words(entry: Mapping[str, Any]) -> str:
+    """'2.80x [2.52-3.08] from 12 pairs (±10.0%)', or what is missing for an interval."""
+    prefix = f"{entry['bound']} " if entry.get("bound") else ""
+    if entry["ratio"] is None:
+        return f"with no clean pair ({entry['dropped']} dropped)"
+    pairs = f"{entry['pairs']} pair{'s' if entry['pairs'] != 1 else ''}"
+    dropped = f", {entry['dropped']} dropped" if entry["dropped"] else ""
+    if entry["low"] is None:
+        return f"{prefix}{entry['ratio']:.2f}x from {pairs}{dropped}: no interval"
+    return (
+        f"{prefix}{entry['ratio']:.2f}x [{entry['low']:.2f}-{entry['high']:.2f}] from {pairs}{dropped} "
+        f"(±{entry['precision']:.1%})"
     )
 
 
@@ -258,25 +327,35 @@ def trust_sentence(summary: Mapping[str, Any]) -> str:
 
 def forms_paragraph(summary: Mapping[str, Any]) -> str:
     """docs/reading-the-diff.md's figures for its rule: both FastAPI forms beside Flask's default, and the
-    `async def` form over the `def` one, with each one's capacity at the objective, from one run."""
+    `async def` form over the `def` one, from one run (with each one's capacity at the objective when the
+    run measured the curve: make bench PROFILE=latency)."""
     env = summary["environment"]
     slo = summary["capacity_at_slo"]
+    curve = bool(summary["curve"])
     lines = [
-        f"From {origin(summary)} ({env['cpu_model']}, {env['cores']} cores); requests/s at capacity, median "
-        f"of the pairs' ratios [interval], and the capacity at p99 < {slo['slo_ms']:g} ms (requests/s "
-        "offered, read between the rates measured; none: not even at its lowest; ≥: met at every one):",
+        f"From {origin(summary)} ({env['cpu_model']}, {env['cores']} cores); requests/s at capacity, the "
+        "geometric mean of the pairs' ratios [95% interval]"
+        + (
+            f", and the capacity at p99 < {slo['slo_ms']:g} ms (requests/s offered, read between the rates "
+            "measured; none: not even at its lowest; ≥: met at every one)"
+            if curve
+            else ""
+        )
+        + ":",
         "",
-        "| scenario | `def` / Flask | `async def` / Flask | `async def` / `def` | at the objective: Flask, "
-        "`def`, `async def` |",
-        "|---|--:|--:|--:|--:|",
+        "| scenario | `def` / Flask | `async def` / Flask | `async def` / `def` |"
+        + (" at the objective: Flask, `def`, `async def` |" if curve else ""),
+        "|---|--:|--:|--:|" + ("--:|" if curve else ""),
     ]
     for scenario in headline_scenarios(summary):
         ratios = [
             ratio_text(ratio_entry(summary, scenario, comparison, "rps"), with_pairs=False)
             for comparison in (*FORMS, "async-def")
         ]
-        capacities = " / ".join(capacity_text(slo, f"{key}/{scenario}") for key in VERDICT)
-        lines.append(f"| {scenario} | " + " | ".join(ratios) + f" | {capacities} |")
+        row = f"| {scenario} | " + " | ".join(ratios) + " |"
+        if curve:
+            row += " " + " / ".join(capacity_text(slo, f"{key}/{scenario}") for key in VERDICT) + " |"
+        lines.append(row)
     return "\n".join(lines)
 
 

@@ -115,7 +115,7 @@ def crossover_entries(
                             **base,
                             "comparison": comparison.name,
                             "metric": METRIC_NAMES[ratio["metric"]],
-                            **{k: ratio[k] for k in ("median", "low", "high", "pairs", "coverage")},
+                            **{k: ratio[k] for k in ("ratio", "low", "high", "pairs", "precision", "precise")},
                             "numerator": comparison.numerator,
                             "denominator": comparison.denominator,
                         }

@@ -216,7 +216,7 @@ def crosschecks(
         )
         if locust is None:
             continue
-        locust_ratio, wrk_ratio = locust["median"], wrk["median"]
+        locust_ratio, wrk_ratio = locust["ratio"], wrk["ratio"]
         # None: one of the two has no clean pair, so there is nothing to compare.
         apart = (
             None
@@ -241,6 +241,15 @@ def crosschecks(
         entry["reason"] = crosscheck_reason(entry)
         entry["saturated"] = saturated_under(entry["by_framework"], server_cpus)
     return entries
+
+
+def lead_generator(checks: Sequence[Mapping[str, Any]], scenario: str) -> str:
+    """The generator whose figures lead on a scenario: Locust, unless the cross-check found Locust left a
+    server idle where wrk kept both busy (then Locust measured itself, and wrk's figure is the servers')."""
+    check = next((c for c in checks if c["scenario"] == scenario), None)
+    if check and check.get("differ") and check.get("saturated") == [WRK]:
+        return WRK
+    return LOCUST
 
 
 def saturated_under(by_framework: Mapping[str, Mapping[str, Mapping[str, Any]]], server_cpus: int) -> list[str]:

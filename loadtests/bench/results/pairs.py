@@ -1,6 +1,15 @@
 """Pair ratios: each round of a comparison gives one ratio per metric (FastAPI over Flask, say), from two
-slices run next to each other; the figure is their median with an order-statistic interval. A pair with a
-disturbed or failed slice is left out (results/trust.py), and the report says how many and why.
+slices run close together; the figure is their geometric mean with a Student-t interval, on the ratios'
+logarithms. A pair with a disturbed or failed slice is left out (results/trust.py), and the report says how
+many and why.
+
+Why the geometric mean and not the median: a run adds pairs until a comparison's interval lies within
+PRECISION of its figure (runner.py, the precision rule). An interval for the median from order statistics
+is the lowest and highest ratio until nine pairs, so adding pairs could only widen it; the t interval
+narrows as the square root of the pairs, as Kalibera and Jones's repetitions do ("Rigorous Benchmarking in
+Reasonable Time", 2013). Ratios are multiplicative (1.25x one way is 0.80x the other), hence the logarithms.
+Stopping when the interval is narrow enough makes it a little optimistic (Chow and Robbins, 1965): its
+coverage under this rule, by simulation, is in docs/bench/method.md and tests/test_bench_precision.py.
 """
 
 import math
@@ -9,7 +18,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from scipy.stats import t as student_t
+
 from loadtests.bench.plan.slices import CAPACITY, LOCUST, WRK
+from loadtests.bench.plan.variants import collector_of
 from loadtests.bench.results.records import Measurement
 from loadtests.bench.results.trust import (
     bounded,
@@ -17,10 +29,11 @@ from loadtests.bench.results.trust import (
     failed_reasons,
 )
 
-# A ratio whose interval's high end passes its low end by more than this is too wide to quote as a finding.
-WIDE_LIMIT = 0.25
-MIN_PAIRS = 3  # fewer pairs kept than this: no ratio is quoted as a finding
 CONFIDENCE = 0.95
+# A comparison is precise when its interval lies within this share of its figure, both ways, from at least
+# MIN_PAIRS pairs: the rule runs pairs until it is, or until the run's budget is spent.
+PRECISION = 0.05
+MIN_PAIRS = 4
 
 
 @dataclass(frozen=True)
@@ -83,6 +96,37 @@ COMPARISONS: tuple[Comparison, ...] = (
         "fastapi-uvicorn",
         "FastAPI's `async def` prediction views over `def` ones (the thread-pool hop)",
     ),
+    # The collector's tuning (GC_TUNING=1) on each of the verdict's three, and FastAPI/Flask with it on both.
+    Comparison(
+        "gc-flask",
+        "flask-gunicorn-sync-gc-tuned",
+        "flask-gunicorn-sync",
+        "the collector tuned over the interpreter's: Flask (gunicorn-sync)",
+    ),
+    Comparison(
+        "gc-fastapi",
+        "fastapi-uvicorn-gc-tuned",
+        "fastapi-uvicorn",
+        "the collector tuned over the interpreter's: FastAPI (uvicorn, `def` views)",
+    ),
+    Comparison(
+        "gc-async-def",
+        "fastapi-async-def-gc-tuned",
+        "fastapi-async-def",
+        "the collector tuned over the interpreter's: FastAPI (`async def` views)",
+    ),
+    Comparison(
+        "default-gc-tuned",
+        "fastapi-uvicorn-gc-tuned",
+        "flask-gunicorn-sync-gc-tuned",
+        "the two defaults, both with the collector tuned",
+    ),
+    Comparison(
+        "async-def-form-gc-tuned",
+        "fastapi-async-def-gc-tuned",
+        "flask-gunicorn-sync-gc-tuned",
+        "FastAPI's `async def` form over Flask's default, both with the collector tuned",
+    ),
 )
 
 
@@ -99,15 +143,11 @@ def comparisons_for(keys: Sequence[str]) -> list[Comparison]:
     return found
 
 
-def binomial_below(k: int, n: int) -> float:
-    """P(X < k) for X ~ Binomial(n, 1/2)."""
-    return float(sum(math.comb(n, i) for i in range(k)) / 2**n)
-
-
 def median_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> dict[str, float | None]:
-    """The median and a distribution-free interval for it: the k-th smallest and k-th largest values, k as
-    large as keeps the coverage at `confidence`. With fewer than six values no k reaches 95%: the interval
-    is then the minimum and maximum, with the coverage it really has (87.5% for four)."""
+    """The median and a distribution-free interval for it (order statistics: the k-th smallest and largest
+    values, k as large as keeps the coverage at `confidence`; with fewer than six values the minimum and
+    maximum, with the coverage they have). For figures that are not pair ratios, such as the rounds' p99s
+    of the crossover's /health."""
     ordered = sorted(values)
     n = len(ordered)
     if not n:
@@ -124,12 +164,38 @@ def median_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> 
     }
 
 
+def binomial_below(k: int, n: int) -> float:
+    """P(X < k) for X ~ Binomial(n, 1/2)."""
+    return float(sum(math.comb(n, i) for i in range(k)) / 2**n)
+
+
+def ratio_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> dict[str, float | None]:
+    """The geometric mean of pair ratios and a Student-t interval for it, computed on their logarithms;
+    `precision`: how far the interval reaches from the figure, as a share of it (its wider side, the high
+    one). One ratio has a figure and no interval."""
+    if not values:
+        return {"ratio": None, "low": None, "high": None, "precision": None}
+    logs = [math.log(value) for value in values]
+    centre = statistics.fmean(logs)
+    if len(logs) < 2:
+        return {"ratio": math.exp(centre), "low": None, "high": None, "precision": None}
+    half = float(student_t.ppf(0.5 + confidence / 2, len(logs) - 1)) * statistics.stdev(logs)
+    half /= math.sqrt(len(logs))
+    return {
+        "ratio": math.exp(centre),
+        "low": math.exp(centre - half),
+        "high": math.exp(centre + half),
+        "precision": math.expm1(half),
+    }
+
+
+def precise(interval: Mapping[str, Any], pairs: int) -> bool:
+    """The precision rule's test: at least MIN_PAIRS pairs and the interval within PRECISION of the figure."""
+    found = interval.get("precision")
+    return pairs >= MIN_PAIRS and found is not None and found <= PRECISION + 1e-12
+
+
 METRICS = {"rps": "rps", "cpu_us_per_request": "server_cpu_us_per_request"}
-
-
-def too_wide(interval: Mapping[str, Any]) -> bool:
-    low, high = interval.get("low"), interval.get("high")
-    return bool(low and high and high / low - 1 > WIDE_LIMIT)
 
 
 def pair_ratios(
@@ -178,23 +244,28 @@ def pair_ratios(
                 bounds |= {"≥"} if bounded(top) else set()
                 bounds |= {"≤"} if bounded(bottom) else set()
             kept.append(a / b)
-        interval = median_interval(kept)
+        interval = ratio_interval(kept)
         entries.append(
             {
                 "scenario": scenario,
                 "metric": metric,
                 **interval,
+                "confidence": CONFIDENCE,
                 "pairs": len(kept),
                 "dropped": left_out,
                 "dropped_reasons": dropped,
                 "values": kept,
                 "dropped_values": kept_out,
                 "bound": "" if len(bounds) != 1 else bounds.pop(),
-                "wide": too_wide(interval),
-                "confident": len(kept) >= MIN_PAIRS and len(bounds) <= 1 and not too_wide(interval),
+                "precise": precise(interval, len(kept)) and len(bounds) <= 1,
                 "comparison": comparison.name,
                 "numerator": comparison.numerator,
                 "denominator": comparison.denominator,
+                # Which collector each side served with (plan/variants.py): "interpreter" or "tuned".
+                "collector": {
+                    "numerator": collector_of(comparison.numerator),
+                    "denominator": collector_of(comparison.denominator),
+                },
                 "question": comparison.question,
                 "generator": generator,
             }

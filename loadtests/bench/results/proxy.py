@@ -31,7 +31,7 @@ def ratio_of(
 
 
 def ratio_figure(entry: Entry | None) -> dict[str, Any]:
-    keys = ("median", "low", "high", "pairs", "confident")
+    keys = ("ratio", "low", "high", "pairs", "precise", "precision")
     return {key: entry[key] for key in keys} if entry else dict.fromkeys(keys)
 
 

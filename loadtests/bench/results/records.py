@@ -92,6 +92,9 @@ class Measurement:
     gc_pause_max_ms: float | None = None
     gc_pause_total_ms: float | None = None
     gc_full_collections: int | None = None
+    # How long the server took after the window to answer what its clients had given up on (its backlog),
+    # before the next slice was timed (load/sampling.py, drain); None: not waited for (attached servers).
+    drained_s: float | None = None
 
     @property
     def key(self) -> str:

@@ -67,7 +67,7 @@ def io_figures(
 
 
 # summary.json's shape, raised as measurements.json's is (results/records.py); every reader checks it.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: a ratio is its pairs' geometric mean ("ratio"), with "precision" and "precise"
 
 
 def read_summary(results_dir: Path) -> dict[str, Any]:
@@ -201,7 +201,7 @@ def noise_record(measurements: Sequence[Measurement]) -> dict[str, Any]:
         "speed_probe_us_max": max(probes, default=None),
         "speed_moved_pct_max": 100 * max(moved) if moved else None,
         "speed_cost_correlation": trust.speed_cost_correlation(measurements),
-        "wide_limit_pct": 100 * pairs.WIDE_LIMIT,
+        "precision_pct": 100 * pairs.PRECISION,
         "steal_limit_pct": trust.STEAL_LIMIT,
         "others_limit_pct": trust.OTHERS_LIMIT,
         "others_pct_median": trust.median(others),

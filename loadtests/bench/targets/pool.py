@@ -1,8 +1,10 @@
 """The servers a bench run measures, behind one interface: started by the bench, or attached by URL.
 
-`make bench` starts each variant when its turn comes, pinned to the servers' CPUs, and stops it when the
-next variant's turn comes: only the server being measured runs there. A variant is verified live (the
-contract checks of targets/verify.py) the first time it starts; one that fails is not measured.
+`make bench` starts each variant the first time its turn comes, pinned to the servers' CPUs, and keeps it,
+idle between its slices, until the run ends or the model served changes: a start costs seconds that the
+precision rule spends on pairs instead, and an idle server costs its CPUs nothing (what else ran on them is
+recorded with every slice). A variant is verified live (the contract checks of targets/verify.py) the first
+time it starts; one that fails is not measured.
 Against running services (the compose bench, loadtests/external.py) nothing is started or stopped: each is
 verified once and every slice of its variant goes to it.
 """
@@ -44,7 +46,8 @@ def verification_record(server: RunningServer, upstream: bool) -> dict[str, Any]
 
 
 class StartedServers:
-    """make bench: one server at a time on the servers' CPUs, started when its variant's turn comes."""
+    """make bench: each server started on the servers' CPUs the first time its variant's turn comes, kept
+    until the run ends or another model is served."""
 
     def __init__(
         self,
@@ -58,8 +61,8 @@ class StartedServers:
         self.workers, self.cpus, self.log_dir, self.users = workers, tuple(cpus), log_dir, users
         self.extra_env = dict(extra_env or {})
         self.upstream = upstream
-        self.current: RunningServer | None = None
-        self.current_model = ""
+        self.running: dict[str, RunningServer] = {}
+        self.model = ""
         self.verification: dict[str, dict[str, Any]] = {}
         self.starts: list[dict[str, Any]] = []
 
@@ -68,10 +71,12 @@ class StartedServers:
         return len(self.starts)
 
     def acquire(self, variant: ServerVariant, model: str = "") -> RunningServer | None:
-        current = self.current
-        if current is not None and (current.variant.key, self.current_model) == (variant.key, model):
-            return current
-        self.release()
+        if model != self.model:  # a model is a setting of every server: all start again
+            self.release()
+            self.model = model
+        running = self.running.get(variant.key)
+        if running is not None and running.process.poll() is None:
+            return running
         known = self.verification.get(variant.key)
         if known is not None and not known["passed"]:
             return None
@@ -100,13 +105,13 @@ class StartedServers:
         self.starts.append(
             {"variant": variant.key, "startup_s": server.startup_s, **({"model": model} if model else {})}
         )
-        self.current, self.current_model = server, model
+        server.start_index = len(self.starts)
+        self.running[variant.key] = server
         return server
 
     def release(self) -> None:
-        if self.current is not None:
-            stop_server(self.current)
-            self.current = None
+        while self.running:
+            stop_server(self.running.popitem()[1])
 
 
 class AttachedServers:

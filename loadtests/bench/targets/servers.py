@@ -13,6 +13,7 @@ import httpx
 from deploy import nginx
 from loadtests.bench.plan.variants import ServerVariant
 from loadtests.bench.targets import processes
+from shared import collector
 from shared.settings import Settings
 
 
@@ -27,6 +28,7 @@ class RunningServer:
     proxy: nginx.Nginx | None = None  # nginx in front (the variant's `proxy`): `url` is then nginx's
     # Where its workers record the collector's pauses (GC_PAUSES_DIR, shared/collector.py); None: attached.
     gc_dir: Path | None = None
+    start_index: int = 0  # which of the run's server starts it is (1-based; 0: attached, never started)
 
     @property
     def pids(self) -> list[int]:
@@ -75,7 +77,9 @@ def start_server(
     started = time.perf_counter()
     # The pauses' folder is left out of the command shown: the bench's instrument, like its CPU sampler, not
     # a setting a reader repeating the command needs.
-    process = processes.start(command, {**env, "GC_PAUSES_DIR": str(gc_dir)}, log)
+    # The collector is the variant's (GC_TUNING in its environment) and the experiment's (extra_env), never
+    # the caller's: a GC_TUNING=1 left in a shell would otherwise tune the interpreter's variants too.
+    process = processes.start(command, {**env, "GC_PAUSES_DIR": str(gc_dir)}, log, unset=collector.SETTINGS)
     server = RunningServer(
         variant, f"http://127.0.0.1:{port}", process, log, processes.shown(command, env), gc_dir=gc_dir
     )
