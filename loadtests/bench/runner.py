@@ -34,7 +34,14 @@ from loadtests.bench.machine.speed import probe_us
 from loadtests.bench.plan import slices as plan
 from loadtests.bench.plan.config import BenchConfig, curve_rates
 from loadtests.bench.plan.crossover import crossover_slices, describe_crossover
-from loadtests.bench.plan.slices import LOCUST, WRK
+from loadtests.bench.plan.slices import CAPACITY_PHASE, LOCUST, WRK
+from loadtests.bench.plan.sweep import (
+    SWEEP_PHASE,
+    describe_sweep,
+    sweep_p99_slices,
+    sweep_rounds,
+    whole_sweep,
+)
 from loadtests.bench.plan.variants import CATALOGUE
 from loadtests.bench.render.output import write_results
 from loadtests.bench.render.progress import progress_line, refining_line
@@ -95,7 +102,8 @@ class Bench:
         # The code that runs is the code at the start: a commit made meanwhile is not what was measured.
         self.git_at_start = git_revision()
         self.crossover = bool(config.profile.models)
-        self.planned = crossover_slices(config) if self.crossover else plan.whole_plan(config)
+        self.sweep = whole_sweep(config)
+        self.planned = (crossover_slices(config) if self.crossover else plan.whole_plan(config)) + self.sweep
         self.in_process_s = plan.in_process_s(config, len(split_scenarios(config)))
         self.estimate_left = plan.estimate_s(config, self.planned) + self.in_process_s
         self.estimate_done = 0.0
@@ -113,7 +121,9 @@ class Bench:
             f"  {self.setting_note}"
         )
         describe = describe_crossover if self.crossover else plan.describe
-        say(describe(self.config, self.planned, self.in_process_s))
+        say(describe(self.config, [s for s in self.planned if s not in self.sweep], self.in_process_s))
+        if sweep := describe_sweep(self.config, self.sweep):
+            say(sweep)
         if not self.wrk and any(self.config.wrk_for(s) for s in self.config.scenarios):
             self.notes.append("wrk is not installed, so there is no cross-check: apt-get install wrk")
             say(f"  {self.notes[-1]}")
@@ -129,6 +139,7 @@ class Bench:
                 groups = plan.scenario_groups(self.config)
                 for position, group in enumerate(groups):
                     self.measure_group(group, len(groups) - position)
+                self.measure_sweep()
         except KeyboardInterrupt:
             interrupted = True
             say("interrupted: stopping every process and writing what was measured")
@@ -211,18 +222,44 @@ class Bench:
         held = self.estimate_left * self.pace() + REPORT_S
         return (self.config.budget_s - (self.clock() - self.started) - held) / max(1, groups_left)
 
-    def capacity_of(self, scenario: str, key: str) -> float | None:
-        """A variant's median requests/s over its clean Locust capacity slices of the scenario."""
+    def capacity_of(
+        self, scenario: str, key: str, phase: str = CAPACITY_PHASE, model: str = ""
+    ) -> float | None:
+        """A variant's median requests/s over its clean Locust capacity slices of the scenario (of a
+        phase, serving a model)."""
         return median(
             m.rps
             for m in self.measurements
             if m.scenario == scenario
-            and m.phase == "capacity"
+            and m.phase == phase
+            and m.model == model
             and m.generator == LOCUST
             and m.key == key
             and m.requests
             and not m.error
         )
+
+    def measure_sweep(self) -> None:
+        """The worker sweep (plan/sweep.py): per model, its rounds, then each variant at half its own
+        capacity."""
+        scenario = self.config.profile.sweep_scenario
+        for model in self.config.profile.sweep_models:
+            if not self.sweep:
+                return
+            say(f"worker sweep on {scenario}, {model or 'the default model'}:")
+            self.execute(sweep_rounds(self.config, model))
+            capacities = {
+                v.key: capacity
+                for v in self.config.sweep_variants()
+                if (capacity := self.capacity_of(scenario, v.key, SWEEP_PHASE, model))
+            }
+            guessed = [s for s in self.sweep if s.model == model and s.kind == plan.FIXED]
+            slices = sweep_p99_slices(self.config, model, capacities)
+            for old, new in ((guessed, -1), (slices, 1)):  # the guesses out, the real rates in
+                self.estimate_left += new * sum(
+                    plan.slice_seconds(self.config, s.generator, s.duration_s) for s in old
+                )
+            self.execute(slices)
 
     def measure_curves(self, scenarios: Sequence[Scenario]) -> None:
         """Each curve variant at the grid's shares of its own capacity, every scenario's rates on one start

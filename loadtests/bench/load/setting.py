@@ -33,7 +33,7 @@ def setting_record(
 
     def workers(variant: ServerVariant) -> int:
         """WORKERS= for every server, else the variant's own rule (plan/variants.py)."""
-        return c.workers or variant.workers(cpus)
+        return variant.workers(cpus) if variant.rule_fixed or not c.workers else c.workers
 
     record = machine_record()
     if record["git"] == "unknown" and os.environ.get("GIT_COMMIT"):
@@ -57,12 +57,12 @@ def setting_record(
                 "label": v.label,
                 "concurrency": v.concurrency,
                 "workers": workers(v),
-                "workers_rule": "WORKERS=" if c.workers else v.workers_rule,
+                "workers_rule": "WORKERS=" if c.workers and not v.rule_fixed else v.workers_rule,
                 "in_flight": v.in_flight(workers(v), c.users),
                 "keeps_alive": v.keeps_alive,
                 "note": v.note,
             }
-            for v in {v.key: v for s in c.scenarios for v in c.variants_for(s)}.values()
+            for v in {v.key: v for v in (*c.all_variants(), *c.sweep_variants())}.values()
         },
         "upstream": {
             "latency_ms": c.upstream_latency_ms,

@@ -20,6 +20,7 @@ from loadtests.bench.plan.variants import (
     GC_TUNED_VARIANTS,
     IO_VARIANTS,
     NGINX_VARIANTS,
+    SWEEP_VARIANTS,
     VARIANTS,
     ServerVariant,
 )
@@ -77,6 +78,12 @@ class Profile:
     # `budget_s`; 0: the profile's rounds only.
     budget_s: int = 0
     lead: tuple[str, ...] = ()
+    # The worker sweep (plan/sweep.py): these variants on `sweep_scenario`, for each of `sweep_models` ("":
+    # the server's default model), in `sweep_rounds` rounds, then each at half its own capacity.
+    sweep: tuple[str, ...] = ()
+    sweep_models: tuple[str, ...] = ()
+    sweep_scenario: str = "predict"
+    sweep_rounds: int = 3
 
 
 CPU_SCENARIOS = tuple(name for name, s in SCENARIOS.items() if s.kind == CPU)
@@ -153,8 +160,13 @@ PROFILES: dict[str, Profile] = {
             wrk_scenarios=(),
             split=True,
             glue_pairs=0,
-            estimate="about 4 minutes on 2 cores",
+            estimate="about 11 minutes on 2 cores",
             lead=("default", "same-server", "nginx"),
+            # Each server at the worker counts around its docs' rule, on the default model and the dearest:
+            # gunicorn's "2 x CPUs + 1" is "a starting point" its docs say to tune.
+            curve_answers=1000,
+            sweep=tuple(v.key for v in SWEEP_VARIANTS),
+            sweep_models=("", MODEL_NAMES[-1]),
         ),
         Profile(
             "full",
@@ -246,6 +258,18 @@ class BenchConfig:
         )
         known = {v.key: v for v in CATALOGUE}
         return [known[key] for key in keys if key in known and scenario.kind in known[key].scenarios]
+
+    def all_variants(self) -> list[ServerVariant]:
+        """Every variant some scenario of the run compares, in order, once."""
+        found = {v.key: v for s in self.scenarios for v in self.variants_for(s)}
+        return list(found.values())
+
+    def sweep_variants(self) -> list[ServerVariant]:
+        """The worker sweep's variants, when the profile has one (and VARIANTS= does not replace it)."""
+        if self.variant_keys or self.deployed:
+            return []
+        known = {v.key: v for v in CATALOGUE}
+        return [known[key] for key in self.profile.sweep]
 
     def curve_for(self, scenario: Scenario) -> bool:
         return scenario.curve and scenario.name in self.profile.curve_scenarios

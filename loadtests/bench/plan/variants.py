@@ -23,6 +23,12 @@ PER_CPU = "one per CPU"  # uvicorn, Granian, gunicorn's gthread and gevent worke
 # socket while the other worker is processing a request". A sync worker also waits after each response for
 # the client to close its end (gunicorn 27's close, RFC 9112 9.6), so one per CPU leaves that CPU idle then.
 GUNICORN_SYNC = "2 x CPUs + 1"
+# The worker sweep's other points (make bench PROFILE=servers): beside each server's own rule.
+TWO_PER_CPU = "two per CPU"
+WORKERS_BY_RULE = {PER_CPU: (1, 0), TWO_PER_CPU: (2, 0), GUNICORN_SYNC: (2, 1)}  # workers = a x CPUs + b
+# A sweep variant's key is its server's with the rule it runs by (when that is not its own) added.
+RULE_SUFFIXES = {PER_CPU: "-per-cpu", TWO_PER_CPU: "-2-per-cpu"}
+RULE_LABELS = {PER_CPU: "one worker per CPU", TWO_PER_CPU: "two workers per CPU"}
 
 # The collector a variant's workers serve with (shared/collector.py): the interpreter's, as both services
 # serve by default and the headline measures, or tuned (GC_TUNING=1), a finding measured beside it.
@@ -46,13 +52,15 @@ class ServerVariant:
     keeps_alive: bool = True  # whether a client's connection serves more than one request
     # A proxy in front ("nginx": deploy/nginx.py's configuration, on the servers' CPUs); the load goes to it.
     proxy: str = ""
-    workers_rule: str = PER_CPU  # PER_CPU or GUNICORN_SYNC
+    workers_rule: str = PER_CPU  # PER_CPU, TWO_PER_CPU or GUNICORN_SYNC
     collector: str = INTERPRETER  # INTERPRETER or TUNED: every start says which, whatever the environment
+    # A point of the worker sweep: its rule holds even when WORKERS= sets every other server's count.
+    rule_fixed: bool = False
 
     def workers(self, cpus: int) -> int:
-        """Worker processes on `cpus` CPUs, by the rule its server's docs give."""
-        cpus = max(1, cpus)
-        return 2 * cpus + 1 if self.workers_rule == GUNICORN_SYNC else cpus
+        """Worker processes on `cpus` CPUs, by its rule (its server's docs', or a point of the sweep's)."""
+        per_cpu, more = WORKERS_BY_RULE[self.workers_rule]
+        return per_cpu * max(1, cpus) + more
 
     @property
     def key(self) -> str:
@@ -95,9 +103,13 @@ FRAMEWORK_LABELS = {"flask": "Flask", "fastapi": "FastAPI"}
 
 
 def variant_label(variant: str) -> str:
-    """ "uvicorn-gc-tuned" -> "uvicorn, collector tuned": how a variant is named in the report."""
+    """ "uvicorn-gc-tuned" -> "uvicorn, collector tuned", "gunicorn-sync-2-per-cpu" -> "gunicorn-sync, two
+    workers per CPU": how a variant is named in the report."""
     if variant.endswith(TUNED_SUFFIX):
         return f"{variant.removesuffix(TUNED_SUFFIX)}, collector tuned"
+    for rule, suffix in sorted(RULE_SUFFIXES.items(), key=lambda item: -len(item[1])):  # "-2-per-cpu" first
+        if variant.endswith(suffix):
+            return f"{variant.removesuffix(suffix)}, {RULE_LABELS[rule]}"
     return variant
 
 
@@ -257,12 +269,30 @@ IO_VARIANTS: tuple[ServerVariant, ...] = (
         workers_rule=GUNICORN_SYNC,
     ),
 )
+
+
+def with_workers(variant: ServerVariant, rule: str) -> ServerVariant:
+    """The variant run by another workers rule (a point of the sweep), everything else alike."""
+    return replace(variant, variant=variant.variant + RULE_SUFFIXES[rule], workers_rule=rule, rule_fixed=True)
+
+
+# The worker sweep (make bench PROFILE=servers): gunicorn's sync worker at one, two and 2 x CPUs + 1 workers
+# per CPU (its docs' "starting point"), uvicorn at one and two per CPU, both FastAPI forms.
+SWEEP_VARIANTS: tuple[ServerVariant, ...] = (
+    with_workers(FLASK_SYNC, PER_CPU),
+    with_workers(FLASK_SYNC, TWO_PER_CPU),
+    FLASK_SYNC,
+    FASTAPI_UVICORN,
+    with_workers(FASTAPI_UVICORN, TWO_PER_CPU),
+    FASTAPI_ASYNC_DEF,
+    with_workers(FASTAPI_ASYNC_DEF, TWO_PER_CPU),
+)
 # The verdict's three with the collector tuned: its effect on each, measured beside the defaults.
 GC_TUNED_VARIANTS: tuple[ServerVariant, ...] = tuple(
     gc_tuned(v) for v in (FLASK_SYNC, FASTAPI_UVICORN, FASTAPI_ASYNC_DEF)
 )
 CATALOGUE: tuple[ServerVariant, ...] = tuple(
-    {v.key: v for v in (*CPU_VARIANTS, *GC_TUNED_VARIANTS, *IO_VARIANTS)}.values()
+    {v.key: v for v in (*CPU_VARIANTS, *GC_TUNED_VARIANTS, *SWEEP_VARIANTS, *IO_VARIANTS)}.values()
 )
 
 

@@ -36,6 +36,7 @@ from loadtests.bench.render.nginx_report import nginx_sentence
 from loadtests.bench.render.reading import origin
 from loadtests.bench.render.report import CHARTS, ratios_table
 from loadtests.bench.render.split_report import waterfall_paragraph
+from loadtests.bench.render.sweep_report import sweep_sentence
 from loadtests.bench.render.verdict import forms_paragraph, same_server_sentence, verdict
 from loadtests.bench.results.crossover import PREDICT_P99
 from loadtests.bench.results.summary import read_summary
@@ -127,7 +128,8 @@ def servers_section(summary: dict[str, Any]) -> str:
         f"[{DOCS_DIR.as_posix()}/servers.md]({DOCS_DIR.as_posix()}/servers.md).",
         "",
     ]
-    parts += [f"{line}\n" for line in (nginx_sentence(summary), same_server_sentence(summary)) if line]
+    sentences = (nginx_sentence(summary), same_server_sentence(summary), sweep_sentence(summary))
+    parts += [f"{line}\n" for line in sentences if line]
     parts += [ratios_table(summary), ""]
     if paragraph := waterfall_paragraph(summary):
         parts += [paragraph, ""]

@@ -34,6 +34,7 @@ from loadtests.bench.render.reading import (
 )
 from loadtests.bench.render.report_io import io_section
 from loadtests.bench.render.split_report import split_section
+from loadtests.bench.render.sweep_report import sweep_section
 from loadtests.bench.render.verdict import slo_sentence, verdict
 from loadtests.scenarios import SCENARIOS
 
@@ -203,6 +204,8 @@ def render_report(summary: Mapping[str, Any], charts: Sequence[str] = tuple(CHAR
         ]
     if deployment := nginx_section(summary):
         out += ["## As deployed in production: behind nginx", "", *deployment, ""]
+    if sweep := sweep_section(summary):
+        out += ["## Worker counts", "", *sweep]
     for scenario in dict.fromkeys(p["scenario"] for p in summary["curve"]):
         out += [
             f"## Latency against load: {scenario}",

@@ -13,7 +13,7 @@ model gets dearer. Pure: recorded slices and the models' cards in, figures out.
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from loadtests.bench.plan.slices import LOCUST
+from loadtests.bench.plan.slices import CAPACITY_PHASE, LOCUST
 from loadtests.bench.results.pairs import COMPARISONS, MIN_PAIRS, Comparison, median_interval, pair_ratios
 from loadtests.bench.results.records import Measurement
 from loadtests.bench.results.trust import disturbances, failed
@@ -73,7 +73,7 @@ def cards_as_timed(
 def headline_measurements(measurements: Sequence[Measurement]) -> list[Measurement]:
     """What the other sections read: a crossover run's first (cheapest, the default) model at the scenario's
     own batch size, as if it were a run of that model alone; any other run's slices as they are."""
-    models = list(dict.fromkeys(m.model for m in measurements if m.model))
+    models = list(dict.fromkeys(m.model for m in measurements if m.model and m.phase == CAPACITY_PHASE))
     if not models:
         return list(measurements)
     return [m for m in measurements if m.model == models[0] and m.batch_size is None]
@@ -170,7 +170,7 @@ def crossover_fields(
 ) -> dict[str, Any]:
     """summary.json's `crossover` (the entries) and `crossover_n_us` (N, or None); nothing for a run of one
     model, whose summary stays as it was."""
-    if not any(m.model for m in measurements):
+    if not any(m.model for m in measurements if m.phase == CAPACITY_PHASE):  # the worker sweep's are not
         return {}
     entries = crossover_entries(measurements, cards)
     return {"crossover": entries, "crossover_n_us": crossover_n_us(entries)}

@@ -20,7 +20,7 @@ from typing import Any
 
 from scipy.stats import t as student_t
 
-from loadtests.bench.plan.slices import CAPACITY, LOCUST, WRK
+from loadtests.bench.plan.slices import CAPACITY, CAPACITY_PHASE, LOCUST, WRK
 from loadtests.bench.plan.variants import collector_of
 from loadtests.bench.results.records import Measurement
 from loadtests.bench.results.trust import (
@@ -199,14 +199,19 @@ METRICS = {"rps": "rps", "cpu_us_per_request": "server_cpu_us_per_request"}
 
 
 def pair_ratios(
-    measurements: Sequence[Measurement], scenario: str, comparison: Comparison, generator: str
+    measurements: Sequence[Measurement],
+    scenario: str,
+    comparison: Comparison,
+    generator: str,
+    phase: str = CAPACITY_PHASE,
 ) -> list[dict[str, Any]]:
-    """One entry per metric: the median of the rounds' ratios, its interval, and the pairs left out."""
+    """One entry per metric: the rounds' ratios' figure, its interval, and the pairs left out (of one phase's
+    closed-loop slices: the capacity rounds', or the worker sweep's)."""
     capacity = [
         m
         for m in measurements
         if m.scenario == scenario
-        and m.phase == "capacity"
+        and m.phase == phase
         and m.kind == CAPACITY
         and m.generator == generator
     ]

@@ -9,6 +9,8 @@
 - `curve`, `capacity_at_slo`, `crosscheck`: the latency curve, the capacity at the latency objective, and
   Locust's ratio against wrk's;
 - `split` (when measured): each framework's CPU per request, layer by layer, in-process;
+- `sweep` (make bench PROFILE=servers): per model and server, each worker count's figures beside its
+  server's rule (results/sweep.py);
 - `crossover`, `crossover_n_us` (make bench PROFILE=crossover only): each model's ratios and /health p99,
   and N (results/crossover.py); the other sections then read the cheapest (default) model's slices;
 - `format_version`: the shape of all this; a reader of another version stops in one line (read_summary).
@@ -22,6 +24,7 @@ from typing import Any
 from loadtests.bench.results import figures, pairs, proxy, trust, waterfall
 from loadtests.bench.results.crossover import crossover_fields, headline_measurements
 from loadtests.bench.results.records import Measurement, read_versioned
+from loadtests.bench.results.sweep import sweep_entries
 
 # Raw fields left out of summary.json's runs: measurements.json keeps them.
 RAW_ONLY = ("histogram", "corrected_histogram", "command")
@@ -105,6 +108,7 @@ def build_summary(
             entry.update(io_figures(entry, users, latency, known))
     ratios = pairs.all_ratios(measurements)
     curve = figures.curve_points(measurements)
+    server_cpus = len((environment.get("cpu_plan") or {}).get("server_cpus") or ()) or 1
     completed = waterfall.completed_split(split, measurements, default_variants(ratios))
     return {
         "format_version": FORMAT_VERSION,
@@ -116,9 +120,7 @@ def build_summary(
         "ratios": ratios,
         "curve": curve,
         "capacity_at_slo": figures.capacity_at_slo(curve, slo_ms),
-        "crosscheck": figures.crosschecks(
-            ratios, measurements, len((environment.get("cpu_plan") or {}).get("server_cpus") or ()) or 1
-        ),
+        "crosscheck": figures.crosschecks(ratios, measurements, server_cpus),
         "nginx": proxy.behind_nginx(variants, ratios),
         "noise": noise_record(every),
         "split": completed,
@@ -129,6 +131,8 @@ def build_summary(
             if (found := waterfall.waterfall(completed, scenario))
         ],
         "glue": dict(glue or {}),
+        # The worker sweep (PROFILE=servers): every sweep slice, whatever model it served.
+        "sweep": sweep_entries(every, server_cpus),
         "in_process_machine": in_process_record(in_process_machine or {}),
         **crossover_fields(every, environment.get("models") or {}),
     }

@@ -84,7 +84,7 @@ class StartedServers:
         try:
             server = start_server(
                 variant,
-                self.workers or variant.workers(len(self.cpus)),
+                variant.workers(len(self.cpus)) if variant.rule_fixed or not self.workers else self.workers,
                 self.cpus,
                 self.log_dir,
                 users=self.users,
