@@ -60,14 +60,17 @@ help: ## List the targets and their knobs
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
 	@echo "Knobs (make VAR=value): WORKERS=$(WORKERS) HOST=$(HOST); services also read MAX_BODY_BYTES,"
-	@echo "MAX_BATCH_SIZE, MODEL_DIR, UPSTREAM_URL, UPSTREAM_TIMEOUT_S, DOCS_ENABLED, ACCESS_LOG, and MODEL_NAME"
+	@echo "MAX_BATCH_SIZE, MODEL_DIR, UPSTREAM_URL, UPSTREAM_TIMEOUT_S, DOCS_ENABLED, ACCESS_LOG, GC_TUNING (1: the"
+	@echo "  collector tuned, docs/deployment.md; default: the interpreter's, as the bench's headline), and MODEL_NAME"
 	@echo "  (penguin-species, the default; hist-gradient-boosting, random-forest-100, random-forest-500) or"
 	@echo "  MODEL_PATH (a pipeline of your own with its card: examples/own_model.py)."
 	@echo "Bench knobs (empty: the profile's): PROFILE=$(PROFILE) (quick: about a minute; default: Flask beside"
-	@echo "  both FastAPI forms, about 5 min on 2 cores; servers: the Granian and nginx pairs, about 4 min;"
-	@echo "  full: every scenario and variant, about an hour; crossover: each model, does the"
-	@echo "  framework still matter, under 15 min on 2 cores) MODELS=$(MODELS) (crossover: comma list of models;"
-	@echo "  empty: every one) SCENARIOS=$(SCENARIOS) (comma list of"
+	@echo "  both FastAPI forms, the collector's tuning on batch, pairs added until precise, at most 6 min on 2"
+	@echo "  cores; latency: the latency curve and the capacity at the objective, about 4 min; servers: the"
+	@echo "  Granian and nginx pairs and the worker sweep, about 11 min; full: every scenario and variant, about"
+	@echo "  an hour; crossover: each model, does the framework still matter, at most 20 min on 2 cores)"
+	@echo "  MODELS=$(MODELS) (crossover: comma list of models; empty: every one) BUDGET_S=$(BUDGET_S) (seconds"
+	@echo "  the run may take while the precision rule adds pairs; 0: the rounds only) SCENARIOS=$(SCENARIOS) (comma list of"
 	@echo "  health,predict,batch,invalid,mixed,io, or all) VARIANTS=$(VARIANTS) (server variants, e.g."
 	@echo "  flask-gunicorn-sync,fastapi-uvicorn,flask-granian,fastapi-granian,flask-gunicorn-gthread,"
 	@echo "  fastapi-async-def) ROUNDS=$(ROUNDS) (pairs per scenario) DURATION=$(DURATION) (measured s per slice)"
@@ -119,7 +122,7 @@ run-nginx: $(MODEL) ## Both services behind nginx, as deployed: Flask on 127.0.0
 run-upstream: $(STAMP) ## Serve the upstream observation service on 127.0.0.1:8003
 	$(BIN)/python -m upstream.server
 
-bench: $(MODEL) ## Verify every server live, measure them in pairs with a latency curve, write results/latest/report.md
+bench: $(MODEL) ## Verify every server live, measure them in pairs until precise, write results/latest/report.md
 	BENCH_INVOCATION="make bench $(strip $(MAKEOVERRIDES))" \
 	$(BIN)/python -m loadtests.bench run --profile "$(PROFILE)" --scenarios "$(SCENARIOS)" \
 		--variants "$(VARIANTS)" --rounds "$(ROUNDS)" --budget "$(BUDGET_S)" --models "$(MODELS)" --duration "$(DURATION)" --warmup "$(WARMUP)" \

@@ -32,6 +32,7 @@ from loadtests.bench.load.locust import LoadPlan, Placement, run_load
 from loadtests.bench.machine.environment import machine_record
 from loadtests.bench.plan.slices import FIXED
 from loadtests.bench.plan.variants import CATALOGUE
+from loadtests.bench.render.markers import replace_between
 from loadtests.bench.render.reading import num
 from loadtests.bench.results.records import Measurement
 from loadtests.bench.results.trust import keeps_up
@@ -41,6 +42,9 @@ from loadtests.scenarios import SCENARIOS
 from shared.settings import REPO_ROOT
 
 DOCS_PAGE = REPO_ROOT / "docs" / "bench" / "tail.md"
+# docs/deployment.md's part: the tuning's effect on the p99, where it recommends the tuning.
+DEPLOYMENT = REPO_ROOT / "docs" / "deployment.md"
+DEPLOYMENT_MARKERS = ("<!-- bench:collector-tail -->", "<!-- /bench:collector-tail -->")
 USERS = 32
 WARMUP_S = 2
 # Each experiment's collector, whatever the environment says (the bench gives a server none of its own).
@@ -297,6 +301,29 @@ def page(summary: Mapping[str, Any]) -> str:
     )
 
 
+def write_docs(
+    summary: Mapping[str, Any], page_path: Path = DOCS_PAGE, deployment: Path = DEPLOYMENT
+) -> None:
+    """docs/bench/tail.md, and the p99 findings between docs/deployment.md's collector-tail markers."""
+    page_path.parent.mkdir(parents=True, exist_ok=True)
+    page_path.write_text(page(summary))
+    found = findings(summary["rows"])
+    if not found or not deployment.exists():
+        return
+    text = "\n".join(
+        [
+            f"From `{summary['command']}` ({summary['environment']['cpu_model']}, "
+            f"{summary['started_at'][:10]}, commit {summary['environment']['git']}), {summary['scenario']} "
+            "at a steady rate, one worker, p99 corrected for coordinated omission "
+            "([bench/tail.md](bench/tail.md)):",
+            "",
+            *[f"- {line}" for line in found],
+        ]
+    )
+    if updated := replace_between(deployment.read_text(), DEPLOYMENT_MARKERS, text):
+        deployment.write_text(updated)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     if args.source:  # the page again from a run's figures (the table's shape changed, say)
@@ -304,7 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         summary = json.loads(source.read_text())
         (source.parent / "tail.md").write_text(page(summary))
         if args.docs:
-            DOCS_PAGE.write_text(page(summary))
+            write_docs(summary)
         print(source.parent / "tail.md")
         return 0
     rates = sorted(float(r) for r in args.rates.split(",") if r.strip())
@@ -336,8 +363,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     (out / "tail.json").write_text(json.dumps(summary, indent=1) + "\n")
     (out / "tail.md").write_text(page(summary))
     if args.docs:
-        DOCS_PAGE.parent.mkdir(parents=True, exist_ok=True)
-        DOCS_PAGE.write_text(page(summary))
+        write_docs(summary)
     print(f"\n{table(rows)}\n\n{out / 'tail.md'}", flush=True)
     return 0
 

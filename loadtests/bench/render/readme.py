@@ -37,7 +37,14 @@ from loadtests.bench.render.reading import origin
 from loadtests.bench.render.report import CHARTS, ratios_table
 from loadtests.bench.render.split_report import waterfall_paragraph
 from loadtests.bench.render.sweep_report import sweep_sentence
-from loadtests.bench.render.verdict import forms_paragraph, same_server_sentence, verdict
+from loadtests.bench.render.verdict import (
+    collector_sentence,
+    collector_table,
+    forms_paragraph,
+    same_server_sentence,
+    slo_sentence,
+    verdict,
+)
 from loadtests.bench.results.crossover import PREDICT_P99
 from loadtests.bench.results.summary import read_summary
 from shared.settings import REPO_ROOT
@@ -46,6 +53,8 @@ RESULTS = ("<!-- bench:results -->", "<!-- /bench:results -->")
 SERVERS = ("<!-- bench:servers -->", "<!-- /bench:servers -->")
 FORMS = ("<!-- bench:forms -->", "<!-- /bench:forms -->")
 FORMS_HEALTH = ("<!-- bench:forms-health -->", "<!-- /bench:forms-health -->")
+COLLECTOR = ("<!-- bench:collector -->", "<!-- /bench:collector -->")
+LATENCY = ("<!-- bench:latency -->", "<!-- /bench:latency -->")
 CROSSOVER = ("<!-- bench:crossover -->", "<!-- /bench:crossover -->")
 DOCS_DIR = Path("docs") / "bench"
 
@@ -96,6 +105,8 @@ def update_readme(results_dir: Path, repo: Path = REPO_ROOT) -> Path:
         return update_crossover(results_dir, summary, repo)
     if summary["environment"].get("profile") == "servers":
         return update_servers(results_dir, summary, repo)
+    if summary["environment"].get("profile") == "latency":
+        return update_latency(results_dir, summary, repo)
     docs = repo / DOCS_DIR
     docs.mkdir(parents=True, exist_ok=True)
     charts = [name for name in CHARTS if (results_dir / name).exists()]
@@ -112,7 +123,34 @@ def update_readme(results_dir: Path, repo: Path = REPO_ROOT) -> Path:
     diff = repo / "docs" / "reading-the-diff.md"
     if diff.exists() and (text := replace_between(diff.read_text(), FORMS, forms_paragraph(summary))):
         diff.write_text(text)
+    deployment = repo / "docs" / "deployment.md"
+    tuning = collector_section(summary)
+    if (
+        tuning
+        and deployment.exists()
+        and (text := replace_between(deployment.read_text(), COLLECTOR, tuning))
+    ):
+        deployment.write_text(text)
     return readme
+
+
+def collector_section(summary: dict[str, Any]) -> str | None:
+    """docs/deployment.md's measured effect of the collector's tuning on throughput, from a default run."""
+    sentence = collector_sentence(summary)
+    if sentence is None:
+        return None
+    env = summary["environment"]
+    return "\n".join(
+        [
+            f"From {origin(summary)} ({env['cpu_model']}, {env['cores']} cores), each server at capacity:",
+            "",
+            collector_table(summary),
+            "",
+            sentence,
+            "",
+            "What it does to the p99 at a steady load, one cause at a time: [bench/tail.md](bench/tail.md).",
+        ]
+    )
 
 
 def servers_section(summary: dict[str, Any]) -> str:
@@ -143,6 +181,28 @@ def update_servers(results_dir: Path, summary: dict[str, Any], repo: Path) -> Pa
     docs.mkdir(parents=True, exist_ok=True)
     (docs / "servers.md").write_text(published_report(results_dir))
     return write_readme_section(repo, SERVERS, servers_section(summary))
+
+
+def update_latency(results_dir: Path, summary: dict[str, Any], repo: Path) -> Path:
+    """A latency run's part only (make bench PROFILE=latency): its report as docs/bench/latency.md, its curve
+    chart, and the capacity at the objective between the latency markers of README.md."""
+    docs = repo / DOCS_DIR
+    docs.mkdir(parents=True, exist_ok=True)
+    chart = results_dir / "curve.png"
+    if chart.exists():
+        shutil.copyfile(chart, docs / "curve.png")
+    (docs / "latency.md").write_text(published_report(results_dir))
+    env = summary["environment"]
+    lines = [
+        f"From {origin(summary)} ({env['cpu_model']}, {env['cores']} cores); the whole run: "
+        f"[{DOCS_DIR.as_posix()}/latency.md]({DOCS_DIR.as_posix()}/latency.md).",
+        "",
+        slo_sentence(summary) or "No latency curve in this run.",
+        "",
+    ]
+    if chart.exists():
+        lines += [f"![{CHARTS['curve.png']}]({DOCS_DIR.as_posix()}/curve.png)", ""]
+    return write_readme_section(repo, LATENCY, "\n".join(lines))
 
 
 def argument_crossover(summary: dict[str, Any]) -> str:

@@ -137,6 +137,30 @@ def collector_sentence(summary: Mapping[str, Any]) -> str | None:
     )
 
 
+def collector_table(summary: Mapping[str, Any]) -> str:
+    """docs/deployment.md's figures for the tuning: per scenario and variant, requests/s and CPU per request
+    with the interpreter's collector and tuned (medians of the capacity slices), and the paired ratio."""
+    lines = [
+        "| scenario | variant | requests/s: interpreter's → tuned | tuned / interpreter's, paired | CPU per "
+        "request, µs: interpreter's → tuned |",
+        "|---|---|--:|--:|--:|",
+    ]
+    figures = {(v["scenario"], f"{v['framework']}-{v['variant']}"): v for v in summary["variants"]}
+    for scenario in scenarios(summary):
+        for name in GC_EFFECT:
+            entry = ratio_entry(summary, scenario, name, "rps")
+            if entry is None:
+                continue
+            served = figures.get((scenario, entry["denominator"]), {})
+            tuned = figures.get((scenario, entry["numerator"]), {})
+            lines.append(
+                f"| {scenario} | {key_label(entry['denominator'])} | {num(served.get('rps'))} → "
+                f"{num(tuned.get('rps'))} | {ratio_text(entry)} | {num(served.get('cpu_us_per_request'))} → "
+                f"{num(tuned.get('cpu_us_per_request'))} |"
+            )
+    return "\n".join(lines)
+
+
 def form_of(entry: Mapping[str, Any]) -> str:
     return "`async def`" if "async-def" in entry["numerator"] else "`def`"
 
