@@ -184,6 +184,41 @@ def load_own_model(estimator_path: Path) -> PenguinModel:
     return load_artifact(estimator_path, estimator_path.with_suffix(".json"), OWN_MODEL_HINT)
 
 
+def is_own(model: str) -> bool:
+    """Whether a model a bench serves is a pipeline of one's own (the path of its .joblib), not one `make
+    model` trains (a name)."""
+    return model.endswith(".joblib")
+
+
+def model_label(model: str) -> str:
+    """How a bench names a model in files and tables: its name, or a pipeline of one's own's file stem and
+    "(yours)"."""
+    return f"{Path(model).stem} (yours)" if is_own(model) else model
+
+
+def model_setting(model: str) -> dict[str, str]:
+    """The environment that makes a server serve `model`: MODEL_NAME for a trained one, MODEL_PATH for a
+    pipeline of one's own."""
+    return {"MODEL_PATH": model} if is_own(model) else {"MODEL_NAME": model}
+
+
+def load_named(model_dir: Path, model: str) -> PenguinModel:
+    """A model `make model` trains, by name, or a pipeline of one's own, by its path."""
+    return load_own_model(Path(model)) if is_own(model) else load_model(model_dir, model)
+
+
+def card_of(model_dir: Path, model: str) -> dict[str, Any]:
+    """A model's card, by name or (a pipeline of one's own) beside its path; reads the card only."""
+    path = Path(model).with_suffix(".json") if is_own(model) else artifact_paths(model_dir, model)[1]
+    try:
+        card: dict[str, Any] = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ModelArtifactError(
+            f"No readable card {path}. {OWN_MODEL_HINT if is_own(model) else REBUILD_HINT}"
+        ) from exc
+    return card
+
+
 def load_served_model(settings: Settings) -> PenguinModel:
     """The model the settings name: MODEL_PATH's if set, else MODEL_NAME's from MODEL_DIR."""
     if settings.model_path is not None:
@@ -206,11 +241,4 @@ def exit_unless_servable(environ: Mapping[str, str] = os.environ) -> None:
 def model_cards(model_dir: Path) -> dict[str, dict[str, Any]]:
     """Every model `make model` trains, by name, cheapest first, with its card (accuracy, CPU per call): what
     a bench iterates over, serving each with MODEL_NAME=<name>. Reads the cards only, no estimator."""
-    cards = {}
-    for name in MODEL_NAMES:
-        _, card_path = artifact_paths(model_dir, name)
-        try:
-            cards[name] = json.loads(card_path.read_text())
-        except (OSError, ValueError) as exc:
-            raise ModelArtifactError(f"No readable card {card_path}. {REBUILD_HINT}") from exc
-    return cards
+    return {name: card_of(model_dir, name) for name in MODEL_NAMES}

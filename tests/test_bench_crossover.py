@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from examples import own_model
 from loadtests.bench.cli import config_from, parse_args
 from loadtests.bench.plan.crossover import crossover_slices
 from loadtests.bench.plan.slices import SERVER_START_S, estimate_s, in_process_s, server_starts
@@ -27,6 +28,7 @@ from loadtests.bench.results.records import Measurement, load_measurements, save
 from loadtests.bench.results.summary import build_summary
 from loadtests.scenarios import BATCH_SIZE, HEALTH, PREDICT
 from shared.limits import MAX_BATCH_SIZE
+from shared.model import model_label, model_setting
 from shared.settings import MODEL_NAMES
 from tests.test_bench_analysis import capacity, summary_of
 
@@ -315,3 +317,26 @@ def test_the_cards_carry_the_runs_timing_and_keep_their_own() -> None:
     assert cards["cheap"] == CARDS["cheap"]  # not timed in the run: its card's cost stands
     # Applied twice (a report rebuilt from a rebuilt summary), the card's own cost is still the card's.
     assert cards_as_timed(cards, timed)["dear"]["cost_from_card"] == CARDS["dear"]["cost"]
+
+
+def test_the_readers_own_pipeline_is_one_more_point(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """make bench PROFILE=crossover MODEL_PATH=...: the reader's pipeline after the trained models, served
+    by MODEL_PATH (never beside a MODEL_NAME), named by its file in every table."""
+    assert own_model.main(["--model-dir", str(tmp_path)]) == 0
+    path = str(tmp_path / f"{own_model.NAME}.joblib")
+    monkeypatch.setenv("MODEL_PATH", path)
+    config = crossover_config()
+    assert config.profile.models == (*MODEL_NAMES, path)
+    assert {s.model for s in crossover_slices(config)} == {*MODEL_NAMES, path}
+    assert model_setting(path) == {"MODEL_PATH": path} and model_setting(MODEL_NAMES[1]) == {
+        "MODEL_NAME": MODEL_NAMES[1]
+    }
+    assert model_label(path) == "own-pipeline (yours)" and model_label(MODEL_NAMES[0]) == MODEL_NAMES[0]
+    assert config_from(parse_args(["run"])).profile.models == ()  # another profile serves it as usual
+    with pytest.raises(ValueError, match=r"unknown model\(s\) mine; .* a path to its \.joblib"):
+        crossover_config("--models", "mine")
+    (tmp_path / f"{own_model.NAME}.json").unlink()
+    with pytest.raises(
+        ValueError, match=r"cannot serve the model .*own-pipeline\.joblib: No model artifact at"
+    ):
+        crossover_config()

@@ -9,6 +9,7 @@ The command line only: the run itself is runner.py, its layers loadtests/bench/_
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -30,7 +31,8 @@ from loadtests.bench.runner import Bench, say
 from loadtests.bench.targets import processes
 from loadtests.bench.targets.pool import StartedServers
 from loadtests.bench.targets.servers import ServerStartError, start_upstream
-from shared.settings import MODEL_NAMES, REPO_ROOT
+from shared.model import ModelArtifactError, is_own, load_named
+from shared.settings import MODEL_NAMES, REPO_ROOT, Settings
 
 
 def new_results_dir(root: Path) -> Path:
@@ -112,6 +114,9 @@ def config_from(args: argparse.Namespace, workers: int | None = None) -> BenchCo
         raise ValueError("SLO_MS (--slo-ms) must be a positive number of milliseconds")
     if args.models.strip():
         profile = replace(profile, models=parse_models(args.models, profile))
+    if profile.models and (own := os.environ.get("MODEL_PATH")):
+        # The reader's own pipeline, one more point of the crossover: does the framework matter for it?
+        profile = replace(profile, models=(*profile.models, *parse_models(own, profile)))
     return BenchConfig(
         profile=profile,
         scenarios=parse_scenarios(args.scenarios, profile),
@@ -131,13 +136,23 @@ def config_from(args: argparse.Namespace, workers: int | None = None) -> BenchCo
 
 
 def parse_models(text: str, profile: Profile) -> tuple[str, ...]:
-    """MODELS=: the crossover's models, in the order given (the first is the batch-size axis's)."""
+    """MODELS=: the crossover's models, in the order given (the first is the batch-size axis's): names
+    `make model` trains, or paths of pipelines of one's own (x.joblib, its card x.json beside it), each
+    checked as a server would check it."""
     names = tuple(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
     if not profile.models:
         raise ValueError(f"--models is for the crossover profile, not {profile.name}")
-    if unknown := [name for name in names if name not in MODEL_NAMES]:
-        raise ValueError(f"unknown model(s) {', '.join(unknown)}; make model trains {', '.join(MODEL_NAMES)}")
-    return names
+    if unknown := [name for name in names if name not in MODEL_NAMES and not is_own(name)]:
+        raise ValueError(
+            f"unknown model(s) {', '.join(unknown)}; make model trains {', '.join(MODEL_NAMES)}, and a "
+            "pipeline of your own is a path to its .joblib (examples/own_model.py)"
+        )
+    for name in names:
+        try:
+            load_named(Settings.from_env().model_dir, name)
+        except ModelArtifactError as exc:
+            raise ValueError(f"cannot serve the model {name}: {exc}") from None
+    return tuple(str(Path(name).resolve()) if is_own(name) else name for name in names)
 
 
 def start_bench(config: BenchConfig) -> Bench:

@@ -55,7 +55,7 @@ from loadtests.bench.targets import processes
 from loadtests.bench.targets.pool import ServerPool
 from loadtests.bench.targets.servers import RunningServer
 from loadtests.scenarios import SCENARIOS, UPSTREAM, Scenario
-from shared.model import model_cards
+from shared.model import card_of, model_label
 from shared.settings import Settings
 
 # Held back from the budget for what follows the last slice: the records, the summary, the report, its charts.
@@ -197,7 +197,7 @@ class Bench:
             own = [m for m in self.measurements if m.model == model and m.scenario in names]
             found = precision.imprecise(own, lead, cpus)
             if not found:
-                where = f" ({model})" if model else ""
+                where = f" ({model_label(model)})" if model else ""
                 say(f"  precise: every lead comparison within ±{PRECISION:.0%}{where}, round {index}")
                 break
             extra = plan.refinement_round(self.config, precision.slices_wanted(found), index + 1, model)
@@ -360,7 +360,9 @@ class Bench:
     def measure(self, s: plan.Slice, server: RunningServer) -> Measurement:
         index = len(self.measurements) + 1
         rate = f"-{s.rate:g}rps" if s.rate else ""
-        served = (f"-{s.model}" if s.model else "") + (f"-{s.batch_size}items" if s.batch_size else "")
+        served = (f"-{Path(s.model).stem}" if s.model else "") + (
+            f"-{s.batch_size}items" if s.batch_size else ""
+        )
         name = f"{index:03d}-{s.scenario}-{s.phase}{rate}-r{s.round}-{s.variant}{served}-{s.generator}"
         load = self.load_plan(s)
         # Attached servers may run anywhere: only CPUs this bench placed them on are probed.
@@ -423,11 +425,16 @@ class Bench:
             "results_dir": str(self.results_dir),
             # The crossover's x axis: each model's card, its cost as this run timed it on the servers' CPU.
             **(
-                {"models": cards_as_timed(model_cards(Settings.from_env().model_dir), self.in_process.models)}
+                {"models": cards_as_timed(self.model_cards(), self.in_process.models)}
                 if self.crossover
                 else {}
             ),
         }
+
+    def model_cards(self) -> dict[str, dict[str, Any]]:
+        """The crossover's models' cards: those `make model` trains, and a pipeline of one's own."""
+        model_dir = Settings.from_env().model_dir
+        return {model: card_of(model_dir, model) for model in self.config.profile.models}
 
     def write(self, interrupted: bool) -> None:
         save_measurements(self.measurements, self.results_dir / "measurements.json")

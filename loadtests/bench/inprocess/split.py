@@ -34,7 +34,7 @@ from loadtests.bench.inprocess.microbench import run_microbench, time_call
 from loadtests.bench.machine.host import TICKS_PER_S, read_cpu_times, summed
 from loadtests.scenarios import BATCH, BATCH_SIZE, INVALID, MODEL_WORK, PREDICT
 from shared.examples import INVALID_PENGUIN, INVALID_PENGUIN_ERRORS, KNOWN_PENGUINS, batch_of
-from shared.model import load_model
+from shared.model import load_named
 from shared.settings import Settings
 
 REPEATS = 5
@@ -282,7 +282,7 @@ def models_alone(names: Sequence[str]) -> dict[str, dict[str, dict[str, float]]]
     """Each named model alone, as the model is timed above: on these CPUs, in this run, so that the
     crossover's model costs are this machine's now, not those make model saw when it wrote the cards."""
     model_dir = Settings.from_env().model_dir
-    return {name: run_microbench(load_model(model_dir, name)) for name in names}
+    return {name: run_microbench(load_named(model_dir, name)) for name in names}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -303,7 +303,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--glue-pairs", type=int, default=0, help="the glue's price, in pairs (0: not measured)"
     )
     parser.add_argument(
-        "--models", default="", help="comma list of model names timed alone too (the crossover's x axis)"
+        "--models",
+        default="",
+        help="comma list of model names (or paths of one's own) timed alone too (the crossover's x axis)",
     )
     parser.add_argument("--out", type=Path, required=True, help="where to write the JSON")
     args = parser.parse_args(argv)

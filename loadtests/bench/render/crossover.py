@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 
 from loadtests.bench.render.reading import BOUND, joined, key_label, num, origin
 from loadtests.bench.results.crossover import HEALTH_P99, WITHIN, model_axis
+from shared.model import model_label
 
 CHART = "crossover.png"
 CHART_TITLE = (
@@ -142,8 +143,8 @@ def crossover_table(summary: Summary) -> str:
         )
         scenario = e["scenario"] + (f" ({items(e['batch_size'])})" if e["batch_size"] else "")
         rows.append(
-            f"| {e['model']} | {num(e['model_cpu_us'], 'µs')} | {scenario} | {e['comparison']} | "
-            f"{interval(e)} | {interval(cpu)} |"
+            f"| {model_label(e['model'])} | {num(e['model_cpu_us'], 'µs')} | {scenario} | "
+            f"{e['comparison']} | {interval(e)} | {interval(cpu)} |"
         )
     return "\n".join(rows)
 
@@ -162,7 +163,9 @@ def health_table(summary: Summary, metric: str = HEALTH_P99) -> str:
     for model in dict.fromkeys(e["model"] for e in entries):
         own = [e for e in entries if e["model"] == model]
         cells = [interval(find(own, comparison=v), unit="ms") for v in variants]
-        rows.append(f"| {model} | {num(own[0]['model_cpu_us'], 'µs')} | " + " | ".join(cells) + " |")
+        rows.append(
+            f"| {model_label(model)} | {num(own[0]['model_cpu_us'], 'µs')} | " + " | ".join(cells) + " |"
+        )
     return "\n".join(rows)
 
 

@@ -7,6 +7,7 @@ from loadtests.bench.render.reading import key_label
 from loadtests.bench.results.precision import Imprecise
 from loadtests.bench.results.records import Measurement
 from loadtests.bench.results.trust import disturbances, problems
+from shared.model import model_label
 
 
 def progress_line(m: Measurement) -> str:
@@ -14,7 +15,7 @@ def progress_line(m: Measurement) -> str:
         f" @ {m.target_rate:g} rps" if m.target_rate else ""
     )
     what += " (wrk)" if m.generator == WRK else ""
-    what += f" serving {m.model}" if m.model else ""
+    what += f" serving {model_label(m.model)}" if m.model else ""
     what += f", {m.batch_size} items" if m.batch_size else ""
     if m.error:
         return f"{what}: FAILED: {m.error.splitlines()[0]}"
@@ -49,4 +50,4 @@ def refining_line(found: Sequence[Imprecise], model: str = "") -> str:
             f"{entry.scenario}{under}: {key_label(entry.numerator)} / {key_label(entry.denominator)} {reach} "
             f"from {entry.pairs} pair{'s' if entry.pairs != 1 else ''}"
         )
-    return (f"{model}: " if model else "") + "; ".join(parts)
+    return (f"{model_label(model)}: " if model else "") + "; ".join(parts)

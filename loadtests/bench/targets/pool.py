@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from loadtests.bench.plan.variants import ServerVariant
 from loadtests.bench.targets.servers import RunningServer, ServerStartError, start_server, stop_server
 from loadtests.bench.targets.verify import verify
+from shared.model import model_setting
 
 
 class ServerPool(Protocol):
@@ -80,7 +81,7 @@ class StartedServers:
         known = self.verification.get(variant.key)
         if known is not None and not known["passed"]:
             return None
-        served = {"MODEL_NAME": model} if model else {}
+        served = model_setting(model) if model else {}
         try:
             server = start_server(
                 variant,
@@ -89,7 +90,7 @@ class StartedServers:
                 self.log_dir,
                 users=self.users,
                 extra_env={**self.extra_env, **served},
-                log_name=f"{variant.key}-{model}" if model else variant.key,
+                log_name=f"{variant.key}-{Path(model).stem}" if model else variant.key,
             )
         except ServerStartError as exc:
             self.verification[variant.key] = {"passed": False, "error": str(exc), "checks": []}

@@ -78,8 +78,10 @@ def start_server(
     # The pauses' folder is left out of the command shown: the bench's instrument, like its CPU sampler, not
     # a setting a reader repeating the command needs.
     # The collector is the variant's (GC_TUNING in its environment) and the experiment's (extra_env), never
-    # the caller's: a GC_TUNING=1 left in a shell would otherwise tune the interpreter's variants too.
-    process = processes.start(command, {**env, "GC_PAUSES_DIR": str(gc_dir)}, log, unset=collector.SETTINGS)
+    # the caller's: a GC_TUNING=1 left in a shell would otherwise tune the interpreter's variants too. So is
+    # the model, when the bench names one (the crossover): MODEL_NAME or MODEL_PATH, never both.
+    unset = collector.SETTINGS + (MODEL_VARIABLES if set(MODEL_VARIABLES) & set(env) else ())
+    process = processes.start(command, {**env, "GC_PAUSES_DIR": str(gc_dir)}, log, unset=unset)
     server = RunningServer(
         variant, f"http://127.0.0.1:{port}", process, log, processes.shown(command, env), gc_dir=gc_dir
     )
@@ -160,6 +162,7 @@ def wait_until_healthy(server: RunningServer, timeout_s: float) -> None:
     )
 
 
+MODEL_VARIABLES = ("MODEL_NAME", "MODEL_PATH")
 UPSTREAM_MODULE = "upstream.server"
 
 
