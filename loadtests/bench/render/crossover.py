@@ -169,19 +169,37 @@ def health_table(summary: Summary, metric: str = HEALTH_P99) -> str:
     return "\n".join(rows)
 
 
+def imprecise_sentence(summary: Summary) -> str | None:
+    """The crossover's requests/s ratios on predict and batch still wider than ±5% when its budget was
+    spent, by model; None when every one is within."""
+    loose = [e for e in model_axis(summary["crossover"]) if not e.get("precise")]
+    if not loose:
+        return None
+    named = "; ".join(
+        f"{model_label(e['model'])} {e['scenario']} "
+        f"{COMPARISON_LABELS.get(e['comparison'], e['comparison'])} "
+        f"{interval(e)}" + (f" (±{e['precision']:.1%})" if e.get("precision") is not None else "")
+        for e in loose
+    )
+    return f"**Not within ±{WITHIN:.0%}** when the run's budget was spent: {named}."
+
+
 def crossover_section(summary: Summary, chart: str | None, heading: str = "## The crossover") -> list[str]:
     """The report's section; with `chart`, the chart's path as the page that shows it links it."""
     models = list(dict.fromkeys(e["model"] for e in summary["crossover"]))
     out = [
         heading,
         "",
-        f"From {origin(summary)}: the same comparisons for {len(models)} models ({joined(models)}), "
-        "their CPU per request timed in-process in the run; each ratio the median of the pairs' ratios "
-        'with its interval and the pairs kept; the method: docs/bench/method.md, "The crossover".',
+        f"From {origin(summary)}: the same comparisons for {len(models)} models "
+        f"({joined([model_label(m) for m in models])}), their CPU per request timed in-process in the run; "
+        "each ratio the geometric mean of the pairs' ratios with its 95% interval and the pairs kept (⚠: "
+        'wider than ±5%); the method: docs/bench/method.md, "The crossover".',
         "",
         n_sentence(summary),
         "",
     ]
+    if loose := imprecise_sentence(summary):
+        out += [loose, ""]
     if chart:
         out += [f"![{CHART_TITLE}]({chart})", ""]
     out += [crossover_table(summary), ""]
