@@ -331,7 +331,7 @@ def test_the_default_profile_fits_its_budget_and_says_so() -> None:
     text = describe(default, whole_plan(default), in_process)
     assert "predict: 3 variant(s) x 4 round(s) (the default pair under wrk too): 20 slice(s)" in text
     assert "batch: 6 variant(s) x 4 round(s): 24 slice(s)" in text and "6 server starts" in text
-    assert "then the precision rule: rounds added until default, async-def-form, gc-flask" in text
+    assert "then the precision rule: rounds added until default, async-def-form, fastapi-over-flask" in text
     assert "the whole run at most 6 min (BUDGET_S)" in text
     assert "precision rule" not in describe(quick, whole_plan(quick))
 

@@ -134,3 +134,17 @@ def test_a_latency_run_writes_only_its_own_part(tmp_path: Path) -> None:
     text = readme.read_text()
     assert "HEADLINE" in text and "**Capacity at p99 < 50 ms**" in text
     assert (tmp_path / "docs" / "bench" / "latency.md").read_text() == "# latency report\n"
+
+
+def test_flask_at_its_best_splits_fastapis_lead_into_the_stack_and_the_framework() -> None:
+    """FastAPI 1.6x Flask; the third service (Flask with pydantic) 1.2x Flask: the stack is log 1.2 / log 1.6
+    of the lead, 39%."""
+    slices = batch_rounds({FLASK: 500.0, DEF: 800.0, "flask_openapi-gunicorn-sync": 600.0})
+    said = next(
+        line for line in verdict(summary_of(slices)) if line.startswith("**Flask at its best today**")
+    )
+    assert (
+        "FastAPI (uvicorn) over it batch 1.33x" in said
+        and "it over Flask (flask-restx, marshmallow) batch 1.20x" in said
+    )
+    assert "the stack is 39% on batch" in said

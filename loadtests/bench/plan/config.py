@@ -41,6 +41,9 @@ IO_COMPARED = DEFAULT_PAIR + tuple(v.key for v in IO_VARIANTS)
 ASYNC_DEF = "fastapi-async-def"
 # What the verdict compares: Flask's default beside both of FastAPI's forms.
 VERDICT = (*DEFAULT_PAIR, ASYNC_DEF)
+# Flask at its best today: the third service (flask_openapi_service), under gunicorn's sync worker as Flask's.
+FLASK_OPENAPI = "flask_openapi-gunicorn-sync"
+STACK_COMPARISONS = ("fastapi-over-flask-openapi", "flask-openapi-over-flask")
 # The same three with the collector tuned (GC_TUNING=1): the tuning's effect, measured beside the defaults.
 GC_TUNED = tuple(v.key for v in GC_TUNED_VARIANTS)
 # The comparisons the verdict leads with: FastAPI's two forms over Flask, then the collector's tuning on each
@@ -111,7 +114,11 @@ PROFILES: dict[str, Profile] = {
             # (the interpreter's collector); on batch, where the collector's tuning moves FastAPI most, the
             # same three tuned (GC_TUNING=1). The curve is PROFILE=latency's, the Granian and nginx pairs
             # PROFILE=servers': the precision rule gets the budget.
-            {"predict": VERDICT, "batch": VERDICT + GC_TUNED, IO_BOUND: IO_COMPARED},
+            {
+                "predict": (*VERDICT, FLASK_OPENAPI),
+                "batch": (*VERDICT, FLASK_OPENAPI, *GC_TUNED),
+                IO_BOUND: IO_COMPARED,
+            },
             rounds=4,
             # 2 s windows: a slice's 1 s warm-up and 2 s window cost 4.4 s with Locust's start.
             duration_s=2,
@@ -124,7 +131,7 @@ PROFILES: dict[str, Profile] = {
             estimate="at most 6 minutes on 2 cores",
             together=("predict", "batch"),
             budget_s=DEFAULT_BUDGET_S,
-            lead=FORMS + GC_COMPARISONS,
+            lead=FORMS + STACK_COMPARISONS + GC_COMPARISONS,
         ),
         Profile(
             "latency",

@@ -4,10 +4,11 @@ behind it; as deployed and under one server when the run measured those; how far
 of summary.json.
 """
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from loadtests.bench.plan.config import VERDICT
+from loadtests.bench.plan.config import FLASK_OPENAPI, VERDICT
 from loadtests.bench.render.nginx_report import nginx_sentence
 from loadtests.bench.render.reading import (
     joined,
@@ -42,6 +43,8 @@ def verdict(summary: Mapping[str, Any]) -> list[str]:
     for comparison in FORMS:
         if line := form_sentence(summary, comparison, names):
             lines.append(line)
+    if stack := stack_sentence(summary):
+        lines.append(stack)
     if collector := collector_sentence(summary):
         lines.append(collector)
     if precision := precision_sentence(summary):
@@ -95,6 +98,38 @@ def form_sentence(summary: Mapping[str, Any], comparison: str, names: Sequence[s
         + "; ".join(parts)
         + f" ({joined(sorted(pairs, key=int))} pairs, {how})."
     )
+
+
+def stack_sentence(summary: Mapping[str, Any]) -> str | None:
+    """Flask at its best today beside the other two: FastAPI over it (the framework), it over Flask with
+    flask-restx and marshmallow (the stack), and the stack's share of FastAPI's lead (the logarithms of the
+    paired ratios add up: FastAPI/Flask = FastAPI/it x it/Flask)."""
+    framework, stack, shares = [], [], []
+    for scenario in headline_scenarios(summary):
+        over_it = ratio_entry(summary, scenario, "fastapi-over-flask-openapi", "rps")
+        it_over = ratio_entry(summary, scenario, "flask-openapi-over-flask", "rps")
+        lead = ratio_entry(summary, scenario, "default", "rps")
+        if not (over_it and it_over and over_it["ratio"] and it_over["ratio"]):
+            continue
+        framework.append(f"{scenario} {ratio_text(over_it, with_pairs=False)}")
+        stack.append(f"{scenario} {ratio_text(it_over, with_pairs=False)}")
+        if lead and lead["ratio"] and lead["ratio"] > 1:
+            share = math.log(it_over["ratio"]) / math.log(lead["ratio"])
+            shares.append(f"{share:.0%} on {scenario}")
+    if not framework:
+        return None
+    text = (
+        f"**Flask at its best today** ({key_label(FLASK_OPENAPI)}: flask-openapi3, pydantic and OpenAPI "
+        f"3.1): FastAPI (uvicorn) over it {', '.join(framework)} the requests/s (the framework, the same "
+        f"validation library); it over Flask (flask-restx, marshmallow) {', '.join(stack)} (the stack, the "
+        "same server)."
+    )
+    if shares:
+        text += (
+            f" Of FastAPI's lead over Flask, the stack is {joined(shares)} (on a log scale: the two ratios "
+            "multiply to FastAPI's over Flask); the framework and its server, the rest."
+        )
+    return text
 
 
 # The collector's comparisons, by what they show: its effect on each variant, FastAPI/Flask with it on both.

@@ -96,6 +96,22 @@ COMPARISONS: tuple[Comparison, ...] = (
         "fastapi-uvicorn",
         "FastAPI's `async def` prediction views over `def` ones (the thread-pool hop)",
     ),
+    # Flask at its best today (flask_openapi_service: pydantic and OpenAPI 3.1 through flask-openapi3): how much
+    # of Flask's gap is the framework and how much the stack.
+    Comparison(
+        "fastapi-over-flask-openapi",
+        "fastapi-uvicorn",
+        "flask_openapi-gunicorn-sync",
+        "the framework: FastAPI over Flask with the same validation (pydantic, through flask-openapi3), each "
+        "under its default server",
+    ),
+    Comparison(
+        "flask-openapi-over-flask",
+        "flask_openapi-gunicorn-sync",
+        "flask-gunicorn-sync",
+        "the stack: Flask with pydantic and flask-openapi3 over Flask with flask-restx and marshmallow, both "
+        "under gunicorn's sync worker",
+    ),
     # The collector's tuning (GC_TUNING=1) on each of the verdict's three, and FastAPI/Flask with it on both.
     Comparison(
         "gc-flask",
