@@ -12,6 +12,7 @@ matplotlib.use("Agg")  # files only, no display
 
 import matplotlib.pyplot as plt
 
+from loadtests.bench.plan.sections import CROSSOVER
 from loadtests.bench.render.reading import BOUND, joined, key_label, num, origin
 from loadtests.bench.results.crossover import HEALTH_P99, WITHIN, model_axis
 from shared.model import model_label
@@ -184,7 +185,7 @@ def imprecise_sentence(summary: Summary) -> str | None:
     return f"**Not within ±{WITHIN:.0%}** when the run's budget was spent: {named}."
 
 
-def crossover_section(summary: Summary, chart: str | None, heading: str = "## The crossover") -> list[str]:
+def crossover_section(summary: Summary, chart: str | None, heading: str = f"## {CROSSOVER}") -> list[str]:
     """The report's section; with `chart`, the chart's path as the page that shows it links it."""
     models = list(dict.fromkeys(e["model"] for e in summary["crossover"]))
     out = [

@@ -24,8 +24,9 @@ CONNECTION_MODEL = (
     "gunicorn's sync worker closes the connection after every response (it is meant to sit behind a "
     "buffering proxy such as nginx), so each Flask request under it includes a new TCP connection; uvicorn "
     "and Granian keep connections alive, and so does gunicorn's gthread worker. That is how each is served "
-    "by default here, and it is part of what the headline measures: the same-server pair (Granian) and "
-    "Flask under gthread show how much of the difference it is."
+    "by default here, and it is part of what the headline measures: the same-server pair (both under "
+    "Granian, `make bench PROFILE=servers`) and Flask under gthread (`PROFILE=full`) show how much of the "
+    "difference it is."
 )
 
 BEHIND_NGINX = (

@@ -6,6 +6,7 @@ method and the environment. Pure functions of summary.json.
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from loadtests.bench.plan import sections
 from loadtests.bench.render.appendix import (
     crosscheck_section,
     environment_section,
@@ -182,14 +183,14 @@ def render_report(summary: Mapping[str, Any], charts: Sequence[str] = tuple(CHAR
     ]
     if env.get("interrupted"):
         out += ["**Interrupted**: this report covers only what was measured before Ctrl-C.", ""]
-    out += ["## Verdict", "", *[f"{line}\n" for line in verdict(summary)]]
+    out += [f"## {sections.VERDICT}", "", *[f"{line}\n" for line in verdict(summary)]]
     if "curve.png" in charts:
         out += [f"![{CHARTS['curve.png']}](curve.png)", ""]
     if has_crossover(summary):
         out += crossover_section(summary, CROSSOVER_CHART if CROSSOVER_CHART in charts else None)
     if summary["ratios"]:
         out += [
-            "## Pair ratios",
+            f"## {sections.PAIR_RATIOS}",
             "",
             "Each figure is the geometric mean of the ratios of slices run close together (one pair per "
             "round) with its 95% interval [low-high]; `within`: how far that interval reaches from the "
@@ -203,12 +204,12 @@ def render_report(summary: Mapping[str, Any], charts: Sequence[str] = tuple(CHAR
             "",
         ]
     if deployment := nginx_section(summary):
-        out += ["## As deployed in production: behind nginx", "", *deployment, ""]
+        out += [f"## {sections.BEHIND_NGINX}", "", *deployment, ""]
     if sweep := sweep_section(summary):
-        out += ["## Worker counts", "", *sweep]
+        out += [f"## {sections.WORKER_COUNTS}", "", *sweep]
     for scenario in dict.fromkeys(p["scenario"] for p in summary["curve"]):
         out += [
-            f"## Latency against load: {scenario}",
+            f"## {sections.LATENCY}: {scenario}",
             "",
             "Each variant at shares of its own capacity, lowest first; p50 and p99 corrected for "
             "coordinated omission, with the real answers behind the p99, and the garbage collector's "
@@ -219,8 +220,8 @@ def render_report(summary: Mapping[str, Any], charts: Sequence[str] = tuple(CHAR
         ]
     if summary["curve"]:
         out += [slo_sentence(summary) or "", ""]
-    out += ["## Cross-check: Locust and wrk", "", *crosscheck_section(summary), ""]
-    out += ["## The machine", "", *machine_section(summary), ""]
+    out += [f"## {sections.CROSSCHECK}", "", *crosscheck_section(summary), ""]
+    out += [f"## {sections.MACHINE}", "", *machine_section(summary), ""]
     for scenario in scenarios(summary):
         description = SCENARIOS[scenario].description if scenario in SCENARIOS else ""
         out += [f"## {scenario}", "", description, "", scenario_table(summary, scenario), ""]
@@ -228,7 +229,7 @@ def render_report(summary: Mapping[str, Any], charts: Sequence[str] = tuple(CHAR
         description = SCENARIOS[scenario].description if scenario in SCENARIOS else ""
         out += [f"## {scenario}: waiting on an upstream", "", description, "", *io_section(summary), ""]
     out += [
-        "## Where the time goes",
+        f"## {sections.TIME_GOES}",
         "",
         f"The model alone: {model_line(summary)}.",
         "",
@@ -239,7 +240,7 @@ def render_report(summary: Mapping[str, Any], charts: Sequence[str] = tuple(CHAR
     if others:
         out += ["## Charts", ""]
         out += [f"![{CHARTS.get(chart, chart)}]({chart})\n" for chart in others]
-    out += ["## Verification", "", verification_section(summary), ""]
+    out += [f"## {sections.VERIFICATION}", "", verification_section(summary), ""]
     out += ["## Method", "", method_markdown(summary), ""]
     out += ["## Environment", "", environment_section(summary), ""]
     out += ["## Every slice", "", slices_table(summary), ""]

@@ -95,7 +95,10 @@ def waterfall_sentence(summary: Mapping[str, Any]) -> str | None:
         top = fall["steps"][0]
         parts.append(f"{fall['scenario']}: {top['name'].split(':')[0]} {signed(top['delta_us'])} µs")
     return (
-        ("Biggest step from Flask's CPU per request to FastAPI's: " + "; ".join(parts) + ".")
+        (
+            "The biggest step from Flask's CPU per request to FastAPI's, for the two defaults (each under its "
+            "own server): " + "; ".join(parts) + "."
+        )
         if parts
         else None
     )
