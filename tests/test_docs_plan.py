@@ -31,7 +31,7 @@ def pages() -> list[Path]:
 def paragraphs(path: Path) -> Iterator[tuple[int, str]]:
     """Each paragraph, and each item of a list, with its first line's number; code blocks and generated tables
     are paragraphs too."""
-    start, lines = 1, []
+    start, lines = 1, list[str]()
     for number, line in enumerate(path.read_text().splitlines(), start=1):
         if line.startswith(("- ", "* ")) and lines:  # a list's next item: a claim of its own
             yield start, " ".join(lines)

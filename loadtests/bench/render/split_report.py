@@ -96,7 +96,8 @@ def waterfall_sentence(summary: Mapping[str, Any]) -> str | None:
         parts.append(f"{fall['scenario']}: {top['name'].split(':')[0]} {signed(top['delta_us'])} µs")
     return (
         (
-            "The biggest step from Flask's CPU per request to FastAPI's, for the two defaults (each under its "
+            "The biggest step from Flask's CPU per request to FastAPI's, for the two defaults (each under "
+            "its "
             "own server): " + "; ".join(parts) + "."
         )
         if parts
