@@ -165,6 +165,32 @@ def crossover_n_us(entries: Sequence[Mapping[str, Any]], margin: float = WITHIN)
     return None
 
 
+def n_by_comparison(entries: Sequence[Mapping[str, Any]], margin: float = WITHIN) -> list[dict[str, Any]]:
+    """Per comparison and scenario, its own N: the smallest model cost from which its requests/s ratio stays
+    within the band for that model and every dearer one (None: at no cost measured), and the dearest
+    model's entry (what keeps it from one)."""
+    axis = model_axis(entries)
+    out = []
+    for comparison, scenario in dict.fromkeys((e["comparison"], e["scenario"]) for e in axis):
+        own = sorted(
+            (e for e in axis if (e["comparison"], e["scenario"]) == (comparison, scenario)),
+            key=lambda e: e["model_cpu_us"],
+        )
+        n = next(
+            (e["model_cpu_us"] for i, e in enumerate(own) if all(within(later, margin) for later in own[i:])),
+            None,
+        )
+        out.append(
+            {
+                "comparison": comparison,
+                "scenario": scenario,
+                "n_us": n,
+                "ratios": [(e["model"], e["model_cpu_us"], e["ratio"]) for e in own],
+            }
+        )
+    return out
+
+
 def crossover_fields(
     measurements: Sequence[Measurement], cards: Mapping[str, Mapping[str, Any]]
 ) -> dict[str, Any]:
@@ -173,4 +199,8 @@ def crossover_fields(
     if not any(m.model for m in measurements if m.phase == CAPACITY_PHASE):  # the worker sweep's are not
         return {}
     entries = crossover_entries(measurements, cards)
-    return {"crossover": entries, "crossover_n_us": crossover_n_us(entries)}
+    return {
+        "crossover": entries,
+        "crossover_n_us": crossover_n_us(entries),
+        "crossover_n_by": n_by_comparison(entries),
+    }

@@ -1,0 +1,214 @@
+"""The README's first screen: the reader's three questions answered in sentences, each from a named run:
+which is faster and by how much, and why (a default run: `make bench`), and from what model cost it stops
+mattering (a crossover run). No marks, no brackets: a figure the run could not make precise says so in words.
+Pure functions of summary.json."""
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from loadtests.bench.render.reading import joined, num, ratio_entry
+from loadtests.bench.render.verdict import headline_scenarios, lead_generator
+from loadtests.bench.results.crossover import WITHIN, model_axis
+from shared.model import model_label
+
+Summary = Mapping[str, Any]
+SCENARIO_WORDS = {"predict": "one penguin", "batch": "a batch of 100"}
+# What each layer of the waterfall is, for a reader who has not read the method.
+LAYER_WORDS = {
+    "server_us": "the server and its connection model: gunicorn's sync worker, Flask's default, opens and "
+    "closes a connection for every request where uvicorn keeps it open",
+    "validation_us": "validation: marshmallow with the glue that gives it pydantic's error vocabulary, "
+    "against pydantic",
+    "serialization_us": "serialization of the answer",
+    "framework_us": "the framework itself (routing, request and response objects, FastAPI's thread pool)",
+    "model_us": "the model",
+}
+
+
+def times_words(entry: Mapping[str, Any] | None) -> str | None:
+    """'1.60 times' when the figure is precise (within ±5%), else 'about 1.6 times (known to within ±8%
+    only)'; None without a figure."""
+    if not entry or entry.get("ratio") is None:
+        return None
+    if entry.get("precise"):
+        return f"{entry['ratio']:.2f} times"
+    reach = f"±{entry['precision']:.0%}" if entry.get("precision") is not None else "no interval"
+    return f"about {entry['ratio']:.1f} times (known to within {reach} only)"
+
+
+def figure(summary: Summary, comparison: str, scenario: str) -> str | None:
+    return times_words(ratio_entry(summary, scenario, comparison, "rps", lead_generator(summary, scenario)))
+
+
+def per_scenario(summary: Summary, comparison: str) -> list[tuple[str, str]]:
+    """[(scenario in words, '1.60 times'), ...] for the scenarios the run leads with."""
+    return [
+        (SCENARIO_WORDS.get(scenario, scenario), words)
+        for scenario in headline_scenarios(summary)
+        if (words := figure(summary, comparison, scenario))
+    ]
+
+
+def as_many(found: Sequence[tuple[str, str]], than: str) -> str:
+    """'1.60 times as many requests per second as Flask on one penguin, and 1.64 times on a batch of 100'."""
+    (first_scenario, first), *rest = found
+    text = f"{first} as many requests per second as {than} on {first_scenario}"
+    return text + "".join(f", and {words} on {scenario}" for scenario, words in rest)
+
+
+def source(summary: Summary) -> str:
+    """'(`make bench`, 2026-12-07, commit abc1234; Intel(R) Xeon(R) Processor, 2 cores)'."""
+    env = summary["environment"]
+    command = env.get("invocation") or env["command"]
+    return (
+        f"(`{command}`, {str(env['started_at'])[:10]}, commit {env['git']}; {env['cpu_model']}, "
+        f"{env['cores']} cores)"
+    )
+
+
+def faster_answer(summary: Summary) -> str:
+    """Which is faster and by how much: the defaults, FastAPI's `async def` form, Flask at its best today,
+    and the collector's tuning, each a sentence."""
+    sentences = []
+    if default := per_scenario(summary, "default"):
+        sentences.append(
+            f"{winner(summary)} Served as each framework's docs serve it, FastAPI (uvicorn, `def` views) "
+            "answered " + as_many(default, "Flask (gunicorn, flask-restx, marshmallow)") + "."
+        )
+    if form := per_scenario(summary, "async-def-form"):
+        sentences.append(f"With `async def` views, the model on the event loop: {as_many(form, 'Flask')}.")
+    stack = per_scenario(summary, "flask-openapi-over-flask")
+    framework = per_scenario(summary, "fastapi-over-flask-openapi")
+    if stack and framework:
+        sentences.append(
+            "Flask with pydantic and OpenAPI 3.1 (flask-openapi3, under the same server as Flask) stands "
+            f"between them: it answered {as_many(stack, 'Flask')}; FastAPI, {as_many(framework, 'it')}."
+        )
+    if tuned := tuning_sentence(summary):
+        sentences.append(tuned)
+    return (
+        f"**Which is faster, and by how much?** {' '.join(sentences) or 'Not measured in this run.'} "
+        f"{source(summary)}"
+    )
+
+
+def winner(summary: Summary) -> str:
+    """'FastAPI.' when its default is ahead by more than the band on every scenario, 'Flask.' when behind on
+    every one, else 'It depends on the request:'."""
+    ratios = [
+        entry["ratio"]
+        for scenario in headline_scenarios(summary)
+        if (entry := ratio_entry(summary, scenario, "default", "rps", lead_generator(summary, scenario)))
+        and entry["ratio"] is not None
+    ]
+    if ratios and all(r > 1 + WITHIN for r in ratios):
+        return "FastAPI."
+    if ratios and all(r < 1 - WITHIN for r in ratios):
+        return "Flask."
+    return "It depends on the request:"
+
+
+def tuning_sentence(summary: Summary) -> str | None:
+    effects = [
+        (who, words)
+        for name, who in (("gc-fastapi", "FastAPI's `def` views"), ("gc-flask", "Flask"))
+        for scenario in ("batch",)
+        if (words := figure(summary, name, scenario))
+    ]
+    lead = figure(summary, "default-gc-tuned", "batch")
+    if not effects or not lead:
+        return None
+    return (
+        "With the garbage collector tuned on both (`GC_TUNING=1`), "
+        + joined([f"{who} answered {words} as many batches per second as untuned" for who, words in effects])
+        + f": FastAPI's lead on batches was then {lead}."
+    )
+
+
+def why_answer(summary: Summary) -> str:
+    """Why: per scenario, the biggest step of the waterfall (Flask's CPU per request to FastAPI's), in
+    words."""
+    sentences = []
+    for fall in summary.get("waterfall", []):
+        extra = fall["flask_us"] - fall["fastapi_us"]
+        top = fall["steps"][0]
+        if extra <= 0 or top["delta_us"] >= 0:
+            continue
+        sentences.append(
+            f"On {SCENARIO_WORDS.get(fall['scenario'], fall['scenario'])}, Flask spent {num(extra)} µs of "
+            f"CPU per request more than FastAPI's {num(fall['fastapi_us'])}, and {num(-top['delta_us'])} µs "
+            f"of it is {LAYER_WORDS.get(top['layer'], top['name'])}."
+        )
+    if not sentences:
+        return "**Why?** This run has no in-process split to say (make bench measures it)."
+    return (
+        f"**Why?** {' '.join(sentences)} Each layer is timed in-process, the server's share under load "
+        f"{source(summary)}."
+    )
+
+
+def ms(us: float) -> str:
+    return f"{us / 1000:.2g} ms" if us < 10_000 else f"{us / 1000:.0f} ms"
+
+
+COMPARISON_WORDS = {
+    "default": "FastAPI's `def` views over Flask",
+    "async-def-form": "FastAPI's `async def` views over Flask",
+    "same-server": "the two frameworks under one server (Granian)",
+}
+
+
+def when_answer(summary: Summary) -> str:
+    """From what model cost the framework stops mattering (N), or what keeps every comparison from evening
+    out, and why, from a crossover run."""
+    axis = model_axis(summary.get("crossover") or [])
+    if not axis:
+        return "**Does it matter for my model?** Not measured yet: `make bench PROFILE=crossover`."
+    n = summary.get("crossover_n_us")
+    costs = sorted({e["model_cpu_us"] for e in axis})
+    span = f"from a {ms(costs[0])} model to a {ms(costs[-1])} one"
+    if n is not None:
+        text = (
+            f"Above {ms(n)} of model CPU per request, no: every comparison's requests/s was then within "
+            f"±{WITHIN:.0%}, on one penguin and on batches ({span})."
+        )
+    else:
+        text = f"It depends on what you send, {span}: " + blocking(summary, axis) + "."
+    return (
+        f"**Does it matter for my model?** {text} With a dear model what decides is how the server runs it "
+        "(its worker count, `def` or `async def` views), not the framework: `make bench PROFILE=servers`. "
+        "Ask about your own pipeline: `make bench PROFILE=crossover MODEL_PATH=...`. "
+        f"{source(summary)}"
+    )
+
+
+def blocking(summary: Summary, axis: Sequence[Mapping[str, Any]]) -> str:
+    """Per comparison and scenario: from what cost it stays within the band, or, at the dearest model, how
+    far it is and the CPU per request behind it."""
+    parts = []
+    for entry in summary.get("crossover_n_by") or []:
+        what = f"{COMPARISON_WORDS.get(entry['comparison'], entry['comparison'])} on " + SCENARIO_WORDS.get(
+            entry["scenario"], entry["scenario"]
+        )
+        if entry["n_us"] is not None:
+            parts.append(f"{what} within ±{WITHIN:.0%} from {ms(entry['n_us'])} up")
+            continue
+        model, cost, ratio = entry["ratios"][-1]
+        cpu = next(
+            (
+                e["ratio"]
+                for e in summary["crossover"]
+                if (e["model"], e["scenario"], e["comparison"], e["metric"])
+                == (model, entry["scenario"], entry["comparison"], "cpu_per_request_ratio")
+                and e["batch_size"] in {None, 100}
+            ),
+            None,
+        )
+        text = f"{what} {ratio:.2f}x at the {ms(cost)} {model_label(model)}"
+        if cpu is not None and ratio < 1 - WITHIN and cpu > 1 + WITHIN:
+            text += f", each request costing FastAPI {cpu:.2f}x Flask's CPU"
+            text += " (many requests interleaved on one CPU)"
+        elif entry["scenario"] == "batch" and ratio > 1 + WITHIN:
+            text += " (validating a batch costs Flask the same whatever the model)"
+        parts.append(text)
+    return "; ".join(parts)
