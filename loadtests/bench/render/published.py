@@ -1,0 +1,55 @@
+"""docs/bench/runs.json: what each published run (one per profile, the last `readme` of it) measured for the
+comparisons several profiles share, so that a page quoting one run can say how far the others lay ("one
+figure per comparison"). Written by `python -m loadtests.bench readme`; read by the README's answers."""
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from loadtests.bench.render.reading import ratio_entry
+
+# The comparisons more than one profile measures: the defaults on one penguin and on a batch.
+SHARED = (("default", "predict"), ("default", "batch"))
+REGISTRY = Path("docs") / "bench" / "runs.json"
+
+
+def record(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """A run's entry: where it came from, and each shared comparison's requests/s ratio (Locust's)."""
+    env = summary["environment"]
+    figures = {}
+    for comparison, scenario in SHARED:
+        entry = ratio_entry(summary, scenario, comparison, "rps")
+        if entry and entry.get("ratio") is not None:
+            figures[f"{comparison}/{scenario}"] = {
+                "ratio": entry["ratio"],
+                "precision": entry.get("precision"),
+                "pairs": entry["pairs"],
+            }
+    return {
+        "command": env.get("invocation") or env["command"],
+        "started_at": env["started_at"],
+        "git": env.get("git"),
+        "figures": figures,
+    }
+
+
+def update(repo: Path, summary: Mapping[str, Any]) -> dict[str, Any]:
+    """The registry with this run's entry in its profile's place; written back, and returned."""
+    path = repo / REGISTRY
+    registry: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    registry[summary["environment"].get("profile", "default")] = record(summary)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(registry, indent=1, sort_keys=True) + "\n")
+    return registry
+
+
+def others(registry: Mapping[str, Any], profile: str, comparison: str, scenario: str) -> list[str]:
+    """'1.37 times (`make bench PROFILE=servers`, 2026-12-06)' for each other published run of it."""
+    found = []
+    for other, entry in sorted(registry.items()):
+        figure = (entry.get("figures") or {}).get(f"{comparison}/{scenario}")
+        if other == profile or not figure:
+            continue
+        found.append(f"{figure['ratio']:.2f} times (`{entry['command']}`, {str(entry['started_at'])[:10]})")
+    return found
