@@ -145,7 +145,7 @@ def collector_sentence(summary: Mapping[str, Any]) -> str | None:
         effects = [
             f"{who} {ratio_text(entry, with_pairs=False)}"
             for name, who in GC_EFFECT.items()
-            if (entry := ratio_entry(summary, scenario, name, "rps"))
+            if (entry := ratio_entry(summary, scenario, name, "rps")) and entry["ratio"] is not None
         ]
         if not effects:
             continue
@@ -154,7 +154,7 @@ def collector_sentence(summary: Mapping[str, Any]) -> str | None:
             for tuned, served in GC_BOTH.items()
         ]
         text = f"on {scenario} " + ", ".join(effects) + " the requests/s"
-        if measured := [(t, s) for t, s in both if t and s]:
+        if measured := [(t, s) for t, s in both if t and s and t["ratio"] and s["ratio"]]:
             text += (
                 "; FastAPI over Flask then "
                 + " and ".join(f"{ratio_text(t, False)} ({form_of(t)})" for t, _ in measured)
