@@ -13,6 +13,8 @@ API_DESCRIPTION = (
 )
 # The model card's cost figures, as both specs describe them.
 COST_DESCRIPTION = "CPU microseconds per model call on {rows}, measured by `make model` on the CPU it ran on"
+# The path parameter of GET /penguins/{penguin_id}/prediction, as every spec describes it.
+PENGUIN_ID = "1-based row of the Palmer Penguins data"
 STATIC_URL = "/static"
 # How Swagger UI opens on both services: every operation listed, collapsed (Swagger UI's own default).
 DOC_EXPANSION = "list"

@@ -1,15 +1,16 @@
 import os
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 import pytest
 
-from deploy.nginx import INSTALL, Site, find_nginx, start
+from deploy.nginx import INSTALL, find_nginx
 from shared.model import load_model
 from shared.settings import Settings
 from tests.canned_upstream import BAD_UPSTREAM, canned_upstream
 from tests.clients import FRAMEWORKS, ApiClient, make_client
-from tests.servers import LiveServer, free_port, live_server
+from tests.servers import LiveServer, behind_nginx, live_server
 
 VIA = ["direct", "behind nginx"]
 
@@ -48,21 +49,23 @@ def client(request: pytest.FixtureRequest, settings: Settings) -> Iterator[ApiCl
 
 
 @pytest.fixture(scope="session")
-def both(settings: Settings) -> Iterator[tuple[ApiClient, ApiClient]]:
-    """Both apps at once, for tests that compare their answers."""
-    with make_client("flask", settings) as flask_client, make_client("fastapi", settings) as fastapi_client:
-        yield flask_client, fastapi_client
+def apps(settings: Settings) -> Iterator[dict[str, ApiClient]]:
+    """Every app at once, for tests that compare their answers."""
+    with ExitStack() as stack:
+        yield {framework: stack.enter_context(make_client(framework, settings)) for framework in FRAMEWORKS}
 
 
 @pytest.fixture(scope="session")
 def services(
     tmp_path_factory: pytest.TempPathFactory, upstream: LiveServer
 ) -> Iterator[dict[str, LiveServer]]:
-    """Both services under their real servers, two workers each, with their access logs."""
+    """Every service under its real server, two workers each, with its access log."""
     logs = tmp_path_factory.mktemp("services")
     env = {"WORKERS": "2", "UPSTREAM_URL": upstream.url, "ACCESS_LOG": "1"}
-    with live_server("flask", logs, env=env) as flask, live_server("fastapi", logs, env=env) as fastapi:
-        yield {"flask": flask, "fastapi": fastapi}
+    with ExitStack() as stack:
+        yield {
+            framework: stack.enter_context(live_server(framework, logs, env=env)) for framework in FRAMEWORKS
+        }
 
 
 def require_nginx() -> None:
@@ -77,14 +80,11 @@ def require_nginx() -> None:
 def proxied(
     tmp_path_factory: pytest.TempPathFactory, services: dict[str, LiveServer]
 ) -> Iterator[dict[str, str]]:
-    """nginx in front of both services, as `make run-nginx` deploys them (deploy/): their URLs through it."""
+    """nginx in front of every service, as `make run-nginx` deploys them (deploy/): their URLs through it."""
     require_nginx()
-    flask, fastapi = (
-        Site(f"127.0.0.1:{free_port()}", services[name].url.removeprefix("http://")) for name in FRAMEWORKS
-    )
-    scratch = tmp_path_factory.mktemp("nginx")
-    with start(scratch, flask, fastapi, Settings().max_body_bytes) as nginx:
-        yield {"flask": nginx.flask_url, "fastapi": nginx.fastapi_url}
+    urls = {name: server.url for name, server in services.items()}
+    with behind_nginx(urls, tmp_path_factory.mktemp("nginx")) as through:
+        yield through
 
 
 @dataclass(frozen=True)
