@@ -107,9 +107,7 @@ class Nginx:
         stop(self)
 
 
-def write_config(
-    scratch: Path, sites: Mapping[str, Site], max_body_bytes: int, workers: int | str
-) -> Path:
+def write_config(scratch: Path, sites: Mapping[str, Site], max_body_bytes: int, workers: int | str) -> Path:
     (scratch / "temp").mkdir(parents=True, exist_ok=True)
     (scratch / "services.conf").write_text(render(template_values(sites, max_body_bytes)))
     config = scratch / "nginx.conf"
@@ -128,9 +126,9 @@ def start(
     command_prefix: Sequence[str] = (),
     timeout_s: float = 10,
 ) -> Nginx:
-    """nginx in its own process group, its output in scratch/nginx.out; returns once every site's port accepts.
-    `sites` names every site of the template (SITE_NAMES). `with start(...) as nginx:` stops it at the end, as
-    `stop` does."""
+    """nginx in its own process group, its output in scratch/nginx.out; returns once every site's port
+    accepts. `sites` names every site of the template (SITE_NAMES). `with start(...) as nginx:` stops it at
+    the end, as `stop` does."""
     binary = find_nginx()
     if binary is None:
         raise NginxMissing()

@@ -25,7 +25,7 @@ def create_app(settings: Settings | None = None) -> OpenAPI:
     app = OpenAPI(
         __name__,
         info=Info(title=API_TITLE, description=API_DESCRIPTION, version="1.0.0"),
-        # Its pages would sit under /openapi/ with a page at the prefix; add_docs serves them at FastAPI's paths.
+        # Its pages would sit under /openapi/, a page at the prefix; add_docs serves them at FastAPI's paths.
         doc_ui=False,
         validation_error_model=ValidationErrorBody,
         validation_error_callback=validation_error,

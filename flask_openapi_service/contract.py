@@ -1,12 +1,13 @@
 """The contract's glue: what this service does only so that every service answers one contract.
 
 pydantic validates here as it does on FastAPI, so its error types and sentences are the contract's already.
-What the extension does its own way: its 422 is pydantic's error list as such (with `input`, `ctx` and `url`,
-and no `body` or `path` in `loc`); it reads the body with `request.get_json(silent=True)`, so a body that is not
-JSON, is empty or is sent as another type reaches the model as None (a `model_type` error at `loc: []`), and a
-JSON string is parsed again as JSON; and it documents a 422 on every operation. Flask adds its own: no 415, a
-413 only for a declared length, werkzeug's sentences for 404, 405 and 413, keys sorted in JSON answers, and
-no limit on the request line and headers. The FastAPI service's `contract.py` is the other side's.
+What the extension does its own way: its 422 is pydantic's error list as such (with `input`, `ctx` and
+`url`, and no `body` or `path` in `loc`); it reads the body with `request.get_json(silent=True)`, so a body
+that is not JSON, is empty or is sent as another type reaches the model as None (a `model_type` error at
+`loc: []`), and a JSON string is parsed again, as JSON; its spec drops pydantic's `examples` and documents a
+422 on every operation. Flask adds its own: no 415, a 413 only for a declared length, werkzeug's sentences for
+404, 405 and 413, keys sorted in JSON answers, and no limit on the request line and headers. The FastAPI
+service's `contract.py` is the other side's.
 """
 
 import functools
@@ -65,7 +66,7 @@ def unprocessable(errors: list[dict[str, Any]]) -> Response:
 
 
 def validation_error(exc: ValidationError) -> Response:
-    """The extension's `validation_error_callback`: loc, msg and type only, located as FastAPI locates them."""
+    """The extension's `validation_error_callback`: loc, msg and type only, located as FastAPI does."""
     # This API's routes validate a path or a body, never both.
     where = "path" if request.view_args else "body"
     detail = []

@@ -27,4 +27,3 @@ def add_docs(app: OpenAPI) -> None:
     # The plugin's own path, kept as a redirect to FastAPI's.
     app.view_functions["swagger.swagger"] = lambda: redirect("/docs")
     app.config["SWAGGER_CONFIG"] = {"docExpansion": DOC_EXPANSION}
-

@@ -1,5 +1,6 @@
 """The API's error bodies: every error is `{"detail": ...}` JSON, whichever part of the stack raised it."""
 
+import sys
 from typing import Any
 
 from flask import current_app
@@ -27,7 +28,7 @@ def upstream_error(exc: UpstreamError) -> tuple[Body, int]:
 def server_error(exc: Exception) -> tuple[Body, int]:
     """500 without a traceback, path or exception text; the exception is still logged."""
     # Flask logs an exception only when no handler takes it; this one does, so it logs it as Flask would.
-    current_app.log_exception((type(exc), exc, exc.__traceback__))
+    current_app.log_exception(sys.exc_info())
     return {"detail": INTERNAL_SERVER_ERROR}, 500
 
 

@@ -1,4 +1,5 @@
-"""Request and response models: pydantic validates them and flask-openapi3 documents them, from one set of hints."""
+"""Request and response models: pydantic validates them and flask-openapi3 documents them, from one set of
+hints."""
 
 from typing import Annotated, Any
 

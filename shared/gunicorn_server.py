@@ -1,9 +1,9 @@
 """gunicorn as both Flask services run it: the settings, the draining sync worker, the proxy's client address.
 
 gunicorn's documented custom-application API, so that the settings live in Python beside the apps:
-https://docs.gunicorn.org/en/stable/custom.html. `flask_service/server.py` and `flask_openapi_service/server.py`
-each name their app and port and run `GunicornServer`; everything else is here, once. No web framework: gunicorn
-and werkzeug's WSGI middleware only.
+https://docs.gunicorn.org/en/stable/custom.html. `flask_service/server.py` and
+`flask_openapi_service/server.py` each name their app and port and run `GunicornServer`; everything else is
+here, once. No web framework: gunicorn and werkzeug's WSGI middleware only.
 """
 
 import functools

@@ -94,7 +94,9 @@ def live_server(
 def behind_nginx(urls: Mapping[str, str], scratch: Path) -> Iterator[dict[str, str]]:
     """nginx in front of the services at `urls` (one for each of its sites), as `make run-nginx` deploys
     them, on free ports: their URLs through it."""
-    sites = {name: Site(f"127.0.0.1:{free_port()}", urls[name].removeprefix("http://")) for name in SITE_NAMES}
+    sites = {
+        name: Site(f"127.0.0.1:{free_port()}", urls[name].removeprefix("http://")) for name in SITE_NAMES
+    }
     with start(scratch, sites, Settings().max_body_bytes) as nginx:
         yield nginx.urls
 

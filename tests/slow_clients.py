@@ -2,7 +2,8 @@
 behind nginx: 16 clients each send a request a few bytes every 2 s; meanwhile another asks /health 20 times.
 
 A gunicorn sync worker reads one request at a time, so each slow client holds a worker: directly, both Flask
-services answer few health checks in time, which is why gunicorn's docs put the sync worker behind a buffering proxy.
+services answer few health checks in time, which is why gunicorn's docs put the sync worker behind a buffering
+proxy.
 nginx reads the slow requests itself and passes on only whole ones. tests/test_slow_clients.py asserts it;
 `python -m tests.slow_clients` prints the figures docs/reliability.md quotes (every service, 2 workers each).
 """

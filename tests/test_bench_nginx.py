@@ -114,7 +114,7 @@ def test_the_pool_starts_a_variant_behind_nginx_verifies_it_and_stops_both(tmp_p
     try:
         assert server is not None and server.proxy is not None, pool.verification
         assert pool.verification[FASTAPI_NGINX]["passed"]
-        assert pool.verification[FASTAPI_NGINX]["url"] == server.url == server.proxy.fastapi_url
+        assert pool.verification[FASTAPI_NGINX]["url"] == server.url == server.proxy.urls["fastapi"]
         # Through nginx. nginx writes a request's log line after its answer has gone, so the last check's
         # line can come a moment after the check (one full-suite run read the log before it).
         logged = server.proxy.access_log

@@ -56,7 +56,9 @@ def client_package(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleT
         del sys.modules[name]
 
 
-def call_flask(package: ModuleType, operation: ModuleType, create_app: Any = create_flask_app, **kwargs: Any) -> Any:
+def call_flask(
+    package: ModuleType, operation: ModuleType, create_app: Any = create_flask_app, **kwargs: Any
+) -> Any:
     client = package.Client(base_url=BASE_URL)
     transport = httpx.WSGITransport(app=create_app(Settings()))
     with httpx.Client(transport=transport, base_url=BASE_URL) as http:
@@ -85,7 +87,11 @@ def every(package: ModuleType, name: str, **kwargs: Any) -> Any:
     fastapi = call_fastapi(package, operation, **kwargs)
     for create_app in (create_flask_app, create_flask_openapi_app):
         flask = call_flask(package, operation, create_app, **kwargs)
-        assert flask.status_code == fastapi.status_code, (create_app.__module__, flask.content, fastapi.content)
+        assert flask.status_code == fastapi.status_code, (
+            create_app.__module__,
+            flask.content,
+            fastapi.content,
+        )
         assert type(flask.parsed) is type(fastapi.parsed)
         assert_same_json(flask.parsed.to_dict(), fastapi.parsed.to_dict())
     return fastapi.parsed
@@ -101,7 +107,9 @@ def test_the_generated_client_drives_every_service_alike(client_package: ModuleT
         client_package, "predict_predict_post", body=models.Penguin.from_dict(KNOWN_PENGUINS["Gentoo"])
     )
     assert isinstance(prediction, models.Prediction) and prediction.species == "Gentoo"
-    batch = every(client_package, "predict_batch_predict_batch_post", body=models.Batch.from_dict(batch_of(3)))
+    batch = every(
+        client_package, "predict_batch_predict_batch_post", body=models.Batch.from_dict(batch_of(3))
+    )
     assert [item.species for item in batch.predictions] == ["Adelie", "Chinstrap", "Gentoo"]
 
 
