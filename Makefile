@@ -154,7 +154,7 @@ lab: $(MODEL) ## Check a workshop lab on both services: make lab N=1 (N=all: eve
 lab-solution: $(STAMP) ## Apply a lab's solution to the working tree: make lab-solution N=1 (UNDO=1: take it out)
 	@$(BIN)/python -m workshop solution $(N) $(if $(UNDO),--undo)
 
-doctor: ## Ready for the workshop? Python, .venv, the model, ports 8001-8003 and 8089 free
+doctor: ## Ready for the workshop? Python, .venv, the model, ports 8001-8004 and 8089 free
 	@$(PYTHON) -m workshop.doctor
 
 # The environment that downloads the wheels comes from the index, never from the wheelhouse being made.
@@ -166,7 +166,7 @@ wheelhouse: $(STAMP) ## Download every wheel of requirements.lock into WHEELHOUS
 test: $(MODEL) lint ## Lint, then run every test (behaviour, specs, live servers)
 	$(BIN)/python -m pytest
 
-fuzz: $(MODEL) ## Schemathesis against both live services from their specs (MAX_EXAMPLES per operation, SEED)
+fuzz: $(MODEL) ## Schemathesis against every live service from its spec (MAX_EXAMPLES per operation, SEED)
 	$(BIN)/python -m tests.fuzz --max-examples $(MAX_EXAMPLES) $(if $(SEED),--seed $(SEED))
 
 soak: $(MODEL) ## Both services at a fixed rate for SOAK_DURATION s: requests, failures, memory start to end

@@ -207,8 +207,11 @@ def detail_of(exc: HTTPException) -> str:
 
 def documented(spec: dict[str, Any]) -> dict[str, Any]:
     """The spec as FastAPI's documents the same models: each model's schema as pydantic writes it (the
-    extension copies it into Schema objects that keep OpenAPI 3.0's keywords and drop 3.1's `examples`), and
-    a 422 only where a parameter or a body is validated (the extension adds one to every operation)."""
+    extension copies it into Schema objects that keep OpenAPI 3.0's keywords and drop 3.1's `examples`), a
+    422 only where a parameter or a body is validated (the extension adds one to every operation), and no
+    `securitySchemes: null` (the extension writes one without schemes; OpenAPI wants an object)."""
+    if spec["components"].get("securitySchemes", {}) is None:
+        del spec["components"]["securitySchemes"]
     components = spec["components"]["schemas"]
     for name, model in MODELS.items():
         if name in components:

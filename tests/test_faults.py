@@ -27,6 +27,7 @@ SERVERS: dict[str, tuple[str, Mapping[str, str]]] = {
     "flask-sync": ("flask", {}),
     "flask-gthread": ("flask", {"GUNICORN_WORKER_CLASS": "gthread", "GUNICORN_THREADS": "4"}),
     "fastapi": ("fastapi", {}),
+    "flask_openapi-sync": ("flask_openapi", {}),
 }
 
 
