@@ -13,7 +13,7 @@ from flask_openapi3_redoc.plugins import RegisterPlugin as ReDocPlugin
 from flask_openapi3_swagger.plugins import RegisterPlugin as SwaggerPlugin
 
 from flask_openapi_service.contract import documented
-from shared.docs import DOC_EXPANSION
+from shared.docs import DOC_EXPANSION, REDOC_CSP
 
 SPEC_URL = "/openapi.json"
 
@@ -26,4 +26,8 @@ def add_docs(app: OpenAPI) -> None:
     app.add_url_rule("/docs", "docs", app.view_functions["swagger.swagger"])
     # The plugin's own path, kept as a redirect to FastAPI's.
     app.view_functions["swagger.swagger"] = lambda: redirect("/docs")
-    app.config["SWAGGER_CONFIG"] = {"docExpansion": DOC_EXPANSION}
+    redoc_page = app.view_functions["redoc.redoc"]
+    app.view_functions["redoc.redoc"] = lambda: (redoc_page(), {"Content-Security-Policy": REDOC_CSP})
+    # validatorUrl: the plugin's page leaves Swagger UI's default, which sends the spec's URL to
+    # validator.swagger.io for a badge whenever the page is not on localhost.
+    app.config["SWAGGER_CONFIG"] = {"docExpansion": DOC_EXPANSION, "validatorUrl": None}
