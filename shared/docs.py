@@ -18,9 +18,9 @@ PENGUIN_ID = "1-based row of the Palmer Penguins data"
 STATIC_URL = "/static"
 # How Swagger UI opens on every service: every operation listed, collapsed (Swagger UI's own default).
 DOC_EXPANSION = "list"
-# ReDoc's bundle asks cdn.redoc.ly for the logo of its "API docs by Redocly" link, whoever serves its files: this
-# policy on the ReDoc page keeps every request the page makes on the service (scripts and styles inline or its
-# own, images its own or inline, ReDoc's search worker from a blob). tests/test_docs_browser.py checks it.
+# ReDoc's bundle asks cdn.redoc.ly for the logo of its "API docs by Redocly" link, whoever serves its files:
+# this policy on the ReDoc page keeps every request the page makes on the service (scripts and styles inline
+# or its own, images its own or inline, its search worker from a blob). tests/test_docs_browser.py checks it.
 REDOC_CSP = (
     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; worker-src 'self' blob:"
