@@ -7,7 +7,7 @@ with the contract's paths that page would be "/", a 404 on FastAPI. So the app t
 registers the same plugins as `doc_ui` does (OpenAPI._init_doc), at the root, without that page.
 """
 
-from flask import redirect
+from flask import Response, make_response, redirect
 from flask_openapi3 import OpenAPI
 from flask_openapi3_redoc.plugins import RegisterPlugin as ReDocPlugin
 from flask_openapi3_swagger.plugins import RegisterPlugin as SwaggerPlugin
@@ -27,7 +27,13 @@ def add_docs(app: OpenAPI) -> None:
     # The plugin's own path, kept as a redirect to FastAPI's.
     app.view_functions["swagger.swagger"] = lambda: redirect("/docs")
     redoc_page = app.view_functions["redoc.redoc"]
-    app.view_functions["redoc.redoc"] = lambda: (redoc_page(), {"Content-Security-Policy": REDOC_CSP})
+
+    def redoc() -> Response:
+        page = make_response(redoc_page())
+        page.headers["Content-Security-Policy"] = REDOC_CSP
+        return page
+
+    app.view_functions["redoc.redoc"] = redoc
     # validatorUrl: the plugin's page leaves Swagger UI's default, which sends the spec's URL to
     # validator.swagger.io for a badge whenever the page is not on localhost.
     app.config["SWAGGER_CONFIG"] = {"docExpansion": DOC_EXPANSION, "validatorUrl": None}
