@@ -1,5 +1,4 @@
-"""Request and response models: pydantic validates them and flask-openapi3 documents them, from one set of
-hints."""
+"""Request and response models: pydantic validates them, flask-openapi3 documents them: one set of hints."""
 
 from typing import Annotated, Any
 
