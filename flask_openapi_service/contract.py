@@ -217,7 +217,9 @@ def documented(spec: dict[str, Any]) -> dict[str, Any]:
         if name in components:
             # As serialised, as the extension writes a response's model (computed fields included): this API's
             # request models read the same either way.
-            components[name] = model.model_json_schema(ref_template=OPENAPI3_REF_TEMPLATE, mode="serialization")
+            components[name] = model.model_json_schema(
+                ref_template=OPENAPI3_REF_TEMPLATE, mode="serialization"
+            )
             components[name].pop("$defs", None)  # each nested model is a component of its own already
     for path_item in spec["paths"].values():
         for operation in path_item.values():

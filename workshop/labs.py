@@ -62,7 +62,7 @@ LABS: dict[int, Lab] = {
             "A `confidence` in every prediction, on all three services",
             "06-flask-openapi3.md",
             lab_checks.lab6_steps,
-            frameworks=FRAMEWORKS,
+            frameworks=tuple(FRAMEWORKS),
         ),
     )
 }
