@@ -127,7 +127,7 @@ FIRST_HINTS = {
         "flask: POST /predict answered 200",
         "fastapi: POST /predict answered 200",
         "flask_openapi: POST /predict answered 200",
-        "@computed_field",
+        "Declare `confidence: float` on Species",
     ],
 }
 
