@@ -163,6 +163,7 @@ COPIED = [
     "deploy",
     "tests",
     "loadtests",
+    "examples",
     "workshop",
     "docs/workshop",
     "models",
