@@ -35,6 +35,9 @@ BENCH_WORKERS = $(if $(filter file,$(origin WORKERS)),auto,$(WORKERS))
 # make fuzz: test cases per API operation, and the seed to replay a run (default: a new one, printed).
 MAX_EXAMPLES ?= 500
 SEED ?=
+# make test: pytest-xdist's workers (auto: one per CPU). The tests of the live services stay on one worker,
+# which starts them once (tests/conftest.py).
+TEST_WORKERS ?= auto
 # make soak: how long, and the requests/s each service is sent.
 SOAK_DURATION ?= 180
 SOAK_RATE ?= 50
@@ -163,8 +166,8 @@ wheelhouse: $(STAMP) ## Download every wheel of requirements.lock into WHEELHOUS
 	$(BIN)/python -m workshop.wheelhouse $(WHEELHOUSE_OUT) $(if $(WHEELHOUSE_PYTHON),--python $(WHEELHOUSE_PYTHON)) \
 		$(foreach tag,$(WHEELHOUSE_PLATFORMS),--platform $(tag))
 
-test: $(MODEL) lint ## Lint, then run every test (behaviour, specs, live servers)
-	$(BIN)/python -m pytest
+test: $(MODEL) lint ## Lint, then run every test (behaviour, specs, live servers), TEST_WORKERS at once
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 fuzz: $(MODEL) ## Schemathesis against every live service from its spec (MAX_EXAMPLES per operation, SEED)
 	$(BIN)/python -m tests.fuzz --max-examples $(MAX_EXAMPLES) $(if $(SEED),--seed $(SEED))

@@ -1,7 +1,11 @@
+import functools
 import os
+import re
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +22,37 @@ VIA = ["direct", "behind nginx"]
 def pytest_configure(config: pytest.Config) -> None:
     # Fail early and clearly, not once per test, when `make model` has not been run.
     load_model(Settings.from_env().model_dir)
+
+
+# The session fixtures that start the three services (and nginx in front of them).
+SERVICES_FIXTURES = ("services", "proxied", "targets")
+# A test module that takes one as a parameter, or asks for one as it runs (getfixturevalue).
+USES_SERVICES = re.compile(
+    rf"[(,]\s*(?:{'|'.join(SERVICES_FIXTURES)})\s*:|getfixturevalue\(\s*\"(?:{'|'.join(SERVICES_FIXTURES)})\"",
+)
+
+
+@functools.cache
+def uses_services(path: Path) -> bool:
+    return path.is_file() and USES_SERVICES.search(path.read_text()) is not None
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`make test` runs pytest-xdist with `--dist loadgroup`: the tests of the live services on one worker, so
+    that it alone starts them (session fixtures are per process), every other test wherever there is room.
+
+    xdist's own loadgroup groups by the `xdist_group` mark, which pytest 9.2 no longer lets it carry to the
+    scheduler (https://github.com/pytest-dev/pytest-xdist/issues/1386, open): the group is read here from the
+    test's module instead, the modules whose tests take these fixtures (USES_SERVICES)."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ServicesTogether(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return "services" if uses_services(config.rootpath / nodeid.split("::", 1)[0]) else nodeid
+
+    return ServicesTogether(config, log)
 
 
 @pytest.fixture(scope="session")
