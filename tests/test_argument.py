@@ -247,3 +247,12 @@ def test_readme_writes_every_part_of_the_argument_from_one_run(tmp_path: Path) -
         == page.split(argument.SPEED[0])[0].split("| point |")[0]
     )
     assert written.split("## Reproduce")[1] == page.split("## Reproduce")[1]
+
+
+def test_running_md_quotes_the_glue_s_lines() -> None:
+    """docs/running.md's section on the third service gives its glue's length beside the other two."""
+    text = (REPO / "docs" / "running.md").read_text()
+    flask, fastapi = lines("flask_service/contract.py"), lines("fastapi_service/contract.py")
+    third = lines("flask_openapi_service/contract.py")
+    glue = f"({third} lines,\nagainst Flask's {flask} and FastAPI's {fastapi};"
+    assert f"`flask_openapi_service/contract.py` {glue}" in text
