@@ -35,7 +35,10 @@ def test_every_pair_is_mirrored_and_every_note_is_current() -> None:
     assert problems == [], "update the notes in workshop/topics.py"
 
 
-def test_make_diff_shows_a_topic_side_by_side(capsys: pytest.CaptureFixture[str]) -> None:
+def test_make_diff_shows_a_topic_side_by_side(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "160")  # a wide terminal (pytest-xdist's workers are given 80 columns)
     assert main(["diff", "validation"]) == 0
     shown = capsys.readouterr().out
     assert "flask_service/schemas.py" in shown and "fastapi_service/schemas.py" in shown
@@ -85,8 +88,11 @@ def test_a_focused_topic_shows_only_its_definitions() -> None:
     assert any("async def penguin_prediction(" in line for line in pair.right.lines)
 
 
-def test_a_topic_sets_the_third_service_beside_another(capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_topic_sets_the_third_service_beside_another(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Its schemas.py against FastAPI's: the same pydantic models, but for the path parameter's."""
+    monkeypatch.setenv("COLUMNS", "160")
     assert main(["diff", "openapi-validation"]) == 0
     shown = capsys.readouterr().out
     assert "flask_openapi_service/schemas.py" in shown and "fastapi_service/schemas.py" in shown
