@@ -38,8 +38,10 @@ def uses_services(path: Path) -> bool:
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """`make test` runs pytest-xdist with `--dist loadgroup`: the tests of the live services on one worker, so
-    that it alone starts them (session fixtures are per process), every other test wherever there is room.
+    """`make test` runs pytest-xdist with `--dist loadgroup`: each test module on one worker, so that its module
+    fixtures run once (test_bench_e2e's bench run, above all), and the modules of the live services together,
+    so that one worker alone starts them (session fixtures are per process); in collection order, so that the
+    long bench run starts first rather than last.
 
     xdist's own loadgroup groups by the `xdist_group` mark, which pytest 9.2 no longer lets it carry to the
     scheduler (https://github.com/pytest-dev/pytest-xdist/issues/1386, open): the group is read here from the
@@ -48,11 +50,13 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
         return None
     from xdist.scheduler import LoadScopeScheduling
 
-    class ServicesTogether(LoadScopeScheduling):  # type: ignore[misc]
+    class ModulesAndServices(LoadScopeScheduling):  # type: ignore[misc]
         def _split_scope(self, nodeid: str) -> str:
-            return "services" if uses_services(config.rootpath / nodeid.split("::", 1)[0]) else nodeid
+            module = nodeid.split("::", 1)[0]
+            return "services" if uses_services(config.rootpath / module) else module
 
-    return ServicesTogether(config, log)
+    config.option.loadscopereorder = False
+    return ModulesAndServices(config, log)
 
 
 @pytest.fixture(scope="session")
