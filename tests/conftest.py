@@ -38,10 +38,10 @@ def uses_services(path: Path) -> bool:
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """`make test` runs pytest-xdist with `--dist loadgroup`: each test module on one worker, so that its module
-    fixtures run once (test_bench_e2e's bench run, above all), and the modules of the live services together,
-    so that one worker alone starts them (session fixtures are per process); in collection order, so that the
-    long bench run starts first rather than last.
+    """`make test` runs pytest-xdist with `--dist loadgroup`: each test module on one worker, so that its
+    module fixtures run once (test_bench_e2e's bench run, above all), and the modules of the live services
+    together, so that one worker alone starts them (session fixtures are per process); in collection order,
+    so that the long bench run starts first rather than last.
 
     xdist's own loadgroup groups by the `xdist_group` mark, which pytest 9.2 no longer lets it carry to the
     scheduler (https://github.com/pytest-dev/pytest-xdist/issues/1386, open): the group is read here from the
