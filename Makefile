@@ -36,12 +36,15 @@ BENCH_WORKERS = $(if $(filter file,$(origin WORKERS)),auto,$(WORKERS))
 # make fuzz: test cases per API operation, and the seed to replay a run (default: a new one, printed).
 MAX_EXAMPLES ?= 500
 SEED ?=
+# make test: pytest-xdist's workers (auto: one per CPU). The tests of the live services stay on one worker,
+# which starts them once (tests/conftest.py).
+TEST_WORKERS ?= auto
 # make soak: how long, and the requests/s each service is sent.
 SOAK_DURATION ?= 180
 SOAK_RATE ?= 50
 # make locust: which service the web UI targets first (its form lets you change it).
 TARGET ?= fastapi
-TARGET_PORT = $(if $(filter flask,$(TARGET)),8001,8002)
+TARGET_PORT = $(if $(filter flask,$(TARGET)),8001,$(if $(filter flask-openapi,$(TARGET)),8004,8002))
 # The workshop (docs/workshop/): make diff TOPIC=<topic>, make lab N=<number>.
 TOPIC ?=
 N ?=
@@ -53,11 +56,11 @@ WHEELHOUSE_PYTHON ?=
 WHEELHOUSE_PLATFORMS ?=
 PIP_SOURCE = $(if $(WHEELHOUSE),--no-index --find-links $(WHEELHOUSE))
 
-.PHONY: help venv model run-flask run-fastapi run-nginx run-upstream test test-fast compose-check fuzz soak lint format lock clean \
+.PHONY: help venv model run-flask run-fastapi run-flask-openapi run-nginx run-upstream test test-fast compose-check fuzz soak lint format lock clean \
 	bench bench-quick bench-tail locust
 
 help: ## List the targets and their knobs
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
 	@echo "Knobs (make VAR=value): WORKERS=$(WORKERS) HOST=$(HOST); services also read MAX_BODY_BYTES,"
 	@echo "MAX_BATCH_SIZE, MODEL_DIR, UPSTREAM_URL, UPSTREAM_TIMEOUT_S, DOCS_ENABLED, ACCESS_LOG, GC_TUNING (1: the"
@@ -80,7 +83,7 @@ help: ## List the targets and their knobs
 	@echo "  RESULTS_DIR=$(RESULTS_DIR) LOCUST_PROCESSES=$(LOCUST_PROCESSES) (>1: a Locust master and N"
 	@echo "  workers) UPSTREAM_LATENCY_MS=$(UPSTREAM_LATENCY_MS) (io: the upstream's delay)."
 	@echo "  Publishable: make bench PROFILE=full, on a quiet machine."
-	@echo "  make locust TARGET=flask|fastapi (default $(TARGET))."
+	@echo "  make locust TARGET=flask|fastapi|flask-openapi (default $(TARGET))."
 	@echo "Workshop: make diff TOPIC=<topic> (TOPIC=list names them), make lab N=<number> (none: the list),"
 	@echo "  WHEELHOUSE=<folder> (make venv, and so every target, installs from it offline; make wheelhouse"
 	@echo "  fills it, for another laptop with WHEELHOUSE_PYTHON=3.12 WHEELHOUSE_PLATFORMS=<pip platform tags>)."
@@ -116,7 +119,10 @@ run-flask: $(MODEL) ## Serve the Flask app with gunicorn on 127.0.0.1:8001
 run-fastapi: $(MODEL) ## Serve the FastAPI app with uvicorn on 127.0.0.1:8002
 	$(BIN)/python -m fastapi_service.server
 
-run-nginx: $(MODEL) ## Both services behind nginx, as deployed: Flask on 127.0.0.1:8081, FastAPI on 127.0.0.1:8082
+run-flask-openapi: $(MODEL) ## Serve the Flask + flask-openapi3 (pydantic) app with gunicorn on 127.0.0.1:8004
+	$(BIN)/python -m flask_openapi_service.server
+
+run-nginx: $(MODEL) ## The services behind nginx, as deployed: Flask on :8081, FastAPI on :8082, Flask-OpenAPI3 on :8084
 	$(BIN)/python -m deploy.run
 
 run-upstream: $(STAMP) ## Serve the upstream observation service on 127.0.0.1:8003
@@ -136,7 +142,7 @@ bench-quick: ## A smoke bench in about a minute: predict, three pairs and a thre
 bench-tail: $(MODEL) ## The tail experiments, one cause of a slow p99 at a time (about 10 min): docs/bench/tail.md
 	$(BIN)/python -m loadtests.bench.tail --docs
 
-locust: $(STAMP) ## Locust's web UI on 127.0.0.1:8089 against a running service (make run-flask / run-fastapi)
+locust: $(STAMP) ## Locust's web UI on 127.0.0.1:8089 against a running service (make run-flask, run-fastapi...)
 	@echo "Target: http://$(HOST):$(TARGET_PORT) ($(TARGET)); start it with 'make run-$(TARGET)' in another terminal."
 	@echo "Pick a scenario (user class) and change Host in the form to try the other service."
 	$(BIN)/locust -f loadtests/locustfile.py --class-picker --web-host 127.0.0.1 --host http://$(HOST):$(TARGET_PORT)
@@ -155,7 +161,7 @@ lab: $(MODEL) ## Check a workshop lab on both services: make lab N=1 (N=all: eve
 lab-solution: $(STAMP) ## Apply a lab's solution to the working tree: make lab-solution N=1 (UNDO=1: take it out)
 	@$(BIN)/python -m workshop solution $(N) $(if $(UNDO),--undo)
 
-doctor: ## Ready for the workshop? Python, .venv, the model, ports 8001-8003 and 8089 free
+doctor: ## Ready for the workshop? Python, .venv, the model, ports 8001-8004 and 8089 free
 	@$(PYTHON) -m workshop.doctor
 
 # The environment that downloads the wheels comes from the index, never from the wheelhouse being made.
@@ -164,10 +170,10 @@ wheelhouse: $(STAMP) ## Download every wheel of requirements.lock into WHEELHOUS
 	$(BIN)/python -m workshop.wheelhouse $(WHEELHOUSE_OUT) $(if $(WHEELHOUSE_PYTHON),--python $(WHEELHOUSE_PYTHON)) \
 		$(foreach tag,$(WHEELHOUSE_PLATFORMS),--platform $(tag))
 
-test: $(MODEL) lint ## Lint, then run every test (behaviour, specs, live servers)
-	$(BIN)/python -m pytest
+test: $(MODEL) lint ## Lint, then run every test (behaviour, specs, live servers), TEST_WORKERS at once
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
-fuzz: $(MODEL) ## Schemathesis against both live services from their specs (MAX_EXAMPLES per operation, SEED)
+fuzz: $(MODEL) ## Schemathesis against every live service from its spec (MAX_EXAMPLES per operation, SEED)
 	$(BIN)/python -m tests.fuzz --max-examples $(MAX_EXAMPLES) $(if $(SEED),--seed $(SEED))
 
 soak: $(MODEL) ## Both services at a fixed rate for SOAK_DURATION s: requests, failures, memory start to end
@@ -178,7 +184,8 @@ test-fast: $(MODEL) ## Run the tests that start no server
 
 compose-check: $(MODEL) ## Check docker-compose.yml and the Dockerfiles, no Docker engine needed (make test does too)
 	$(BIN)/docker-compose -f docker-compose.yml --profile bench config --quiet
-	$(BIN)/hadolint flask_service/Dockerfile fastapi_service/Dockerfile upstream/Dockerfile loadtests/Dockerfile
+	$(BIN)/hadolint flask_service/Dockerfile fastapi_service/Dockerfile flask_openapi_service/Dockerfile upstream/Dockerfile \
+		loadtests/Dockerfile
 	$(BIN)/python -m pytest -q tests/test_docker.py
 
 lint: $(STAMP) ## ruff format --check, ruff check, mypy

@@ -1,9 +1,10 @@
-"""nginx in front of both services, from deploy/nginx.conf.template: rendered, run in the foreground with a
+"""nginx in front of the services, from deploy/nginx.conf.template: rendered, run in the foreground with a
 scratch folder of its own (configuration, PID file, temporary files, logs), so that it needs neither root nor
 /etc/nginx, and stopped by its PID.
 
-`make run-nginx` (deploy/run.py) and the live tests use it; so can the bench: `start` takes where nginx
-listens, the two upstreams, how many worker processes, and a command prefix (`taskset -c 0` pins it to a CPU).
+`make run-nginx` (deploy/run.py) and the live tests use it; so can the bench: `start` takes, for each site the
+template declares (SITE_NAMES), where nginx listens and where the service is, then how many worker processes,
+and a command prefix (`taskset -c 0` pins it to a CPU).
 """
 
 import os
@@ -22,6 +23,10 @@ INSTALL = "sudo apt-get install nginx"
 # Debian installs nginx in /usr/sbin, which is not on a user's PATH.
 SBIN = ("/usr/sbin", "/usr/local/sbin", "/usr/local/nginx/sbin")
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# The services the template has a site for, by the name its variables carry: ${FLASK_LISTEN} is "flask".
+SITE_NAMES = tuple(
+    name.lower() for name in dict.fromkeys(re.findall(r"\$\{([A-Z_]+)_LISTEN\}", TEMPLATE.read_text()))
+)
 
 # The main context the official image's own nginx.conf gives the template (in its http block), with every path
 # in the scratch folder: Debian's defaults (/var/lib/nginx, /var/log/nginx, /run) are root's.
@@ -73,22 +78,19 @@ def render(values: Mapping[str, str], template: str | None = None) -> str:
     return _VARIABLE.sub(lambda match: values[match.group(1)], text)
 
 
-def template_values(flask: Site, fastapi: Site, max_body_bytes: int) -> dict[str, str]:
-    return {
-        "FLASK_LISTEN": flask.listen,
-        "FLASK_UPSTREAM": flask.upstream,
-        "FASTAPI_LISTEN": fastapi.listen,
-        "FASTAPI_UPSTREAM": fastapi.upstream,
-        "MAX_BODY_BYTES": str(max_body_bytes),
-    }
+def template_values(sites: Mapping[str, Site], max_body_bytes: int) -> dict[str, str]:
+    """The template's variables: NAME_LISTEN and NAME_UPSTREAM for each site, and the body limit."""
+    values = {"MAX_BODY_BYTES": str(max_body_bytes)}
+    for name, site in sites.items():
+        values |= {f"{name.upper()}_LISTEN": site.listen, f"{name.upper()}_UPSTREAM": site.upstream}
+    return values
 
 
 @dataclass
 class Nginx:
     process: subprocess.Popen[bytes]
     scratch: Path
-    flask_url: str
-    fastapi_url: str
+    urls: dict[str, str]  # site name -> nginx's URL for it
 
     @property
     def error_log(self) -> Path:
@@ -105,9 +107,9 @@ class Nginx:
         stop(self)
 
 
-def write_config(scratch: Path, flask: Site, fastapi: Site, max_body_bytes: int, workers: int | str) -> Path:
+def write_config(scratch: Path, sites: Mapping[str, Site], max_body_bytes: int, workers: int | str) -> Path:
     (scratch / "temp").mkdir(parents=True, exist_ok=True)
-    (scratch / "services.conf").write_text(render(template_values(flask, fastapi, max_body_bytes)))
+    (scratch / "services.conf").write_text(render(template_values(sites, max_body_bytes)))
     config = scratch / "nginx.conf"
     # Started as root, nginx runs its workers as nobody, who could not reach a scratch folder under a private
     # one (pytest's, a user's): they stay root here, on this machine only (the container runs them as nginx).
@@ -118,20 +120,20 @@ def write_config(scratch: Path, flask: Site, fastapi: Site, max_body_bytes: int,
 
 def start(
     scratch: Path,
-    flask: Site,
-    fastapi: Site,
+    sites: Mapping[str, Site],
     max_body_bytes: int,
     workers: int | str = 1,
     command_prefix: Sequence[str] = (),
     timeout_s: float = 10,
 ) -> Nginx:
-    """nginx in its own process group, its output in scratch/nginx.out; returns once both ports accept.
-    `with start(...) as nginx:` stops it at the end, as `stop` does."""
+    """nginx in its own process group, its output in scratch/nginx.out; returns once every site's port
+    accepts. `sites` names every site of the template (SITE_NAMES). `with start(...) as nginx:` stops it at
+    the end, as `stop` does."""
     binary = find_nginx()
     if binary is None:
         raise NginxMissing()
     scratch = scratch.resolve()
-    config = write_config(scratch, flask, fastapi, max_body_bytes, workers)
+    config = write_config(scratch, sites, max_body_bytes, workers)
     # -e: the error log before the configuration is read (Debian's default is stderr, elsewhere a root path).
     command = [
         *command_prefix,
@@ -145,9 +147,9 @@ def start(
     ]
     with (scratch / "nginx.out").open("wb") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
-    nginx = Nginx(process, scratch, f"http://{flask.listen}", f"http://{fastapi.listen}")
+    nginx = Nginx(process, scratch, {name: f"http://{site.listen}" for name, site in sites.items()})
     try:
-        wait_until_listening(nginx, [flask.listen, fastapi.listen], timeout_s)
+        wait_until_listening(nginx, [site.listen for site in sites.values()], timeout_s)
     except BaseException:
         stop(nginx)
         raise

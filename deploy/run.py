@@ -1,6 +1,7 @@
-"""`make run-nginx`: both services, and nginx in front of them as deployed: Flask at 127.0.0.1:8081,
-FastAPI at 127.0.0.1:8082 (gunicorn and uvicorn on 8001 and 8002, or on free ports when those are taken).
-Ctrl-C stops all three. nginx's configuration, logs and temporary files are in a scratch folder it prints.
+"""`make run-nginx`: the services, and nginx in front of them as deployed: Flask at 127.0.0.1:8081,
+FastAPI at 127.0.0.1:8082, Flask with flask-openapi3 at 127.0.0.1:8084 (their servers on 8001, 8002 and 8004,
+or on free ports when those are taken). Ctrl-C stops them all. nginx's configuration, logs and temporary files
+are in a scratch folder it prints.
 """
 
 import os
@@ -18,7 +19,11 @@ from shared.healthcheck import probe
 from shared.settings import REPO_ROOT, Settings
 
 # framework -> (server module, its usual port, nginx's port for it)
-SERVICES = {"flask": ("flask_service.server", 8001, 8081), "fastapi": ("fastapi_service.server", 8002, 8082)}
+SERVICES = {
+    "flask": ("flask_service.server", 8001, 8081),
+    "fastapi": ("fastapi_service.server", 8002, 8082),
+    "flask_openapi": ("flask_openapi_service.server", 8004, 8084),
+}
 START_TIMEOUT_S = 60
 
 
@@ -56,7 +61,7 @@ def main() -> int:
     if find_nginx() is None:
         print(f"nginx is not installed: {INSTALL}", file=sys.stderr)
         return 1
-    # Ctrl-C, and SIGTERM or SIGHUP, stop all three (SIGINT set too: a shell starts a background job with it
+    # Ctrl-C, and SIGTERM or SIGHUP, stop them all (SIGINT set too: a shell starts a background job with it
     # ignored, and Python then leaves it so).
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, stop_on_signal)
@@ -73,17 +78,17 @@ def main() -> int:
         for name, process in services.items():
             wait_until_healthy(process, f"http://{sites[name].upstream}")
         max_body_bytes = Settings.from_env().max_body_bytes
-        nginx = start(scratch, sites["flask"], sites["fastapi"], max_body_bytes, workers="auto")
-        flask, fastapi = sites["flask"], sites["fastapi"]
+        nginx = start(scratch, sites, max_body_bytes, workers="auto")
+        fronted = ", ".join(
+            f"{name} at http://{site.listen} (its server on {site.upstream})" for name, site in sites.items()
+        )
         print(
-            f"nginx in front: Flask at http://{flask.listen} (gunicorn on {flask.upstream}), "
-            f"FastAPI at http://{fastapi.listen} (uvicorn on {fastapi.upstream}); "
-            f"nginx's configuration and logs in {scratch}. Ctrl-C stops all three.",
+            f"nginx in front: {fronted}; nginx's configuration and logs in {scratch}. Ctrl-C stops them all.",
             flush=True,
         )
         while nginx.process.poll() is None and all(p.poll() is None for p in services.values()):
             time.sleep(0.5)
-        print("one of the three exited: stopping the others", file=sys.stderr)
+        print("one of them exited: stopping the others", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 0

@@ -19,9 +19,10 @@ from fastapi import FastAPI, Path
 from starlette.concurrency import run_in_threadpool
 
 from fastapi_service.app import create_app
-from fastapi_service.routes import PENGUIN_ID, UPSTREAM_ERRORS, PenguinModelDep, observed_penguin
+from fastapi_service.routes import UPSTREAM_ERRORS, PenguinModelDep, observed_penguin
 from fastapi_service.schemas import PenguinPrediction, Probabilities
 from fastapi_service.server import DEFAULT_PORT, server_config
+from shared.docs import PENGUIN_ID
 from shared.server import ServerOptions
 from shared.settings import Settings
 from shared.upstream import client_options, error_for_transport, observation_path

@@ -20,7 +20,8 @@ from gunicorn.util import import_app
 from flask_service.app import create_app
 from flask_service.contract import load_path_param, penguin_id_field
 from flask_service.routes import observed_penguin
-from flask_service.server import DEFAULT_PORT, GunicornServer, server_config
+from flask_service.server import DEFAULT_PORT
+from shared.gunicorn_server import GunicornServer, server_config
 from shared.model import PenguinModel
 from shared.server import ServerOptions
 from shared.settings import Settings
@@ -67,13 +68,13 @@ app = with_async_view(create_app(settings))
 
 class ExampleServer(GunicornServer):
     def load(self) -> Any:
-        return import_app(APP)
+        return import_app(self.app)
 
 
 def main() -> None:
     config = server_config(ServerOptions.from_env(DEFAULT_PORT))
     print(f"gunicorn {APP} {config}", flush=True)
-    ExampleServer(config).run()
+    ExampleServer(APP, config).run()
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from shared.docs import API_TITLE, DOC_EXPANSION, STATIC_URL, docs_assets_dir
+from shared.docs import API_TITLE, DOC_EXPANSION, REDOC_CSP, STATIC_URL, docs_assets_dir
 
 FAVICON_URL = f"{STATIC_URL}/favicon.png"
 
@@ -30,10 +30,12 @@ def add_docs(app: FastAPI) -> None:
 
     @app.get("/redoc", include_in_schema=False)
     async def redoc() -> HTMLResponse:
-        return get_redoc_html(
+        page = get_redoc_html(
             openapi_url="/openapi.json",
             title=f"{API_TITLE} - ReDoc",
             redoc_js_url=f"{STATIC_URL}/redoc.standalone.js",
             redoc_favicon_url=FAVICON_URL,
             with_google_fonts=False,
         )
+        page.headers["Content-Security-Policy"] = REDOC_CSP
+        return page

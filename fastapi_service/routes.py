@@ -22,6 +22,7 @@ from fastapi_service.schemas import (
     Species,
     ValidationErrorBody,
 )
+from shared.docs import PENGUIN_ID
 from shared.model import PenguinModel
 from shared.upstream import bad_observation, error_for_transport, observation_from_response, observation_path
 
@@ -37,7 +38,6 @@ UPSTREAM_ERRORS: dict[int | str, dict[str, Any]] = {
     503: {"description": "Observation service unavailable", "model": ErrorBody},
     504: {"description": "Observation service too slow", "model": ErrorBody},
 }
-PENGUIN_ID = "1-based row of the Palmer Penguins data"
 
 router = APIRouter(route_class=JSONBodyRoute, tags=["penguins"])
 

@@ -1,4 +1,4 @@
-"""Request and response models: pydantic validates them and FastAPI documents them, from one set of hints."""
+"""Request and response models: pydantic validates them, FastAPI documents them: one set of hints."""
 
 from typing import Annotated, Any
 

@@ -5,7 +5,7 @@ flask-restx has no ReDoc page; this one is the page ReDoc's docs give, loading t
 
 from flask import Blueprint, Flask, Response
 
-from shared.docs import API_TITLE, DOC_EXPANSION, STATIC_URL, docs_assets_dir
+from shared.docs import API_TITLE, DOC_EXPANSION, REDOC_CSP, STATIC_URL, docs_assets_dir
 
 FAVICON_URL = f"{STATIC_URL}/favicon.png"
 DOCS_ASSETS = "docs_assets"
@@ -47,4 +47,4 @@ def add_docs(app: Flask) -> None:
 
     @app.get("/redoc")
     def redoc() -> Response:
-        return Response(REDOC_PAGE, mimetype="text/html")
+        return Response(REDOC_PAGE, mimetype="text/html", headers={"Content-Security-Policy": REDOC_CSP})

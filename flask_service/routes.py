@@ -22,6 +22,7 @@ from flask_service.schemas import (
     prediction_model,
     validation_error_model,
 )
+from shared.docs import PENGUIN_ID
 from shared.model import PenguinModel
 from shared.upstream import bad_observation, error_for_transport, observation_from_response, observation_path
 
@@ -37,7 +38,6 @@ UPSTREAM_ERRORS = {
     503: ("Observation service unavailable", error_model),
     504: ("Observation service too slow", error_model),
 }
-PENGUIN_ID = "1-based row of the Palmer Penguins data"
 
 ns = Namespace("penguins", path="/", description="Penguin species predictions")
 for restx_model in MODELS:

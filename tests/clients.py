@@ -1,6 +1,6 @@
 """One small client interface over Flask's test client and FastAPI's TestClient.
 
-The behaviour suite talks to both apps through it, so every test runs unchanged against each framework.
+The behaviour suite talks to every app through it, so every test runs unchanged against each framework.
 """
 
 import json
@@ -15,7 +15,10 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from shared.settings import Settings
 
-FRAMEWORKS = ["flask", "fastapi"]
+# The contract's reference, FastAPI, and the two Flask stacks: flask-restx + marshmallow, and flask-openapi3
+# (pydantic). Suites that compare answers compare each with FastAPI's.
+FRAMEWORKS = ["flask", "fastapi", "flask_openapi"]
+REFERENCE = "fastapi"
 # A mapping, or pairs when one header is sent more than once.
 Headers = Mapping[str, str] | Sequence[tuple[str, str]]
 CHUNK = 65536
@@ -66,10 +69,10 @@ def encode(
 
 
 class FlaskClient:
-    framework = "flask"
+    """Either Flask app (flask_service or flask_openapi_service)."""
 
-    def __init__(self, app: Flask) -> None:
-        self.client = app.test_client()
+    def __init__(self, app: Flask, framework: str = "flask") -> None:
+        self.client, self.framework = app.test_client(), framework
 
     def request(
         self,
@@ -133,9 +136,15 @@ def make_client(framework: str, settings: Settings | None = None) -> Iterator[Ap
         from flask_service.app import create_app as create_flask_app
 
         yield FlaskClient(create_flask_app(settings))
-    else:
+    elif framework == "flask_openapi":
+        from flask_openapi_service.app import create_app as create_flask_openapi_app
+
+        yield FlaskClient(create_flask_openapi_app(settings), framework)
+    elif framework == "fastapi":
         from fastapi_service.app import create_app as create_fastapi_app
 
         # raise_server_exceptions=False: a 500 is answered as a server would, not re-raised into the test.
         with TestClient(create_fastapi_app(settings), raise_server_exceptions=False) as client:
             yield FastAPIClient(client)
+    else:
+        raise ValueError(f"no framework {framework!r}; one of {', '.join(FRAMEWORKS)}")

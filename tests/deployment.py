@@ -17,6 +17,7 @@ COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 DOCKERFILES = {
     "flask": REPO_ROOT / "flask_service" / "Dockerfile",
     "fastapi": REPO_ROOT / "fastapi_service" / "Dockerfile",
+    "flask-openapi": REPO_ROOT / "flask_openapi_service" / "Dockerfile",
     "upstream": REPO_ROOT / "upstream" / "Dockerfile",
     "loadtests": REPO_ROOT / "loadtests" / "Dockerfile",
 }

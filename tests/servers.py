@@ -14,12 +14,13 @@ from pathlib import Path
 import httpx
 import psutil
 
-from deploy.nginx import stop_group
-from shared.settings import REPO_ROOT
+from deploy.nginx import SITE_NAMES, Site, start, stop_group
+from shared.settings import REPO_ROOT, Settings
 
 SERVER_MODULES = {
     "flask": "flask_service.server",
     "fastapi": "fastapi_service.server",
+    "flask_openapi": "flask_openapi_service.server",
     "upstream": "upstream.server",
 }
 
@@ -87,6 +88,17 @@ def live_server(
         yield server
     finally:
         stop(process)
+
+
+@contextmanager
+def behind_nginx(urls: Mapping[str, str], scratch: Path) -> Iterator[dict[str, str]]:
+    """nginx in front of the services at `urls` (one for each of its sites), as `make run-nginx` deploys
+    them, on free ports: their URLs through it."""
+    sites = {
+        name: Site(f"127.0.0.1:{free_port()}", urls[name].removeprefix("http://")) for name in SITE_NAMES
+    }
+    with start(scratch, sites, Settings().max_body_bytes) as nginx:
+        yield nginx.urls
 
 
 def access_log_with(server: LiveServer, text: str, timeout_s: float = 10) -> str:

@@ -1,10 +1,11 @@
-"""Slow clients (a phone on a bad link, or a slowloris attack) against both services, directly and
+"""Slow clients (a phone on a bad link, or a slowloris attack) against the services, directly and
 behind nginx: 16 clients each send a request a few bytes every 2 s; meanwhile another asks /health 20 times.
 
-A gunicorn sync worker reads one request at a time, so each slow client holds a worker: directly, Flask
-answers few health checks in time, which is why gunicorn's docs put the sync worker behind a buffering proxy.
+A gunicorn sync worker reads one request at a time, so each slow client holds a worker: directly, both Flask
+services answer few health checks in time, which is why gunicorn's docs put the sync worker behind a buffering
+proxy.
 nginx reads the slow requests itself and passes on only whole ones. tests/test_slow_clients.py asserts it;
-`python -m tests.slow_clients` prints the figures docs/reliability.md quotes (both services, 2 workers each).
+`python -m tests.slow_clients` prints the figures docs/reliability.md quotes (every service, 2 workers each).
 """
 
 import argparse
@@ -15,13 +16,12 @@ import statistics
 import tempfile
 import threading
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deploy.nginx import Site, start
-from shared.settings import Settings
 from tests.clients import FRAMEWORKS
-from tests.servers import free_port, live_server
+from tests.servers import behind_nginx, live_server
 
 SLOW_CLIENTS = 16
 HEALTH_CHECKS = 20
@@ -99,13 +99,12 @@ def main() -> None:
     slow_clients = parser.parse_args().slow_clients
     with tempfile.TemporaryDirectory() as scratch:
         logs, env = Path(scratch), {"WORKERS": "2"}
-        with live_server("flask", logs, env=env) as flask, live_server("fastapi", logs, env=env) as fastapi:
-            direct = {"flask": flask.url, "fastapi": fastapi.url}
-            flask_site, fastapi_site = (
-                Site(f"127.0.0.1:{free_port()}", url.removeprefix("http://")) for url in direct.values()
-            )
-            with start(logs / "nginx", flask_site, fastapi_site, Settings().max_body_bytes) as nginx:
-                proxied = {"flask": nginx.flask_url, "fastapi": nginx.fastapi_url}
+        with ExitStack() as stack:
+            direct = {
+                framework: stack.enter_context(live_server(framework, logs, env=env)).url
+                for framework in FRAMEWORKS
+            }
+            with behind_nginx(direct, logs / "nginx") as proxied:
                 for via, urls in (("direct", direct), ("behind nginx", proxied)):
                     for framework in FRAMEWORKS:
                         answered = answered_with_slow_clients(urls[framework], slow_clients)

@@ -3,6 +3,7 @@ read them are generated from one run (loadtests/bench/render/argument.py). Recor
 summaries only; the arithmetic and the choice of sentence are checked, never a host's figure."""
 
 import ast
+import difflib
 import re
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,13 @@ def lines(path: str) -> int:
     return len((REPO / path).read_text().splitlines())
 
 
+def lines_not_in(path: str, other: str = "fastapi_service/schemas.py") -> int:
+    """The lines of `path` that are not lines of `other`, in order (difflib's matching blocks)."""
+    ours, theirs = ((REPO / p).read_text().splitlines() for p in (path, other))
+    matcher = difflib.SequenceMatcher(None, ours, theirs, autojunk=False)
+    return len(ours) - sum(block.size for block in matcher.get_matching_blocks())
+
+
 def restx_start(path: str) -> int:
     """The line of the first top-level statement that uses flask-restx's Model or fields."""
     tree = ast.parse((REPO / path).read_text())
@@ -37,12 +45,24 @@ def restx_start(path: str) -> int:
 def test_the_line_counts_are_the_repositorys() -> None:
     text = ARGUMENT.read_text()
     flask_schemas, start = lines("flask_service/schemas.py"), restx_start("flask_service/schemas.py")
-    assert f"`docs.py` {lines('flask_service/docs.py')} / {lines('fastapi_service/docs.py')} lines" in text
+    docs = [
+        lines(f"{package}/docs.py")
+        for package in ("flask_service", "fastapi_service", "flask_openapi_service")
+    ]
+    assert f"`docs.py` {docs[0]} / {docs[1]} / {docs[2]} lines" in text
     assert f"Flask's `schemas.py` ends in {flask_schemas - start + 1} lines of restx models" in text
     assert f"Flask `schemas.py` {start - 1} lines of marshmallow before its restx models" in text
     assert f"FastAPI `schemas.py` {lines('fastapi_service/schemas.py')} lines that also document" in text
     flask_glue, fastapi_glue = lines("flask_service/contract.py"), lines("fastapi_service/contract.py")
-    assert f"**{flask_glue} lines on Flask, {fastapi_glue} on FastAPI**" in text
+    third_glue = lines("flask_openapi_service/contract.py")
+    assert (
+        f"**{flask_glue} lines on Flask, {fastapi_glue} on FastAPI, {third_glue} on Flask-OpenAPI3**" in text
+    )
+    own, not_fastapis = (
+        lines("flask_openapi_service/schemas.py"),
+        lines_not_in("flask_openapi_service/schemas.py"),
+    )
+    assert f"Flask-OpenAPI3 `schemas.py` {own} lines, of which {not_fastapis} are not FastAPI's" in text
     assert f"for {len(test_parity.CORPUS)} requests (`tests/test_parity.py`)" in text
     assert f"and {len(hostile.CORPUS)} hostile ones (`tests/hostile.py`)" in text
 
@@ -93,6 +113,19 @@ def test_validation_is_read_from_the_split_where_the_two_differ_most() -> None:
     assert "On batch, marshmallow with that glue takes 2,060 µs" in sentence and "pydantic 154 µs" in sentence
     assert "1,906 µs more, 41.9% of Flask's app in-process (4,544 µs" in sentence
     assert "Elsewhere: predict 18.8 against 2.40 µs." in sentence
+
+
+def test_the_third_stack_s_validation_is_read_beside_the_other_two() -> None:
+    third = {**SPLIT[1], "framework": "flask_openapi", "validation_us": 171.0}
+    sentence = argument.validation_finding(summary(split=[*SPLIT, third]))
+    assert (
+        "Flask with pydantic (flask-openapi3) and its glue takes 171 µs on batch, near pydantic's" in sentence
+    )
+    slow = {**third, "validation_us": 1900.0}
+    assert "1,900 µs on batch, nearer marshmallow's" in argument.validation_finding(
+        summary(split=[*SPLIT, slow])
+    )
+    assert "flask-openapi3" not in argument.validation_finding(summary(split=SPLIT))
 
 
 def test_validation_within_a_tenth_of_the_app_costs_code_not_cpu() -> None:
@@ -214,3 +247,12 @@ def test_readme_writes_every_part_of_the_argument_from_one_run(tmp_path: Path) -
         == page.split(argument.SPEED[0])[0].split("| point |")[0]
     )
     assert written.split("## Reproduce")[1] == page.split("## Reproduce")[1]
+
+
+def test_running_md_quotes_the_glue_s_lines() -> None:
+    """docs/running.md's section on the third service gives its glue's length beside the other two."""
+    text = (REPO / "docs" / "running.md").read_text()
+    flask, fastapi = lines("flask_service/contract.py"), lines("fastapi_service/contract.py")
+    third = lines("flask_openapi_service/contract.py")
+    glue = f"({third} lines,\nagainst Flask's {flask} and FastAPI's {fastapi};"
+    assert f"`flask_openapi_service/contract.py` {glue}" in text

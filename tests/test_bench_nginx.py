@@ -1,6 +1,7 @@
 """The bench's pair behind nginx (issue 20): its place in the plan, nginx's CPU counted into the deployment's
 and shown apart, the report's section, and a live start of a proxied variant (the pool starts the server and
-nginx in front, verifies through nginx, and stops both by PID)."""
+nginx in front, verifies through nginx, and stops both by PID); and the third service's variant, started and
+verified live as Flask's default is."""
 
 import time
 from pathlib import Path
@@ -19,6 +20,7 @@ from loadtests.bench.results.proxy import ratio_of
 from loadtests.bench.results.records import Measurement
 from loadtests.bench.targets import processes
 from loadtests.bench.targets.pool import StartedServers
+from loadtests.bench.targets.servers import start_upstream
 from loadtests.scenarios import SCENARIOS
 from tests.conftest import require_nginx
 from tests.test_bench import config_of
@@ -26,6 +28,7 @@ from tests.test_bench_analysis import capacity, summary_of
 
 FLASK, FASTAPI = "flask-gunicorn-sync", "fastapi-uvicorn"
 FLASK_NGINX, FASTAPI_NGINX = NGINX_PAIR
+FLASK_OPENAPI = "flask_openapi-gunicorn-sync"
 
 
 def test_the_servers_profile_runs_the_nginx_pair_on_predict_within_its_budget() -> None:
@@ -114,7 +117,7 @@ def test_the_pool_starts_a_variant_behind_nginx_verifies_it_and_stops_both(tmp_p
     try:
         assert server is not None and server.proxy is not None, pool.verification
         assert pool.verification[FASTAPI_NGINX]["passed"]
-        assert pool.verification[FASTAPI_NGINX]["url"] == server.url == server.proxy.fastapi_url
+        assert pool.verification[FASTAPI_NGINX]["url"] == server.url == server.proxy.urls["fastapi"]
         # Through nginx. nginx writes a request's log line after its answer has gone, so the last check's
         # line can come a moment after the check (one full-suite run read the log before it).
         logged = server.proxy.access_log
@@ -130,3 +133,24 @@ def test_the_pool_starts_a_variant_behind_nginx_verifies_it_and_stops_both(tmp_p
     finally:
         pool.release()
     assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie" for pid in pids)
+
+
+@pytest.mark.live
+def test_the_pool_starts_the_third_service_as_flask_s_and_it_passes_every_live_check(tmp_path: Path) -> None:
+    """flask_openapi-gunicorn-sync: gunicorn's sync worker and its worker rule, as Flask's default, and the
+    bench's verification (targets/verify.py) passed in full, the upstream's routes included."""
+    [variant] = variants_by_key([FLASK_OPENAPI])
+    assert (variant.framework, variant.keeps_alive, variant.workers(1)) == ("flask_openapi", False, 3)
+    cpus = processes.current_cpu_plan().server
+    upstream = start_upstream(0, (), tmp_path)
+    pool = StartedServers(1, cpus, tmp_path, users=1, extra_env={"UPSTREAM_URL": upstream.url}, upstream=True)
+    try:
+        server = pool.acquire(variant)
+        record = pool.verification[FLASK_OPENAPI]
+        assert server is not None and record["passed"], record
+        assert len(record["checks"]) > 15 and any("/penguins/" in check["name"] for check in record["checks"])
+        assert "flask_openapi_service.server" in server.command
+        assert "DrainingSyncWorker" in server.log.read_text()  # the worker Flask's default runs
+    finally:
+        pool.release()
+        processes.stop(upstream.process)

@@ -1,4 +1,4 @@
-"""The API contract (docs/contract.md), run unchanged against both apps."""
+"""The API contract (docs/contract.md), run unchanged against every app."""
 
 import math
 from typing import Any
@@ -15,7 +15,7 @@ from shared.examples import (
 )
 from shared.limits import MAX_BATCH_SIZE, SPECIES
 from shared.settings import Settings
-from tests.clients import ApiClient, Reply, make_client
+from tests.clients import FRAMEWORKS, ApiClient, Reply, make_client
 
 JSON = {"Content-Type": "application/json"}
 
@@ -276,7 +276,7 @@ def test_oversized_body_is_refused(client: ApiClient, path: str) -> None:
     assert str(limit) in reply.json()["detail"]
 
 
-@pytest.mark.parametrize("framework", ["flask", "fastapi"])
+@pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_body_limit_is_a_setting(framework: str) -> None:
     with make_client(framework, Settings(max_body_bytes=200)) as small:
         assert post(small, "/predict", EXAMPLE_PENGUIN).status == 200
@@ -322,7 +322,7 @@ def test_method_not_allowed(client: ApiClient, method: str, path: str, allowed: 
         assert reply.json() == {"detail": "Method Not Allowed"}
 
 
-@pytest.mark.parametrize("framework", ["flask", "fastapi"])
+@pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_internal_error_hides_everything(framework: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from shared.model import PenguinModel
 

@@ -18,9 +18,11 @@ import pytest
 
 import deploy.run
 import fastapi_service.server
+import flask_openapi_service.server
 import flask_service.server
 import upstream.server
 from deploy.nginx import TEMPLATE, render
+from shared.gunicorn_server import server_config
 from shared.server import ServerOptions
 from shared.settings import REPO_ROOT, Settings
 from tests.deployment import (
@@ -39,9 +41,13 @@ from tests.deployment import (
 from upstream.app import UpstreamSettings
 
 SCHEMA = REPO_ROOT / "tests" / "data" / "compose-spec.json"
+# The compose services of the three web services, by their framework's name elsewhere (tests/clients.py).
+WEB = {"flask": "flask", "fastapi": "fastapi", "flask_openapi": "flask-openapi"}
+GUNICORN_ONLY = {"GUNICORN_WORKER_CLASS", "GUNICORN_THREADS"}
 SERVICES = {  # compose service -> (make target, server module)
     "flask": ("run-flask", flask_service.server),
     "fastapi": ("run-fastapi", fastapi_service.server),
+    "flask-openapi": ("run-flask-openapi", flask_openapi_service.server),
     "upstream": ("run-upstream", upstream.server),
 }
 BIN = Path(sys.executable).parent
@@ -186,8 +192,8 @@ def test_service_variables_default_to_what_the_services_assume(
     compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The compose defaults give the settings no variable at all gives, except where the upstream is."""
-    for name in ("flask", "fastapi"):
-        env = dict(services(compose)[name]["environment"])
+    for name in WEB.values():
+        env = {k: v for k, v in services(compose)[name]["environment"].items() if k not in GUNICORN_ONLY}
         upstream_url = urlsplit(env.pop("UPSTREAM_URL"))
         assert env.pop("FORWARDED_ALLOW_IPS") == nginx_address(compose)
         assert upstream_url.hostname == "upstream" and "upstream" in services(compose)
@@ -196,13 +202,14 @@ def test_service_variables_default_to_what_the_services_assume(
         port = SERVICES[name][1].DEFAULT_PORT
         assert ServerOptions.from_env(port, env) == ServerOptions.from_env(port, {})
         assert int(env["MAX_BATCH_SIZE"]) == 1000  # shared/limits.py's default
-    flask_env = services(compose)["flask"]["environment"]
-    for variable in ("GUNICORN_WORKER_CLASS", "GUNICORN_THREADS"):
-        monkeypatch.delenv(variable, raising=False)
-    default = flask_service.server.server_config(ServerOptions.from_env(8001, {}))
-    for variable in ("GUNICORN_WORKER_CLASS", "GUNICORN_THREADS"):
-        monkeypatch.setenv(variable, flask_env[variable])
-    assert flask_service.server.server_config(ServerOptions.from_env(8001, {})) == default
+    for name in ("flask", "flask-openapi"):
+        gunicorn_env = services(compose)[name]["environment"]
+        for variable in GUNICORN_ONLY:
+            monkeypatch.delenv(variable, raising=False)
+        default = server_config(ServerOptions.from_env(8001, {}))
+        for variable in GUNICORN_ONLY:
+            monkeypatch.setenv(variable, gunicorn_env[variable])
+        assert server_config(ServerOptions.from_env(8001, {})) == default
     upstream_env = services(compose)["upstream"]["environment"]
     assert UpstreamSettings.from_env(upstream_env) == UpstreamSettings.from_env({})
 
@@ -212,6 +219,7 @@ def test_service_variables_default_to_what_the_services_assume(
     [
         ("flask", ["shared", "flask_service"]),
         ("fastapi", ["shared", "fastapi_service"]),
+        ("flask-openapi", ["shared", "flask_openapi_service"]),
         ("upstream", ["shared", "upstream"]),
         ("bench", ["loadtests"]),
     ],
@@ -246,11 +254,11 @@ def test_nginx_runs_the_repositorys_configuration(compose: dict[str, Any]) -> No
     env = nginx["environment"]
     assert set(env) == set(re.findall(r"\$\{([A-Z_]+)\}", TEMPLATE.read_text()))
     render(env)  # nothing left unfilled
-    for name in ("flask", "fastapi"):
+    for framework, name in WEB.items():
         port = SERVICES[name][1].DEFAULT_PORT
-        listen = deploy.run.SERVICES[name][2]
-        assert env[f"{name.upper()}_UPSTREAM"] == f"{name}:{port}"
-        assert env[f"{name.upper()}_LISTEN"] == str(listen)
+        listen = deploy.run.SERVICES[framework][2]
+        assert env[f"{framework.upper()}_UPSTREAM"] == f"{name}:{port}"
+        assert env[f"{framework.upper()}_LISTEN"] == str(listen)
         assert f"{makefile_variables()['HOST']}:{listen}:{listen}" in nginx["ports"]
         assert nginx["depends_on"][name] == {"condition": "service_healthy"}
         assert env["MAX_BODY_BYTES"] == services(compose)[name]["environment"]["MAX_BODY_BYTES"]
@@ -259,17 +267,18 @@ def test_nginx_runs_the_repositorys_configuration(compose: dict[str, Any]) -> No
 def test_the_services_trust_proxy_headers_from_nginx_alone(compose: dict[str, Any]) -> None:
     (subnet,) = compose["networks"]["default"]["ipam"]["config"]
     assert ipaddress.ip_address(nginx_address(compose)) in ipaddress.ip_network(subnet["subnet"])
-    for name in ("flask", "fastapi"):
+    for name in WEB.values():
         assert services(compose)[name]["environment"]["FORWARDED_ALLOW_IPS"] == nginx_address(compose)
 
 
-def test_flask_and_fastapi_run_on_equal_terms(compose: dict[str, Any]) -> None:
-    flask, fastapi = services(compose)["flask"], services(compose)["fastapi"]
+@pytest.mark.parametrize("name", ["flask", "flask-openapi"])
+def test_every_service_runs_on_fastapis_terms(compose: dict[str, Any], name: str) -> None:
+    flask, fastapi = services(compose)[name], services(compose)["fastapi"]
     for key in ("cpus", "mem_limit", "memswap_limit", "healthcheck", "depends_on", "stop_grace_period"):
         assert key in flask and flask[key] == fastapi[key], key
     assert float(flask["cpus"]) > 0 and flask["mem_limit"] == flask["memswap_limit"]  # no swap for either
-    gunicorn_only = {"GUNICORN_WORKER_CLASS", "GUNICORN_THREADS"}
-    assert {k: v for k, v in flask["environment"].items() if k not in gunicorn_only} == fastapi["environment"]
+    assert {k: v for k, v in flask["environment"].items() if k not in GUNICORN_ONLY} == fastapi["environment"]
+    assert flask["environment"] == services(compose)["flask"]["environment"]  # gunicorn's variables too
 
 
 def test_every_dependency_waits_until_healthy(compose: dict[str, Any]) -> None:
@@ -279,7 +288,7 @@ def test_every_dependency_waits_until_healthy(compose: dict[str, Any]) -> None:
             assert condition == {"condition": "service_healthy"}, (name, dependency)
             assert "healthcheck" in services(compose)[dependency], dependency
             waits += 1
-    assert waits >= 5  # flask and fastapi on upstream; the master on both; the workers and the bench
+    assert waits >= 6  # the three on upstream; nginx and the master on them; the workers and the bench
 
 
 @pytest.mark.parametrize("name", SERVICES)
@@ -385,7 +394,7 @@ def test_dockerfile_rules(name: str) -> None:
         assert "HEALTHCHECK" in keywords
 
 
-@pytest.mark.parametrize("name", ["flask", "fastapi", "loadtests"])
+@pytest.mark.parametrize("name", ["flask", "fastapi", "flask-openapi", "loadtests"])
 def test_the_model_is_trained_in_the_image_as_make_model_does(name: str) -> None:
     (train,) = makefile_recipe("$(MODEL)")
     steps = [f"{s.keyword} {s.arguments}" for s in dockerfile(DOCKERFILES[name])]
@@ -393,10 +402,13 @@ def test_the_model_is_trained_in_the_image_as_make_model_does(name: str) -> None
     assert steps.index("COPY shared/ shared/") < trained
 
 
-def test_the_service_dockerfiles_mirror_each_other() -> None:
+@pytest.mark.parametrize("name", ["flask", "flask-openapi"])
+def test_the_service_dockerfiles_mirror_each_other(name: str) -> None:
     """Line for line, but for the names: `diff flask_service/Dockerfile fastapi_service/Dockerfile`."""
-    names = re.compile(r"fastapi|flask|FastAPI|Flask|uvicorn|gunicorn|800[12]")
-    flask, fastapi = (DOCKERFILES[name].read_text().splitlines() for name in ("flask", "fastapi"))
+    names = re.compile(
+        r"Flask-OpenAPI3|flask[-_]openapi|fastapi|flask|FastAPI|Flask|uvicorn|gunicorn|800[124]"
+    )
+    flask, fastapi = (DOCKERFILES[name].read_text().splitlines() for name in (name, "fastapi"))
     assert len(flask) == len(fastapi)
     differing = [
         (a, b) for a, b in zip(flask, fastapi, strict=True) if names.sub("*", a) != names.sub("*", b)

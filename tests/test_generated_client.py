@@ -1,6 +1,6 @@
 """What each spec feeds (docs/argument.md): openapi-python-client generates a typed Python client from
-FastAPI's OpenAPI 3.1 spec, and that one client drives both services alike; flask-restx's Swagger 2.0 it
-refuses.
+FastAPI's OpenAPI 3.1 spec, and that one client drives every service alike; flask-openapi3's OpenAPI 3.1 spec
+it takes too; flask-restx's Swagger 2.0 it refuses.
 
 Offline and in-process: the spec comes from `app.openapi()`, the client talks to each app through an httpx
 transport (WSGI for Flask, ASGI for FastAPI, its lifespan run), no server started.
@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from fastapi_service.app import create_app as create_fastapi_app
+from flask_openapi_service.app import create_app as create_flask_openapi_app
 from flask_service.app import create_app as create_flask_app
 from shared.examples import KNOWN_PENGUINS, batch_of
 from shared.settings import Settings
@@ -55,9 +56,11 @@ def client_package(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleT
         del sys.modules[name]
 
 
-def call_flask(package: ModuleType, operation: ModuleType, **kwargs: Any) -> Any:
+def call_flask(
+    package: ModuleType, operation: ModuleType, create_app: Any = create_flask_app, **kwargs: Any
+) -> Any:
     client = package.Client(base_url=BASE_URL)
-    transport = httpx.WSGITransport(app=create_flask_app(Settings()))
+    transport = httpx.WSGITransport(app=create_app(Settings()))
     with httpx.Client(transport=transport, base_url=BASE_URL) as http:
         client.set_httpx_client(http)
         return operation.sync_detailed(client=client, **kwargs)
@@ -77,35 +80,42 @@ def call_fastapi(package: ModuleType, operation: ModuleType, **kwargs: Any) -> A
     return asyncio.run(call())
 
 
-def both(package: ModuleType, name: str, **kwargs: Any) -> tuple[Any, Any]:
-    """One generated operation, called against each service; the parsed answers after the same status."""
+def every(package: ModuleType, name: str, **kwargs: Any) -> Any:
+    """One generated operation, called against each service; the parsed answer, the same from each, after the
+    same status."""
     operation = importlib.import_module(f"{PACKAGE}.api.penguins.{name}")
-    flask, fastapi = call_flask(package, operation, **kwargs), call_fastapi(package, operation, **kwargs)
-    assert flask.status_code == fastapi.status_code, (flask.content, fastapi.content)
-    assert type(flask.parsed) is type(fastapi.parsed)
-    assert_same_json(flask.parsed.to_dict(), fastapi.parsed.to_dict())
-    return flask.parsed, fastapi.parsed
+    fastapi = call_fastapi(package, operation, **kwargs)
+    for create_app in (create_flask_app, create_flask_openapi_app):
+        flask = call_flask(package, operation, create_app, **kwargs)
+        assert flask.status_code == fastapi.status_code, (
+            create_app.__module__,
+            flask.content,
+            fastapi.content,
+        )
+        assert type(flask.parsed) is type(fastapi.parsed)
+        assert_same_json(flask.parsed.to_dict(), fastapi.parsed.to_dict())
+    return fastapi.parsed
 
 
-def test_the_generated_client_drives_both_services_alike(client_package: ModuleType) -> None:
+def test_the_generated_client_drives_every_service_alike(client_package: ModuleType) -> None:
     models = importlib.import_module(f"{PACKAGE}.models")
-    health, _ = both(client_package, "health_health_get")
+    health = every(client_package, "health_health_get")
     assert isinstance(health, models.Health) and health.status == "ok"
-    card, _ = both(client_package, "model_card_model_get")
+    card = every(client_package, "model_card_model_get")
     assert card.classes == ["Adelie", "Chinstrap", "Gentoo"]
-    prediction, _ = both(
+    prediction = every(
         client_package, "predict_predict_post", body=models.Penguin.from_dict(KNOWN_PENGUINS["Gentoo"])
     )
     assert isinstance(prediction, models.Prediction) and prediction.species == "Gentoo"
-    batch, _ = both(
+    batch = every(
         client_package, "predict_batch_predict_batch_post", body=models.Batch.from_dict(batch_of(3))
     )
     assert [item.species for item in batch.predictions] == ["Adelie", "Chinstrap", "Gentoo"]
 
 
-def test_the_generated_client_reads_both_services_errors_alike(client_package: ModuleType) -> None:
+def test_the_generated_client_reads_every_service_s_errors_alike(client_package: ModuleType) -> None:
     models = importlib.import_module(f"{PACKAGE}.models")
-    refused, _ = both(client_package, "penguin_prediction_penguins_penguin_id_prediction_get", penguin_id=0)
+    refused = every(client_package, "penguin_prediction_penguins_penguin_id_prediction_get", penguin_id=0)
     assert isinstance(refused, models.ValidationErrorBody)
     assert [(item.loc, item.type_) for item in refused.detail] == [(["path", "penguin_id"], "greater_than")]
 
@@ -117,6 +127,17 @@ def test_the_generator_refuses_flask_restx_swagger_2(tmp_path: Path) -> None:
     assert refused.returncode != 0
     assert SWAGGER_REFUSED in refused.stdout + refused.stderr
     assert not (tmp_path / PACKAGE).exists()
+
+
+def test_the_generator_takes_flask_openapi3_s_spec_too(tmp_path: Path) -> None:
+    """The same generator on flask-openapi3 4.x's OpenAPI 3.1.0 spec: a client with the same models (its 5.0
+    rename writes 3.2.0, which the generator refuses: docs/running.md)."""
+    spec = create_flask_openapi_app().test_client().get("/openapi.json").get_json()
+    assert spec["openapi"] == "3.1.0"
+    generated = generate(spec, tmp_path)
+    assert generated.returncode == 0, generated.stdout + generated.stderr
+    models = {path.stem for path in (tmp_path / PACKAGE / "models").glob("*.py")}
+    assert {"penguin", "batch", "prediction", "batch_prediction", "validation_error_body"} <= models
 
 
 def test_docs_argument_quotes_the_generated_client_s_size(client_package: ModuleType) -> None:

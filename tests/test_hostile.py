@@ -1,4 +1,4 @@
-"""The hostile-input corpus (tests/hostile.py) against both apps: same status, same JSON, nothing leaked."""
+"""The hostile-input corpus (tests/hostile.py) against every app: same status, same JSON, nothing leaked."""
 
 import re
 import time
@@ -9,7 +9,7 @@ import pytest
 from shared.server import ServerOptions
 from shared.settings import Settings
 from tests.canned_upstream import silent_upstream
-from tests.clients import FRAMEWORKS, ApiClient, Reply, make_client
+from tests.clients import FRAMEWORKS, REFERENCE, ApiClient, Reply, make_client
 from tests.hostile import CORPUS, JSON, Case
 
 # What must never reach a client: a traceback, a file of the service, a Python exception's name.
@@ -30,15 +30,17 @@ def check_answer(case: Case, reply: Reply) -> None:
 
 
 @pytest.mark.parametrize("case", CORPUS, ids=lambda case: case.name)
-def test_both_apps_answer_alike(both: tuple[ApiClient, ApiClient], case: Case) -> None:
-    flask_reply, fastapi_reply = (
-        client.request(case.method, case.path, content=case.body, headers=case.headers, chunked=case.chunked)
-        for client in both
-    )
-    check_answer(case, flask_reply)
-    check_answer(case, fastapi_reply)
-    if case.method != "HEAD":
-        assert flask_reply.json() == fastapi_reply.json()
+def test_every_app_answers_alike(apps: dict[str, ApiClient], case: Case) -> None:
+    replies = {
+        framework: client.request(
+            case.method, case.path, content=case.body, headers=case.headers, chunked=case.chunked
+        )
+        for framework, client in apps.items()
+    }
+    for framework, reply in replies.items():
+        check_answer(case, reply)
+        if case.method != "HEAD":
+            assert (framework, reply.json()) == (framework, replies[REFERENCE].json())
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
@@ -57,13 +59,15 @@ def test_safe_defaults(framework: str) -> None:
         started = time.monotonic()
         reply = client.request("GET", "/penguins/1/prediction")
         assert (reply.status, 1.0 <= time.monotonic() - started < 2.0) == (504, True)
-    if framework == "flask":
-        from flask_service import server as flask_server
+    if framework in ("flask", "flask_openapi"):
+        from flask_openapi_service.app import create_app as create_flask_openapi_app
         from flask_service.app import create_app as create_flask_app
+        from shared.gunicorn_server import server_config
 
-        flask_app = create_flask_app(defaults)
+        create = create_flask_app if framework == "flask" else create_flask_openapi_app
+        flask_app = create(defaults)
         assert not flask_app.debug and not flask_app.testing
-        config = flask_server.server_config(options)
+        config = server_config(options)
         assert not config.get("reload") and config["timeout"] > 0 and config["graceful_timeout"] > 0
     else:
         from fastapi_service import server as fastapi_server

@@ -14,6 +14,7 @@ from fastapi_service.app import create_app as create_fastapi_app
 from flask_service.app import create_app as create_flask_app
 from loadtests.bench.inprocess import glue
 from loadtests.bench.inprocess.calls import asgi_call, asgi_lifespan, wsgi_call
+from loadtests.bench.inprocess.reference_apps import create_flask_openapi_reference
 from loadtests.bench.render.split_report import glue_table
 from shared.examples import EXAMPLE_PENGUIN
 
@@ -81,7 +82,7 @@ def test_a_wrong_first_answer_is_caught() -> None:
 
 def test_glue_figures_pair_every_service_with_its_reference() -> None:
     figures: dict[str, Any] = glue.glue_figures(pairs=2, repeats=1, target_s=0.002)
-    assert sorted(figures) == ["fastapi", "flask"]
+    assert sorted(figures) == ["fastapi", "flask", "flask_openapi"]
     for by_endpoint in figures.values():
         assert sorted(by_endpoint) == ["health", "predict"]
         for figure in by_endpoint.values():
@@ -89,3 +90,14 @@ def test_glue_figures_pair_every_service_with_its_reference() -> None:
             assert figure["ratio_min"] <= figure["ratio"] <= figure["ratio_max"]
             assert figure["service_cpu_us"] > 0 and figure["reference_cpu_us"] > 0
     assert any(line.startswith("| flask | health |") for line in glue_table({"glue": figures}))
+    assert any(line.startswith("| flask_openapi | predict |") for line in glue_table({"glue": figures}))
+
+
+def test_the_third_stack_s_reference_answers_as_its_docs_show() -> None:
+    """flask-openapi3 on its own: the /predict of its reference app, and its own 422 (pydantic's list, where
+    the service answers the contract's)."""
+    app = create_flask_openapi_reference()
+    status, body = wsgi_call(app, "POST", "/predict", PENGUIN, JSON)()
+    assert status == 200 and json.loads(body)["species"] == "Gentoo"
+    status, body = wsgi_call(app, "POST", "/predict", b"{}", JSON)()
+    assert status == 422 and isinstance(json.loads(body), list)

@@ -1,4 +1,4 @@
-"""nginx in front of both services (deploy/): its configuration, and what it must pass on or keep to itself:
+"""nginx in front of the services (deploy/): its configuration, and what it must pass on or keep to itself:
 the client's address, the services' own timeouts, the docs pages' files, connections kept alive where the
 server can. The contract through nginx: tests/test_parity.py, test_live.py and test_hostile_live.py."""
 
@@ -6,6 +6,7 @@ import re
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -14,38 +15,49 @@ import psutil
 import pytest
 
 import deploy.run
-from deploy.nginx import Site, find_nginx, render, start, template_values, write_config
-from flask_service.server import ProxyFixFrom, address_in
-from shared.settings import Settings
+from deploy.nginx import SITE_NAMES, Site, find_nginx, render, template_values, write_config
+from shared.gunicorn_server import ProxyFixFrom, address_in
 from tests.canned_upstream import silent_upstream
 from tests.clients import FRAMEWORKS
 from tests.conftest import require_nginx
 from tests.rawhttp import LiveClient
-from tests.servers import LiveServer, access_log_with, free_port, live_server
+from tests.servers import LiveServer, access_log_with, behind_nginx, live_server
 from tests.test_specs import assets_of_docs_pages
 
-SITES = (Site("127.0.0.1:8081", "127.0.0.1:8001"), Site("127.0.0.1:8082", "127.0.0.1:8002"))
+SITES = {
+    "flask": Site("127.0.0.1:8081", "127.0.0.1:8001"),
+    "fastapi": Site("127.0.0.1:8082", "127.0.0.1:8002"),
+    "flask_openapi": Site("127.0.0.1:8084", "127.0.0.1:8004"),
+}
+
+
+def test_the_template_has_a_site_for_every_service() -> None:
+    assert SITE_NAMES == tuple(FRAMEWORKS) == tuple(deploy.run.SERVICES)
 
 
 def test_the_template_is_filled_whole() -> None:
-    rendered = render(template_values(*SITES, max_body_bytes=1 << 20))
+    rendered = render(template_values(SITES, max_body_bytes=1 << 20))
     assert not re.search(r"\$\{[A-Z]", rendered)
     assert "client_max_body_size 1048576;" in rendered
     assert "server 127.0.0.1:8001;" in rendered and "listen 127.0.0.1:8082;" in rendered
+    assert "server 127.0.0.1:8004;" in rendered and "listen 127.0.0.1:8084;" in rendered
     with pytest.raises(KeyError, match="MAX_BODY_BYTES"):
-        render({k: v for k, v in template_values(*SITES, 1).items() if k != "MAX_BODY_BYTES"})
+        render({k: v for k, v in template_values(SITES, 1).items() if k != "MAX_BODY_BYTES"})
+    with pytest.raises(KeyError, match="FLASK_OPENAPI_LISTEN"):
+        render(template_values({k: v for k, v in SITES.items() if k != "flask_openapi"}, 1))
 
 
 def test_upstream_keepalive_only_toward_uvicorn() -> None:
     """gunicorn's sync worker closes every connection: a kept one would hold a worker from everyone else."""
-    rendered = render(template_values(*SITES, max_body_bytes=1))
+    rendered = render(template_values(SITES, max_body_bytes=1))
     blocks = dict(re.findall(r"upstream (\w+) \{(.*?)\n\}", rendered, re.S))
-    assert "keepalive" not in re.sub(r"#.*", "", blocks["flask"]) and "keepalive 32;" in blocks["fastapi"]
+    kept = {name for name, block in blocks.items() if "keepalive" in re.sub(r"#.*", "", block)}
+    assert kept == {"fastapi"} and "keepalive 32;" in blocks["fastapi"]
 
 
 def test_nginx_accepts_the_configuration(tmp_path: Path) -> None:
     require_nginx()
-    config = write_config(tmp_path, *SITES, max_body_bytes=1 << 20, workers=1)
+    config = write_config(tmp_path, SITES, max_body_bytes=1 << 20, workers=1)
     nginx = find_nginx()
     assert nginx
     checked = subprocess.run(
@@ -85,10 +97,11 @@ def test_upstream_connections_are_kept_only_to_uvicorn(
             assert httpx.get(f"{proxied[framework]}/health").status_code == 200
     kept = {framework: established_to(services[framework]) for framework in FRAMEWORKS}
     deadline = time.monotonic() + 5
-    while kept["flask"] and time.monotonic() < deadline:  # closing after the response takes a moment
+    gunicorns = ("flask", "flask_openapi")
+    while any(kept[name] for name in gunicorns) and time.monotonic() < deadline:  # closing takes a moment
         time.sleep(0.05)
-        kept["flask"] = established_to(services["flask"])
-    assert kept["flask"] == 0 and kept["fastapi"] >= 1
+        kept |= {name: established_to(services[name]) for name in gunicorns}
+    assert kept == {"flask": 0, "fastapi": kept["fastapi"], "flask_openapi": 0} and kept["fastapi"] >= 1
 
 
 def established_to(server: LiveServer) -> int:
@@ -115,17 +128,14 @@ def test_docs_pages_and_their_files_come_through_whole(
 
 @pytest.fixture(scope="module")
 def silent_behind_nginx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """Both services calling an upstream that never answers, behind nginx."""
+    """Every service calling an upstream that never answers, behind nginx."""
     require_nginx()
     logs = tmp_path_factory.mktemp("silent")
-    with silent_upstream() as upstream_url:
+    with silent_upstream() as upstream_url, ExitStack() as stack:
         env = {"UPSTREAM_URL": upstream_url}
-        with live_server("flask", logs, env=env) as flask, live_server("fastapi", logs, env=env) as fastapi:
-            flask_site, fastapi_site = (
-                Site(f"127.0.0.1:{free_port()}", s.url.removeprefix("http://")) for s in (flask, fastapi)
-            )
-            with start(logs / "nginx", flask_site, fastapi_site, Settings().max_body_bytes) as nginx:
-                yield {"flask": nginx.flask_url, "fastapi": nginx.fastapi_url}
+        urls = {name: stack.enter_context(live_server(name, logs, env=env)).url for name in FRAMEWORKS}
+        with behind_nginx(urls, logs / "nginx") as through:
+            yield through
 
 
 @pytest.mark.live

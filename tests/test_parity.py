@@ -1,7 +1,8 @@
-"""Same request, same answer: both apps compared body for body over a corpus of requests."""
+"""Same request, same answer: every app compared with FastAPI's, body for body, over a corpus of requests."""
 
 import math
 from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import Any
 
 import pytest
@@ -10,13 +11,13 @@ from shared.examples import EXAMPLE_PENGUIN, INVALID_PENGUIN, batch_of
 from shared.limits import MAX_BATCH_SIZE
 from shared.settings import Settings
 from tests.canned_upstream import BAD_OBSERVATION_IDS
-from tests.clients import ApiClient, Reply, make_client
+from tests.clients import FRAMEWORKS, REFERENCE, ApiClient, Reply, make_client
 from tests.rawhttp import LiveClient
 
 JSON = "application/json"
 
-# (expected status, method, path, body bytes or JSON, content type): both apps must give that status, not
-# merely the same one (two identical 500s are no parity).
+# (expected status, method, path, body bytes or JSON, content type): every app must give that status, not
+# merely the same one (identical 500s are no parity).
 CORPUS: list[tuple[int, str, str, Any, str | None]] = [
     (200, "GET", "/health", None, None),
     (200, "GET", "/model", None, None),
@@ -60,29 +61,40 @@ def send(client: ApiClient, method: str, path: str, body: Any, content_type: str
     return client.request(method, path, json=body, headers=headers)
 
 
-def assert_same_json(flask_body: Any, fastapi_body: Any) -> None:
-    """Equal, allowing floats that differ in the last bits (both encoders print shortest repr)."""
-    if isinstance(flask_body, float) and isinstance(fastapi_body, float):
-        assert math.isclose(flask_body, fastapi_body, rel_tol=1e-12)
-    elif isinstance(flask_body, dict) and isinstance(fastapi_body, dict):
-        assert list(flask_body) == list(fastapi_body)
-        for key in flask_body:
-            assert_same_json(flask_body[key], fastapi_body[key])
-    elif isinstance(flask_body, list) and isinstance(fastapi_body, list):
-        assert len(flask_body) == len(fastapi_body)
-        for a, b in zip(flask_body, fastapi_body, strict=True):
-            assert_same_json(a, b)
+def assert_same_json(body: Any, reference: Any, where: str = "body") -> None:
+    """Equal, key order included, allowing floats that differ in the last bits (every encoder here prints
+    the shortest repr)."""
+    if isinstance(body, float) and isinstance(reference, float):
+        assert math.isclose(body, reference, rel_tol=1e-12), where
+    elif isinstance(body, dict) and isinstance(reference, dict):
+        assert list(body) == list(reference), where
+        for key in body:
+            assert_same_json(body[key], reference[key], f"{where}.{key}")
+    elif isinstance(body, list) and isinstance(reference, list):
+        assert len(body) == len(reference), where
+        for i, (a, b) in enumerate(zip(body, reference, strict=True)):
+            assert_same_json(a, b, f"{where}[{i}]")
     else:
-        assert flask_body == fastapi_body
+        assert body == reference, where
+
+
+def assert_same_replies(replies: dict[str, Reply], status: int) -> None:
+    """Every app's reply has `status` and the reference's headers that matter and body."""
+    reference = replies[REFERENCE]
+    for framework, reply in replies.items():
+        assert (framework, reply.status) == (framework, status), reply.body[:200]
+        assert (framework, reply.content_type) == (framework, "application/json")
+        assert reply.headers.get("allow") == reference.headers.get("allow"), framework
+        assert_same_json(reply.json(), reference.json(), f"{framework}'s body")
 
 
 @pytest.fixture(params=["in-process", "behind nginx"])
-def pair(request: pytest.FixtureRequest, both: tuple[ApiClient, ApiClient]) -> tuple[ApiClient, ApiClient]:
-    """Both apps in-process, or both services under their servers behind nginx (conftest's `proxied`)."""
+def clients(request: pytest.FixtureRequest, apps: dict[str, ApiClient]) -> dict[str, ApiClient]:
+    """Every app in-process, or every service under its server behind nginx (conftest's `proxied`)."""
     if request.param == "in-process":
-        return both
+        return apps
     proxied: dict[str, str] = request.getfixturevalue("proxied")
-    return LiveClient("flask", proxied["flask"]), LiveClient("fastapi", proxied["fastapi"])
+    return {framework: LiveClient(framework, url) for framework, url in proxied.items()}
 
 
 @pytest.mark.parametrize(
@@ -91,31 +103,27 @@ def pair(request: pytest.FixtureRequest, both: tuple[ApiClient, ApiClient]) -> t
     ids=[f"{i:02d}-{s}-{m}-{p}" for i, (s, m, p, _, _) in enumerate(CORPUS)],
 )
 def test_same_status_and_body(
-    pair: tuple[ApiClient, ApiClient],
+    clients: dict[str, ApiClient],
     status: int,
     method: str,
     path: str,
     body: Any,
     content_type: str | None,
 ) -> None:
-    flask_reply, fastapi_reply = (send(c, method, path, body, content_type) for c in pair)
-    assert (flask_reply.status, fastapi_reply.status) == (status, status), flask_reply.body[:200]
-    assert flask_reply.content_type == fastapi_reply.content_type == "application/json"
-    assert flask_reply.headers.get("allow") == fastapi_reply.headers.get("allow")
-    assert_same_json(flask_reply.json(), fastapi_reply.json())
+    replies = {framework: send(c, method, path, body, content_type) for framework, c in clients.items()}
+    assert sorted(replies) == sorted(FRAMEWORKS)
+    assert_same_replies(replies, status)
 
 
 @pytest.fixture(scope="module")
-def both_of_bad_upstream(bad_upstream: str) -> Iterator[tuple[ApiClient, ApiClient]]:
+def apps_of_bad_upstream(bad_upstream: str) -> Iterator[dict[str, ApiClient]]:
     settings = Settings(upstream_url=bad_upstream)
-    with make_client("flask", settings) as flask_client, make_client("fastapi", settings) as fastapi_client:
-        yield flask_client, fastapi_client
+    with ExitStack() as stack:
+        yield {framework: stack.enter_context(make_client(framework, settings)) for framework in FRAMEWORKS}
 
 
 @pytest.mark.parametrize("name", BAD_OBSERVATION_IDS)
-def test_same_502_for_a_bad_observation(both_of_bad_upstream: tuple[ApiClient, ApiClient], name: str) -> None:
+def test_same_502_for_a_bad_observation(apps_of_bad_upstream: dict[str, ApiClient], name: str) -> None:
     path = f"/penguins/{BAD_OBSERVATION_IDS[name]}/prediction"
-    flask_reply, fastapi_reply = (client.request("GET", path) for client in both_of_bad_upstream)
-    assert (flask_reply.status, fastapi_reply.status) == (502, 502)
-    assert flask_reply.content_type == fastapi_reply.content_type == "application/json"
-    assert flask_reply.json() == fastapi_reply.json()
+    replies = {framework: client.request("GET", path) for framework, client in apps_of_bad_upstream.items()}
+    assert_same_replies(replies, 502)

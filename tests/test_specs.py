@@ -1,11 +1,13 @@
-"""Docs cannot drift from validation: the two specs describe the same API, and the docs pages work offline.
+"""Docs cannot drift from validation: the specs describe the same API, and the docs pages work offline.
 
-flask-restx publishes Swagger 2.0 and FastAPI OpenAPI 3.1; `normalise` maps both to one plain form (resolved
-references, one spelling of bounds, examples and nullability) so they can be compared structurally.
+flask-restx publishes Swagger 2.0, FastAPI and flask-openapi3 OpenAPI 3.1; `normalise` maps them to one plain
+form (resolved references, one spelling of bounds, examples and nullability) so they can be compared
+structurally, each with FastAPI's.
 """
 
 import re
 from typing import Any
+from urllib.parse import urljoin
 
 import pytest
 
@@ -13,12 +15,21 @@ from shared.docs import DOC_EXPANSION
 from shared.examples import EXAMPLE_PENGUIN
 from shared.limits import MAX_BATCH_SIZE, MEASUREMENTS
 from shared.settings import Settings
-from tests.clients import ApiClient, make_client
+from tests.clients import FRAMEWORKS, REFERENCE, ApiClient, make_client
 
-SPEC_URL = {"flask": "/swagger.json", "fastapi": "/openapi.json"}
+SPEC_URL = {"flask": "/swagger.json", "fastapi": "/openapi.json", "flask_openapi": "/openapi.json"}
 DOCS_PAGES = ("/docs", "/redoc")
-# docs/contract.md: the pages' files are under /static/ on both, and restx's own Swagger UI under /swaggerui/.
-DOCS_ASSET_PREFIXES = {"flask": ("/static/", "/swaggerui/"), "fastapi": ("/static/",)}
+# docs/contract.md: the pages' files are under /static/ on Flask and FastAPI, and restx's own Swagger UI under
+# /swaggerui/; flask-openapi3's plugins keep theirs under /swagger/ and /redoc/.
+DOCS_ASSET_PREFIXES = {
+    "flask": ("/static/", "/swaggerui/"),
+    "fastapi": ("/static/",),
+    "flask_openapi": ("/swagger/", "/redoc/"),
+}
+# What a page loads: src= and href= outside HTML comments, resolved against the page's URL.
+ASSET = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']""")
+# flask-openapi3's own paths for its pages (the swagger plugin's, a redirect to /docs when on).
+EXTENSION_PATHS = ("/swagger", "/openapi", "/openapi/", "/openapi/openapi.json", "/oauth2-redirect.html")
 KEPT = ("type", "enum", "required", "minItems", "maxItems", "maximum", "exclusiveMinimum", "description")
 
 
@@ -108,7 +119,8 @@ def operations(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
 @pytest.fixture(scope="module")
 def specs() -> dict[str, dict[str, Any]]:
     found = {}
-    for framework, url in SPEC_URL.items():
+    for framework in FRAMEWORKS:
+        url = SPEC_URL[framework]
         with make_client(framework) as client:
             reply = client.request("GET", url)
             assert reply.status == 200
@@ -119,13 +131,15 @@ def specs() -> dict[str, dict[str, Any]]:
 def test_spec_versions(specs: dict[str, dict[str, Any]]) -> None:
     assert specs["flask"]["swagger"] == "2.0"
     assert specs["fastapi"]["openapi"].startswith("3.1")
+    assert specs["flask_openapi"]["openapi"].startswith("3.1")
 
 
-def test_specs_describe_the_same_operations(specs: dict[str, dict[str, Any]]) -> None:
-    flask_operations, fastapi_operations = operations(specs["flask"]), operations(specs["fastapi"])
-    assert sorted(flask_operations) == sorted(fastapi_operations)
-    for name, operation in flask_operations.items():
-        assert operation == fastapi_operations[name], name
+@pytest.mark.parametrize("framework", [f for f in FRAMEWORKS if f != REFERENCE])
+def test_specs_describe_the_same_operations(specs: dict[str, dict[str, Any]], framework: str) -> None:
+    own, reference = operations(specs[framework]), operations(specs[REFERENCE])
+    assert sorted(own) == sorted(reference)
+    for name, operation in own.items():
+        assert operation == reference[name], name
 
 
 def test_penguin_schema_follows_the_limits(specs: dict[str, dict[str, Any]]) -> None:
@@ -158,6 +172,11 @@ def test_upstream_errors_are_documented(specs: dict[str, dict[str, Any]]) -> Non
             assert responses[status]["properties"]["detail"]["type"] == "string", (framework, status)
 
 
+def assets_of(page: str, html: str) -> list[str]:
+    """The paths of what an HTML page loads, as a browser resolves them from the page's URL."""
+    return [urljoin(page, asset) for asset in ASSET.findall(re.sub(r"<!--.*?-->", "", html, flags=re.S))]
+
+
 @pytest.mark.parametrize("page", ["/docs", "/redoc"])
 def test_docs_pages_load_nothing_from_outside(client: ApiClient, page: str) -> None:
     reply = client.request("GET", page)
@@ -165,15 +184,15 @@ def test_docs_pages_load_nothing_from_outside(client: ApiClient, page: str) -> N
     html = reply.body.decode()
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html), "a page loads a remote resource"
     assert "fonts.googleapis" not in html
-    for asset in re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)["']""", html):
+    for asset in assets_of(page, html):
         assert client.request("GET", asset).status == 200, asset
 
 
 def test_swagger_ui_assets_load_nothing_from_outside(client: ApiClient) -> None:
-    html = client.request("GET", "/docs").body.decode()
-    for asset in re.findall(r"""(?:src|href)\s*=\s*["']([^"']+\.css)["']""", html):
-        css = client.request("GET", asset).body.decode()
-        assert not re.search(r"url\(\s*[\"']?(https?:)?//", css), asset
+    for asset in assets_of("/docs", client.request("GET", "/docs").body.decode()):
+        if asset.endswith(".css"):
+            css = client.request("GET", asset).body.decode()
+            assert not re.search(r"url\(\s*[\"']?(https?:)?//", css), asset
 
 
 def test_swagger_ui_opens_the_same_way(client: ApiClient) -> None:
@@ -188,8 +207,7 @@ def assets_of_docs_pages(client: ApiClient) -> list[str]:
     """Every file the docs pages load (scripts, styles, icons), as the pages name them."""
     found = []
     for page in DOCS_PAGES:
-        html = client.request("GET", page).body.decode()
-        found += re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)["']""", html)
+        found += assets_of(page, client.request("GET", page).body.decode())
     return found
 
 
@@ -199,9 +217,10 @@ def test_docs_assets_are_where_the_contract_says(client: ApiClient) -> None:
     assert [a for a in assets if not a.startswith(DOCS_ASSET_PREFIXES[client.framework])] == []
 
 
-@pytest.mark.parametrize("framework", ["flask", "fastapi"])
+@pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_docs_can_be_switched_off(framework: str) -> None:
-    """Off is gone: every page, the spec, and every file the pages load when on (restx's /swaggerui/ too)."""
+    """Off is gone: every page, the spec, and every file the pages load when on (restx's /swaggerui/ too, and
+    flask-openapi3's own paths)."""
     with make_client(framework) as docs_on:
         assets = assets_of_docs_pages(docs_on)
     paths = [
@@ -209,6 +228,7 @@ def test_docs_can_be_switched_off(framework: str) -> None:
         SPEC_URL[framework],
         *assets,
         *(f"{p}favicon.png" for p in DOCS_ASSET_PREFIXES[framework]),
+        *(EXTENSION_PATHS if framework == "flask_openapi" else ()),
     ]
     with make_client(framework, Settings(docs_enabled=False)) as client:
         assert {path: client.request("GET", path).status for path in paths} == dict.fromkeys(paths, 404)

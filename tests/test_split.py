@@ -1,7 +1,8 @@
-"""Where the CPU per request goes: the in-process split of both apps (loadtests/bench/inprocess/split.py), and
+"""Where the CPU per request goes: the in-process split of every app (loadtests/bench/inprocess/split.py), and
 the waterfall the analysis builds from it and the load's figures, on recorded data."""
 
 import json
+from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -9,28 +10,39 @@ from typing import Any
 import pytest
 
 from loadtests.bench.inprocess.microbench import run_microbench
-from loadtests.bench.inprocess.split import checked, finished, measure_split
+from loadtests.bench.inprocess.split import (
+    SCENARIOS,
+    checked,
+    finished,
+    flask_openapi_layers,
+    measure_split,
+    payload,
+)
 from loadtests.bench.render.readme import update_readme
 from loadtests.bench.render.report import render_report
 from loadtests.bench.render.split_report import waterfall_paragraph
 from loadtests.bench.render.verdict import verdict
 from loadtests.bench.results.waterfall import completed_split, waterfall
+from loadtests.scenarios import BATCH_SIZE
+from shared.settings import Settings
 from tests.test_bench_analysis import PAIRS, capacity, summary_of
 
 
 @pytest.fixture(scope="module")
 def measured() -> list[dict[str, Any]]:
-    """A short split of both apps, every layer's answer checked."""
+    """A short split of every app, every layer's answer checked."""
     model = run_microbench()
     return measure_split(("predict", "invalid"), model, concurrency=4, repeats=3, target_s=0.02, rounds=1)
 
 
-def test_both_apps_are_split_into_their_layers(measured: list[dict[str, Any]]) -> None:
+def test_every_app_is_split_into_its_layers(measured: list[dict[str, Any]]) -> None:
     assert [(e["framework"], e["scenario"]) for e in measured] == [
         ("flask", "predict"),
         ("fastapi", "predict"),
+        ("flask_openapi", "predict"),
         ("flask", "invalid"),
         ("fastapi", "invalid"),
+        ("flask_openapi", "invalid"),
     ]
     for entry in measured:
         assert entry["app_us"] > entry["validation_us"] > 0
@@ -38,6 +50,25 @@ def test_both_apps_are_split_into_their_layers(measured: list[dict[str, Any]]) -
             assert entry["app_us"] > entry["model_us"] > 0 and entry["serialization_us"] > 0
         else:
             assert entry["model_us"] == 0 and entry["serialization_us"] is None
+
+
+def test_the_third_service_s_layers_answer_what_its_app_answers() -> None:
+    """Its validation layer's 422 is its app's (the callback located at the body), and its serialization's
+    bytes are what its view and Flask write."""
+    from flask_openapi_service.app import create_app
+
+    layers = {
+        scenario: flask_openapi_layers(scenario, Settings(), stack := ExitStack()) for scenario in SCENARIOS
+    }
+    try:
+        status, body = layers["invalid"]["app"]()
+        assert (status, json.loads(layers["invalid"]["validation"]())) == (422, json.loads(body))
+        client = create_app().test_client()
+        served = client.post("/predict", json=payload("predict")).get_data()
+        assert layers["predict"]["serialization"]() == served
+        assert len(json.loads(layers["batch"]["serialization"]())["predictions"]) == BATCH_SIZE
+    finally:
+        stack.close()
 
 
 def test_a_layer_that_answers_wrong_cannot_be_timed() -> None:

@@ -29,13 +29,16 @@ from workshop.wheelhouse import LOCK, requirements_for, target_environment
 
 def test_every_pair_is_mirrored_and_every_note_is_current() -> None:
     both, unpaired = paired_files()
-    assert unpaired == [], "a file without its counterpart in the other service"
+    assert unpaired == [], "a file without its counterpart in another service"
     assert {topic.file for topic in TOPICS} >= set(both) - {"__init__.py"}
     problems = [problem for topic in TOPICS for problem in stale_anchors(topic)]
     assert problems == [], "update the notes in workshop/topics.py"
 
 
-def test_make_diff_shows_a_topic_side_by_side(capsys: pytest.CaptureFixture[str]) -> None:
+def test_make_diff_shows_a_topic_side_by_side(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "160")  # a wide terminal (pytest-xdist's workers are given 80 columns)
     assert main(["diff", "validation"]) == 0
     shown = capsys.readouterr().out
     assert "flask_service/schemas.py" in shown and "fastapi_service/schemas.py" in shown
@@ -79,10 +82,27 @@ def test_alignment_ignores_whitespace_inside_a_line_too() -> None:
 
 def test_a_focused_topic_shows_only_its_definitions() -> None:
     pair = load_pair(next(topic for topic in TOPICS if topic.name == "async"))
-    assert pair.flask.lines[0].startswith("def upstream_of_app(")
-    assert any("class PenguinPrediction(Resource):" in line for line in pair.flask.lines)
-    assert not any("class Predict(Resource):" in line for line in pair.flask.lines)
-    assert any("async def penguin_prediction(" in line for line in pair.fastapi.lines)
+    assert pair.left.lines[0].startswith("def upstream_of_app(")
+    assert any("class PenguinPrediction(Resource):" in line for line in pair.left.lines)
+    assert not any("class Predict(Resource):" in line for line in pair.left.lines)
+    assert any("async def penguin_prediction(" in line for line in pair.right.lines)
+
+
+def test_a_topic_sets_the_third_service_beside_another(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its schemas.py against FastAPI's: the same pydantic models, but for the path parameter's."""
+    monkeypatch.setenv("COLUMNS", "160")
+    assert main(["diff", "openapi-validation"]) == 0
+    shown = capsys.readouterr().out
+    assert "flask_openapi_service/schemas.py" in shown and "fastapi_service/schemas.py" in shown
+    assert "< Flask-OpenAPI3 only, > FastAPI only." in shown
+    pair = load_pair(next(topic for topic in TOPICS if topic.name == "openapi-validation"))
+    only_left = [
+        pair.left.lines[row.left] for row in pair.rows if row.kind != "same" and row.left is not None
+    ]
+    assert any("class PenguinPath(BaseModel):" in line for line in only_left)
+    assert sum(row.kind == "same" for row in pair.rows) >= 0.9 * len(pair.rows)
 
 
 def test_make_diff_html_is_one_offline_page_with_every_topic(tmp_path: Path) -> None:
@@ -107,6 +127,13 @@ FIRST_HINTS = {
         "FAIL POST /predict answers with Server-Timing",
         "without a Server-Timing header",
         "response: Response",
+    ],
+    6: [
+        "FAIL POST /predict answers a `confidence`",
+        "flask: POST /predict answered 200",
+        "fastapi: POST /predict answered 200",
+        "flask_openapi: POST /predict answered 200",
+        "Declare `confidence: float` on Species",
     ],
 }
 
@@ -137,9 +164,12 @@ COPIED = [
     "shared",
     "flask_service",
     "fastapi_service",
+    "flask_openapi_service",
     "upstream",
     "deploy",
     "tests",
+    "loadtests",
+    "examples",
     "workshop",
     "docs/workshop",
     "models",

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from shared.settings import REPO_ROOT
-from workshop.pairs import Pair, Row, Side, course_topics, load_pair, paired_files
-from workshop.topics import topic_named
+from workshop.pairs import LABELS, Pair, Row, Side, course_topics, load_pair, paired_files
+from workshop.topics import FLASK_FASTAPI, topic_named
 
 MARKS = {"same": " ", "change": "|", "delete": "<", "insert": ">"}
 RESET, BOLD, DIM, RED, GREEN = "\033[0m", "\033[1m", "\033[2m", "\033[31m", "\033[32m"
@@ -38,7 +38,7 @@ def cell(side: Side, index: int | None, width: int) -> list[tuple[str, str]]:
 
 
 def render_row(pair: Pair, row: Row, width: int, colour: bool) -> Iterator[str]:
-    left, right = cell(pair.flask, row.left, width), cell(pair.fastapi, row.right, width)
+    left, right = cell(pair.left, row.left, width), cell(pair.right, row.right, width)
     blank = ("", "")
     for k in range(max(len(left), len(right))):
         (ln, lt), (rn, rt) = left[k] if k < len(left) else blank, right[k] if k < len(right) else blank
@@ -65,8 +65,8 @@ def render_pair(pair: Pair, columns: int, colour: bool) -> str:
         out.extend(textwrap.wrap(f"warning: {problem}: tell the instructor (workshop/topics.py)", columns))
     out.append(f"Read more: docs/workshop/{topic.module}")
     out.append("")
-    header_left = f"{pair.flask.path} ({len(pair.flask.lines)} lines shown)"
-    header_right = f"{pair.fastapi.path} ({len(pair.fastapi.lines)} lines shown)"
+    header_left = f"{pair.left.path} ({len(pair.left.lines)} lines shown)"
+    header_right = f"{pair.right.path} ({len(pair.right.lines)} lines shown)"
     header = (
         f"{'':>{NUMBER_WIDTH}} {header_left[:width]:<{width}}   {'':>{NUMBER_WIDTH}} {header_right[:width]}"
     )
@@ -75,7 +75,8 @@ def render_pair(pair: Pair, columns: int, colour: bool) -> str:
         out.extend(render_row(pair, row, width, colour))
     same = sum(row.kind == "same" for row in pair.rows)
     out.append("")
-    out.append(f"{same} of {len(pair.rows)} rows identical; | changed, < Flask only, > FastAPI only.")
+    left, right = pair.labels
+    out.append(f"{same} of {len(pair.rows)} rows identical; | changed, < {left} only, > {right} only.")
     return "\n".join(out)
 
 
@@ -91,7 +92,7 @@ def diff_text(topic_name: str | None, columns: int, colour: bool, root: Path = R
     parts = [render_pair(load_pair(topic, root), columns, colour) for topic in chosen]
     unpaired = paired_files(root)[1]
     if unpaired:
-        warning = f"warning: files without a counterpart in the other package: {', '.join(unpaired)}"
+        warning = f"warning: files without a counterpart in another package: {', '.join(unpaired)}"
         parts.append(textwrap.fill(warning, columns))
     if len(chosen) > 1:
         names = ", ".join(topic.name for topic in topics)
@@ -103,6 +104,8 @@ def topic_list(root: Path = REPO_ROOT) -> str:
     lines = ["make diff TOPIC=<name>, in course order:"]
     for topic in course_topics(root):
         scope = topic.file if topic.focus is None else f"{topic.file}, excerpts"
-        lines.append(f"  {topic.name:<12} {topic.title} ({scope})")
+        if topic.packages != FLASK_FASTAPI:
+            scope += f"; {' against '.join(LABELS[package] for package in topic.packages)}"
+        lines.append(f"  {topic.name:<18} {topic.title} ({scope})")
     lines.append("A file name works too: make diff TOPIC=errors.py")
     return "\n".join(lines)

@@ -50,10 +50,10 @@ def cells(side: Side, lines: list[str], index: int | None, css: str) -> str:
 
 def pair_section(pair: Pair) -> str:
     topic = pair.topic
-    left, right = highlighted_lines(pair.flask), highlighted_lines(pair.fastapi)
+    left, right = highlighted_lines(pair.left), highlighted_lines(pair.right)
     rows = "\n".join(
-        f'<tr class="{row.kind}">{cells(pair.flask, left, row.left, "l")}'
-        f"{cells(pair.fastapi, right, row.right, 'r')}</tr>"
+        f'<tr class="{row.kind}">{cells(pair.left, left, row.left, "l")}'
+        f"{cells(pair.right, right, row.right, 'r')}</tr>"
         for row in pair.rows
     )
     stale = "".join(f'<p class="stale">Warning: {html.escape(p)}.</p>' for p in pair.stale)
@@ -66,7 +66,7 @@ def pair_section(pair: Pair) -> str:
 In the terminal: <code>make diff TOPIC={topic.name}</code>. {same} of {len(pair.rows)} rows identical.</p>
 <table class="diff">
 <colgroup><col class="n"><col><col class="n"><col></colgroup>
-<tr><th colspan="2">{pair.flask.path}</th><th colspan="2">{pair.fastapi.path}</th></tr>
+<tr><th colspan="2">{pair.left.path}</th><th colspan="2">{pair.right.path}</th></tr>
 {rows}
 </table>
 </section>"""
@@ -108,9 +108,10 @@ def page(root: Path = REPO_ROOT) -> str:
 </head>
 <body>
 <h1>Flask vs FastAPI, side by side</h1>
-<p class="meta">flask_service/ on the left, fastapi_service/ on the right, read from the code on {made}
+<p class="meta">flask_service/ on the left, fastapi_service/ on the right (the last topics set
+flask_openapi_service/ beside one of them, as each says), read from the code on {made}
 {f"at {html.escape(revision)}" if revision else ""}: run <code>make diff-html</code> again after a change.
-Lines are compared without their indentation. Red: only in or changed on the Flask side; green: the FastAPI
+Lines are compared without their indentation. Red: only in or changed on the left side; green: the right
 side.</p>{warning}
 <ol>
 {contents}

@@ -23,6 +23,7 @@ PORTS = {
     8001: "make run-flask",
     8002: "make run-fastapi",
     8003: "make run-upstream",
+    8004: "make run-flask-openapi",
     8089: "make locust",
 }
 IMPORTS = "flask, flask_restx, marshmallow, gunicorn, fastapi, pydantic, uvicorn, httpx2, sklearn, locust"

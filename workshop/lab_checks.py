@@ -1,11 +1,14 @@
 """The checks of each lab: steps in order, each a sentence and a function that raises NotYet with a hint.
 
-Every step asks both apps the same thing through the test suite's ApiClient, and most compare the two
-answers as the parity suite does: a lab is done when the change is right on both sides and they agree.
+Every step asks the lab's apps (Flask's and FastAPI's; all three for lab 6) the same thing through the test
+suite's ApiClient, and most compare the answers as the parity suite does: a lab is done when the change is
+right on every side and they agree.
 """
 
+import importlib
 import inspect
 import logging
+import math
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -469,4 +472,101 @@ def lab5_steps(both: Both) -> list[Step]:
         ("POST /predict/batch too", on_batch),
         ("no Server-Timing when the model did not run (a 422, GET /health)", only_when_the_model_ran),
         ("the bodies are unchanged and the same on both", bodies),
+    ]
+
+
+# Lab 6: a `confidence` in every prediction, on all three services -------------------------------------------
+
+CONFIDENCE_HINTS = {
+    "flask": "flask-restx shapes the answer from its models: add `confidence` (fields.Float, required, "
+    "described) to species_model in flask_service/schemas.py (Prediction's model is a clone of it) and set "
+    "it in the views.",
+    "fastapi": "Declare `confidence: float` on Species in fastapi_service/schemas.py, after probabilities "
+    "(Prediction inherits it), and set it in the views; the model's result (shared/model.py's Prediction) is "
+    "the one place to compute it for every service.",
+    "flask_openapi": "The same lines as FastAPI's, in flask_openapi_service/schemas.py and routes.py.",
+}
+
+
+def expect_confidence(replies: dict[str, Any], what: str) -> None:
+    """Every prediction in each reply has a `confidence`: its highest probability."""
+    problems = []
+    for framework, reply in replies.items():
+        body = reply.json()
+        for prediction in body.get("predictions", [body]):
+            confidence = prediction.get("confidence")
+            highest = max(prediction["probabilities"].values())
+            if confidence is None:
+                problems.append(
+                    f"{framework}: {what} answered {shown(reply)} without a `confidence`. "
+                    f"{CONFIDENCE_HINTS[framework]}"
+                )
+            elif not math.isclose(confidence, highest, rel_tol=1e-12):
+                problems.append(
+                    f"{framework}: {what}: confidence {confidence}, highest probability {highest}"
+                )
+            else:
+                continue
+            break
+    if problems:
+        raise NotYet("\n".join(problems))
+
+
+def lab6_steps(both: Both) -> list[Step]:
+    def on_predict() -> None:
+        replies = post_penguin(both)
+        expect_status(replies, 200, "POST /predict", {})
+        expect_confidence(replies, "POST /predict")
+
+    def on_batch() -> None:
+        replies = both.request("POST", "/predict/batch", json=batch_of(5))
+        expect_status(replies, 200, "POST /predict/batch", {})
+        expect_confidence(replies, "POST /predict/batch")
+
+    def same() -> None:
+        expect_same(post_penguin(both), "POST /predict")
+        expect_same(both.request("POST", "/predict/batch", json=batch_of(5)), "POST /predict/batch")
+
+    def documented() -> None:
+        for framework in both.clients:
+            operations = both.operations(framework)
+            shapes = {
+                "Prediction": operations["POST /predict"]["responses"]["200"],
+                "Species": operations["POST /predict/batch"]["responses"]["200"]["properties"]["predictions"][
+                    "items"
+                ],
+            }
+            for name, shape in shapes.items():
+                field = shape["properties"].get("confidence")
+                if field is None or field.get("type") != "number" or "confidence" not in shape["required"]:
+                    raise NotYet(
+                        f"{framework}: the spec's {name} says confidence is {field}, required: "
+                        f"{'confidence' in shape['required']}; expected a required number. "
+                        f"{CONFIDENCE_HINTS[framework]}"
+                    )
+        for framework in both.clients:
+            difference = first_difference(
+                both.operations(framework), both.operations("fastapi"), "spec", (framework, "fastapi"), False
+            )
+            if difference:
+                raise NotYet(f"the specs describe the API differently: {difference}")
+
+    def declared_once() -> None:
+        for framework, package in (
+            ("fastapi", "fastapi_service"),
+            ("flask_openapi", "flask_openapi_service"),
+        ):
+            species = importlib.import_module(f"{package}.schemas").Species
+            if "confidence" not in species.model_fields:
+                raise NotYet(
+                    f"{framework}: Species does not declare `confidence`: declared once, pydantic both "
+                    f"documents it and writes it. {CONFIDENCE_HINTS[framework]}"
+                )
+
+    return [
+        ("POST /predict answers a `confidence`, the highest probability, on all three", on_predict),
+        ("every prediction of POST /predict/batch has one too", on_batch),
+        ("the three answer the same, key order included", same),
+        ("every spec documents it as a required number, the three alike", documented),
+        ("both pydantic services declare it once, on Species", declared_once),
     ]

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import TextIO
 
 from shared.settings import Settings
+from tests.clients import FRAMEWORKS
 from workshop import lab_checks, measure
-from workshop.probe import Both, NotYet, both_apps
+from workshop.probe import TWO, Both, NotYet, both_apps
 from workshop.solutions import patch_path
 
 
@@ -27,6 +28,7 @@ class Lab:
     needs_upstream: bool = False
     # What to show once the check passes: a measurement of the change (it never decides pass or fail).
     after: Callable[[Both, TextIO], None] | None = None
+    frameworks: tuple[str, ...] = TWO  # the services it changes and checks
 
 
 LABS: dict[int, Lab] = {
@@ -55,13 +57,20 @@ LABS: dict[int, Lab] = {
             lab_checks.lab5_steps,
             after=measure.model_share,
         ),
+        Lab(
+            6,
+            "A `confidence` in every prediction, on all three services",
+            "06-flask-openapi3.md",
+            lab_checks.lab6_steps,
+            frameworks=tuple(FRAMEWORKS),
+        ),
     )
 }
 
 
 @contextmanager
 def lab_apps(lab: Lab) -> Iterator[Both]:
-    """Both apps, with a real upstream service (no delay) on a free port when the lab needs one."""
+    """The lab's apps, with a real upstream service (no delay) on a free port when the lab needs one."""
     with ExitStack() as stack:
         settings = None
         if lab.needs_upstream:
@@ -70,7 +79,7 @@ def lab_apps(lab: Lab) -> Iterator[Both]:
             logs = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="workshop-lab-")))
             upstream = stack.enter_context(live_server("upstream", logs, env={"UPSTREAM_LATENCY_MS": "0"}))
             settings = Settings(upstream_url=upstream.url)
-        yield stack.enter_context(both_apps(settings))
+        yield stack.enter_context(both_apps(settings, lab.frameworks))
 
 
 def indented(text: str, prefix: str = "       ") -> str:
@@ -95,12 +104,13 @@ def run_lab(lab: Lab, out: TextIO = sys.stdout, measure_after: bool = True) -> b
                     print(f"{done} of {len(steps)} checks pass. {stuck}", file=out)
                     return False
                 print(f"  PASS {description}", file=out)
-            print(f"Lab {lab.number} done: all {len(steps)} checks pass on both services.", file=out)
+            services = "both services" if len(lab.frameworks) == 2 else f"all {len(lab.frameworks)} services"
+            print(f"Lab {lab.number} done: all {len(steps)} checks pass on {services}.", file=out)
             if lab.after and measure_after:
                 lab.after(both, out)
             return True
     except NotYet as problem:  # an app that does not start
-        print(f"  FAIL both apps start\n{indented(str(problem))}\n{stuck}", file=out)
+        print(f"  FAIL the apps start\n{indented(str(problem))}\n{stuck}", file=out)
         return False
 
 

@@ -12,7 +12,6 @@ from typing import TextIO
 import httpx2
 
 from shared.examples import EXAMPLE_PENGUIN
-from tests.clients import FRAMEWORKS
 from tests.servers import live_server
 from workshop.probe import SERVER_TIMING, Both
 
@@ -57,7 +56,7 @@ def observation_concurrency(both: Both, out: TextIO) -> None:
             logs = Path(folder)
             env = {"UPSTREAM_LATENCY_MS": str(UPSTREAM_LATENCY_MS)}
             with live_server("upstream", logs, env=env) as upstream:
-                for framework in FRAMEWORKS:
+                for framework in both.clients:
                     server_env = {"UPSTREAM_URL": upstream.url, "WORKERS": "1"}
                     with live_server(framework, logs, env=server_env) as server:
                         results[framework] = asyncio.run(burst(server.url, CONCURRENT))
@@ -86,7 +85,7 @@ def observation_concurrency(both: Both, out: TextIO) -> None:
 
 
 def model_share(both: Both, out: TextIO) -> None:
-    durations: dict[str, list[float]] = {framework: [] for framework in FRAMEWORKS}
+    durations: dict[str, list[float]] = {framework: [] for framework in both.clients}
     for _ in range(50):
         for framework, reply in both.request("POST", "/predict", json=EXAMPLE_PENGUIN).items():
             match = SERVER_TIMING.fullmatch(reply.headers.get("server-timing", "").strip())

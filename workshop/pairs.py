@@ -1,4 +1,6 @@
-"""The mirrored pairs of flask_service/ and fastapi_service/, read from disk and aligned line by line."""
+"""The mirrored pairs of the three services' packages, read from disk and aligned line by line.
+
+A topic names the two packages it sets side by side (Flask's and FastAPI's, unless it says otherwise)."""
 
 import ast
 import difflib
@@ -10,7 +12,9 @@ from typing import Literal
 from shared.settings import REPO_ROOT
 from workshop.topics import TOPICS, Topic
 
-PACKAGES = ("flask_service", "fastapi_service")
+PACKAGES = ("flask_service", "fastapi_service", "flask_openapi_service")
+# What each side is called in a diff's legend.
+LABELS = {"flask_service": "Flask", "fastapi_service": "FastAPI", "flask_openapi_service": "Flask-OpenAPI3"}
 
 Kind = Literal["same", "change", "delete", "insert"]
 
@@ -25,23 +29,30 @@ class Side:
 @dataclass(frozen=True)
 class Row:
     kind: Kind
-    left: int | None  # index into the Flask side's lines, None for a blank cell
+    left: int | None  # index into the left side's lines, None for a blank cell
     right: int | None
 
 
 @dataclass(frozen=True)
 class Pair:
     topic: Topic
-    flask: Side
-    fastapi: Side
+    left: Side
+    right: Side
     rows: list[Row]
     stale: list[str]  # anchors of the note that are no longer in the code
 
+    @property
+    def labels(self) -> tuple[str, str]:
+        """What the two sides are called: "Flask" and "FastAPI", for most topics."""
+        left, right = self.topic.packages
+        return LABELS[left], LABELS[right]
+
 
 def paired_files(root: Path = REPO_ROOT) -> tuple[list[str], list[str]]:
-    """The file names present in both packages, and those present in only one (a broken mirror)."""
-    flask, fastapi = ({p.name for p in (root / package).glob("*.py")} for package in PACKAGES)
-    return sorted(flask & fastapi), sorted(flask ^ fastapi)
+    """The file names present in every package, and those missing from some (a broken mirror)."""
+    listings = [{p.name for p in (root / package).glob("*.py")} for package in PACKAGES]
+    everywhere = set.intersection(*listings)
+    return sorted(everywhere), sorted(set.union(*listings) - everywhere)
 
 
 def definition_spans(source: str) -> dict[str, tuple[int, int]]:
@@ -133,7 +144,7 @@ def align(left: list[str], right: list[str]) -> list[Row]:
 
 def stale_anchors(topic: Topic, root: Path = REPO_ROOT) -> list[str]:
     problems: list[str] = []
-    for package, anchors in zip(PACKAGES, topic.anchors, strict=True):
+    for package, anchors in zip(topic.packages, topic.anchors, strict=True):
         text = (root / package / topic.file).read_text()
         problems.extend(
             f"the note on {topic.name!r} mentions {anchor!r}, no longer in {package}/{topic.file}"
@@ -144,10 +155,10 @@ def stale_anchors(topic: Topic, root: Path = REPO_ROOT) -> list[str]:
 
 
 def load_pair(topic: Topic, root: Path = REPO_ROOT) -> Pair:
-    flask_names, fastapi_names = topic.focus or (None, None)
-    flask = read_side(root, PACKAGES[0], topic.file, flask_names)
-    fastapi = read_side(root, PACKAGES[1], topic.file, fastapi_names)
-    return Pair(topic, flask, fastapi, align(flask.lines, fastapi.lines), stale_anchors(topic, root))
+    left_names, right_names = topic.focus or (None, None)
+    left = read_side(root, topic.packages[0], topic.file, left_names)
+    right = read_side(root, topic.packages[1], topic.file, right_names)
+    return Pair(topic, left, right, align(left.lines, right.lines), stale_anchors(topic, root))
 
 
 def course_topics(root: Path = REPO_ROOT) -> list[Topic]:

@@ -1,4 +1,4 @@
-"""What a lab check uses: both apps side by side, their specs, and answers compared with a reason."""
+"""What a lab check uses: the apps side by side, their specs, and answers compared with a reason."""
 
 import math
 import re
@@ -7,10 +7,12 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from shared.settings import Settings
-from tests.clients import FRAMEWORKS, ApiClient, Reply, make_client
+from tests.clients import REFERENCE, ApiClient, Reply, make_client
 from tests.test_specs import SPEC_URL, operations
 
-FILES = {"flask": "flask_service", "fastapi": "fastapi_service"}
+FILES = {"flask": "flask_service", "fastapi": "fastapi_service", "flask_openapi": "flask_openapi_service"}
+# The labs of modules 01-05 change Flask and FastAPI; module 06's changes all three.
+TWO = ("flask", "fastapi")
 
 
 class NotYet(Exception):
@@ -61,7 +63,7 @@ def shown(reply: Reply) -> str:
 
 
 class Both:
-    """The Flask and the FastAPI app, each behind the test suite's ApiClient."""
+    """The apps a lab changes (Flask's and FastAPI's, or all three), each behind the suite's ApiClient."""
 
     def __init__(self, clients: Mapping[str, ApiClient]) -> None:
         self.clients = clients
@@ -96,10 +98,10 @@ def app_error(framework: str, exc: BaseException) -> AppDoesNotStart:
 
 
 @contextmanager
-def both_apps(settings: Settings | None = None) -> Iterator[Both]:
+def both_apps(settings: Settings | None = None, frameworks: tuple[str, ...] = TWO) -> Iterator[Both]:
     with ExitStack() as stack:
         clients = {}
-        for framework in FRAMEWORKS:
+        for framework in frameworks:
             try:
                 clients[framework] = stack.enter_context(make_client(framework, settings))
             except Exception as exc:
@@ -125,12 +127,14 @@ def expect_status(replies: Mapping[str, Reply], status: int, what: str, hints: M
 
 
 def expect_same(replies: Mapping[str, Reply], what: str) -> None:
-    flask, fastapi = replies["flask"], replies["fastapi"]
-    if flask.status != fastapi.status:
-        raise NotYet(f"{what}: flask answered {shown(flask)}; fastapi {shown(fastapi)}")
-    difference = first_difference(flask.json(), fastapi.json())
-    if difference:
-        raise NotYet(f"{what}: the two answers differ at {difference}")
+    """Every app's answer is FastAPI's, status and body."""
+    reference = replies[REFERENCE]
+    for framework, reply in replies.items():
+        if reply.status != reference.status:
+            raise NotYet(f"{what}: {framework} answered {shown(reply)}; {REFERENCE} {shown(reference)}")
+        difference = first_difference(reply.json(), reference.json(), names=(framework, REFERENCE))
+        if difference:
+            raise NotYet(f"{what}: the answers differ at {difference}")
 
 
 SERVER_TIMING = re.compile(r"model;dur=(\d+(?:\.\d+)?)")

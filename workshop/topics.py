@@ -1,6 +1,6 @@
 """What to read in the diff, topic by topic, in course order, with what each difference teaches.
 
-The code shown is read from the two packages when the diff runs; only these notes are written by hand.
+The code shown is read from the packages when the diff runs; only these notes are written by hand.
 Each note names a few `anchors`, strings that must still be in the files it describes: if one disappears,
 the note may be out of date, and `make diff` and tests/test_workshop.py say so.
 """
@@ -8,17 +8,20 @@ the note may be out of date, and `make diff` and tests/test_workshop.py say so.
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+FLASK_FASTAPI = ("flask_service", "fastapi_service")
+
 
 @dataclass(frozen=True)
 class Topic:
     name: str
     title: str
-    file: str  # the pair: flask_service/<file> and fastapi_service/<file>
+    file: str  # the pair: <left package>/<file> and <right package>/<file>
     module: str  # the course module in docs/workshop/ that reads it
     note: str
-    # Top-level definitions to show instead of the whole file: (Flask's names, FastAPI's names).
+    # Top-level definitions to show instead of the whole file: (the left side's names, the right side's).
     focus: tuple[tuple[str, ...], tuple[str, ...]] | None = None
     anchors: tuple[tuple[str, ...], tuple[str, ...]] = field(default=((), ()))
+    packages: tuple[str, str] = FLASK_FASTAPI  # the left side and the right side
 
 
 TOPICS: tuple[Topic, ...] = (
@@ -137,8 +140,72 @@ TOPICS: tuple[Topic, ...] = (
         "Both are started by `python -m <package>.server` and read the same variables. gunicorn pre-forks "
         "workers; the default sync worker handles one request at a time and closes the connection after it "
         "(it expects a buffering proxy in front). uvicorn runs one event loop per worker, with uvloop and "
-        "httptools, and keeps connections alive. GUNICORN_WORKER_CLASS switches Flask to gthread or gevent.",
-        anchors=(("BaseApplication", "worker_class"), ("uvicorn.run", "uvloop")),
+        "httptools, and keeps connections alive. GUNICORN_WORKER_CLASS switches Flask to gthread or gevent. "
+        "gunicorn's settings are in shared/gunicorn_server.py (server_config): both Flask services run it, "
+        "so flask_openapi_service/server.py is this file with its names; read server_config beside uvicorn's "
+        "here.",
+        anchors=(("GunicornServer", "server_config"), ("uvicorn.run", "uvloop")),
+    ),
+    Topic(
+        "openapi-validation",
+        "Flask with pydantic: FastAPI's models, as they are",
+        "schemas.py",
+        "06-flask-openapi3.md",
+        "flask-openapi3 validates with pydantic and documents with the same models, so this schemas.py is "
+        "FastAPI's, line for line. The one model of its own is PenguinPath: the extension reads a path "
+        "parameter from a model (a view's `path` argument), where FastAPI reads it from the view's signature "
+        "(Path(gt=0)). Set it beside the flask-restx side's two declarations: make diff TOPIC=validation.",
+        anchors=(("class PenguinPath(BaseModel)", "class Penguin(BaseModel)"), ("class Penguin(BaseModel)",)),
+        packages=("flask_openapi_service", "fastapi_service"),
+    ),
+    Topic(
+        "openapi-routing",
+        "Flask with pydantic: views that take their body as a model",
+        "routes.py",
+        "06-flask-openapi3.md",
+        "The views read as FastAPI's: `def predict(body: Penguin)` gets a validated Penguin, and the "
+        "decorator names the responses. What differs is Flask's: the model comes from the app context "
+        "(penguin_model_of_app) where FastAPI has a dependency, every view is a plain def (gunicorn's sync "
+        "worker runs one request at a time), the path parameter arrives as a model (path: PenguinPath), and "
+        "each view dumps its response model itself: the extension documents response models but does not "
+        "serialise with them. Its responses name a model per status, without FastAPI's descriptions.",
+        anchors=(
+            ("APIBlueprint", "body: Penguin", "path: PenguinPath", ".model_dump()"),
+            ("@router.post", "PenguinModelDep"),
+        ),
+        packages=("flask_openapi_service", "fastapi_service"),
+    ),
+    Topic(
+        "openapi-contract",
+        "The glue, Flask against Flask: with marshmallow, with pydantic",
+        "contract.py",
+        "06-flask-openapi3.md",
+        "One framework, two stacks. With marshmallow, Flask's glue rewrites every error in pydantic's words "
+        "(MESSAGES, ContractSchema, flatten, load_json_body). With pydantic the words are right already: "
+        "what is left is where they go and what comes before them. validation_error (the extension's "
+        "validation_error_callback) puts `body` or `path` before each `loc` and drops input, ctx and url; "
+        "guard_json_body answers 415, 413 and the body errors the extension would word its own way, before "
+        "it reads the body; documented mends the spec (pydantic's examples, 422s only where something is "
+        "validated). What both Flask sides keep alike: RequestHeadLimits, drain_body, detail_of. Compare the "
+        "two files' lengths.",
+        anchors=(
+            ("MESSAGES", "class ContractSchema", "def flatten"),
+            ("def validation_error", "def guard_json_body", "def documented"),
+        ),
+        packages=("flask_service", "flask_openapi_service"),
+    ),
+    Topic(
+        "openapi-docs",
+        "Flask with pydantic: the docs pages from the extension's plugins",
+        "docs.py",
+        "06-flask-openapi3.md",
+        "Both serve Swagger UI and ReDoc from local files. FastAPI takes them from fastapi-offline and "
+        "renders its own pages; flask-openapi3's plugins (flask-openapi3-swagger, -redoc) bring their pages "
+        "and files in their wheels. The extension would put them under /openapi/ with a page listing them at "
+        "the prefix; here they are registered at FastAPI's paths instead, the plugin's /swagger kept as a "
+        "redirect to /docs, Swagger UI's validator badge (a request to validator.swagger.io) switched off.",
+        anchors=(("SwaggerPlugin", "ReDocPlugin", "validatorUrl"), ("get_swagger_ui_html", "StaticFiles")),
+        packages=("flask_openapi_service", "fastapi_service"),
     ),
 )
 

@@ -1,4 +1,4 @@
-"""Minimal apps of the services' two stacks, written the way each one's docs show, on the same shared model:
+"""Minimal apps of the services' three stacks, written the way each one's docs show, on the same shared model:
 `GET /health` and `POST /predict`, nothing else. What `python -m loadtests.bench.inprocess.glue` compares each
 service with, so that what a service spends beyond its reference is the price of answering the shared
 contract.
@@ -6,7 +6,10 @@ contract.
 Flask: flask-restx resources and models (https://flask-restx.readthedocs.io/en/latest/quickstart.html),
 validation by a marshmallow schema (https://marshmallow.readthedocs.io/en/stable/quickstart.html), restx's
 `abort` for a 422. FastAPI: pydantic models with `response_model`, the model loaded in `lifespan`
-(https://fastapi.tiangolo.com/advanced/events/). No limits, no error vocabulary: each stack's defaults.
+(https://fastapi.tiangolo.com/advanced/events/). Flask with flask-openapi3: the same pydantic models, a view
+taking `body: Penguin` on an APIBlueprint, the extension's own 422
+(https://luolingchun.github.io/flask-openapi3/latest/Quickstart/). No limits, no error vocabulary: each
+stack's defaults.
 """
 
 from collections.abc import AsyncIterator
@@ -15,6 +18,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Request
 from flask import Flask, current_app, request
+from flask_openapi3 import APIBlueprint, OpenAPI
 from flask_restx import Api, Namespace, Resource, abort, fields
 from marshmallow import Schema, ValidationError, validate
 from marshmallow import fields as ma
@@ -150,4 +154,29 @@ def create_fastapi_reference(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(lifespan=lifespan)
     app.include_router(router)
+    return app
+
+
+# --- Flask + flask-openapi3 (pydantic: the models above) --------------------------------------------------
+
+penguins = APIBlueprint("penguins", __name__)
+
+
+@penguins.get("/health", responses={200: HealthBody})
+def openapi_health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@penguins.post("/predict", responses={200: Prediction})
+def openapi_predict(body: Penguin) -> dict[str, object]:
+    model: PenguinModel = current_app.extensions["penguin_model"]
+    result = model.predict_one(body.model_dump())
+    return {"species": result.species, "probabilities": result.probabilities, "model_version": model.version}
+
+
+def create_flask_openapi_reference(settings: Settings | None = None) -> OpenAPI:
+    settings = settings or Settings.from_env()
+    app = OpenAPI(__name__)
+    app.extensions["penguin_model"] = load_model(settings.model_dir)
+    app.register_api(penguins)
     return app

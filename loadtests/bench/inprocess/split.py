@@ -5,16 +5,18 @@ process time, the median of repeats; the fastest of ROUNDS such figures) of:
 
 - **app**: the whole app called in-process (loadtests/bench/inprocess/calls.py), as its server would call it;
 - **validation**: what turns the parsed body into validated data, or for the invalid penguin into the
-  contract's 422 body: marshmallow and the glue (flask_service/contract.py) against pydantic and its handler;
-- **serialization**: what turns the model's result into the response's bytes: restx's `marshal` and JSON
-  against FastAPI's response field (pydantic validates and dumps the returned model);
-- **model**: the shared model alone (loadtests/bench/inprocess/microbench.py), the same code for both.
+  contract's 422 body: marshmallow and the glue (flask_service/contract.py), pydantic and FastAPI's handler,
+  pydantic and the third service's callback (flask_openapi_service/contract.py);
+- **serialization**: what turns the model's result into the response's bytes: restx's `marshal` and JSON,
+  FastAPI's response field (pydantic validates and dumps the returned model), the third service's
+  `model_dump` and Flask's JSON;
+- **model**: the shared model alone (loadtests/bench/inprocess/microbench.py), the same code for all.
 
 What is left of the app (routing, parsing, the request and response objects, thread-pool hops) is the
 framework's. The server's share is what the bench measures under load (the server's own CPU accounting)
-less the app's in-process cost, added when the summary is built (results/waterfall.py). The two
-frameworks are measured alternately, the order flipped, and every timed call's answer is checked, so that
-a broken path cannot look cheap.
+less the app's in-process cost, added when the summary is built (results/waterfall.py). The frameworks are
+measured in turn, the order flipped every round, and every timed call's answer is checked, so that a broken
+path cannot look cheap.
 """
 
 import argparse
@@ -146,6 +148,63 @@ def flask_layers(scenario: str, settings: Settings) -> Layers:
     return layers
 
 
+def flask_openapi_layers(scenario: str, settings: Settings, stack: ExitStack) -> Layers:
+    from pydantic import ValidationError
+
+    from flask_openapi_service.app import create_app
+    from flask_openapi_service.contract import validation_error
+    from flask_openapi_service.schemas import (
+        Batch,
+        BatchPrediction,
+        Penguin,
+        Prediction,
+        Probabilities,
+        Species,
+    )
+
+    app = create_app(settings)
+    model = app.extensions["penguin_model"]
+    data = payload(scenario)
+    schema = Batch if scenario == "batch" else Penguin
+    # The callback reads the request (a path's error or a body's): one request context, pushed for the run.
+    stack.enter_context(app.test_request_context(PATHS[scenario], method="POST"))
+
+    def validation() -> Any:
+        try:
+            return schema.model_validate(data)  # what the extension does with the parsed body
+        except ValidationError as exc:
+            return validation_error(exc).get_data()
+
+    def dumped(content: Callable[[], Any]) -> Callable[[], bytes]:
+        """What the view and Flask do with its answer: the model dumped, then Flask's JSON, as its JSON
+        provider's `response` writes it (compact, and a newline)."""
+        return lambda: f"{app.json.dumps(content().model_dump(), separators=(',', ':'))}\n".encode()
+
+    layers: Layers = {"app": wsgi_call(app, "POST", PATHS[scenario], json.dumps(data).encode(), HEADERS)}
+    layers["validation"] = validation
+    if scenario == "predict":
+        result = model.predict_one(data)
+        layers["serialization"] = dumped(
+            lambda: Prediction(
+                species=result.species,
+                probabilities=Probabilities(**result.probabilities),
+                model_version=model.version,
+            )
+        )
+    elif scenario == "batch":
+        results = model.predict_many(data["items"])
+        layers["serialization"] = dumped(
+            lambda: BatchPrediction(
+                model_version=model.version,
+                predictions=[
+                    Species(species=r.species, probabilities=Probabilities(**r.probabilities))
+                    for r in results
+                ],
+            )
+        )
+    return layers
+
+
 def fastapi_layers(scenario: str, settings: Settings, stack: ExitStack, concurrency: int = 1) -> Layers:
     from fastapi.exceptions import RequestValidationError
     from fastapi.routing import APIRoute
@@ -234,6 +293,7 @@ def measure_split(
             layers = {
                 "flask": flask_layers(scenario, settings),
                 "fastapi": fastapi_layers(scenario, settings, stack, concurrency),
+                "flask_openapi": flask_openapi_layers(scenario, settings, stack),
             }
             timings: dict[tuple[str, str], list[float]] = {}
             for layer in LAYERS:

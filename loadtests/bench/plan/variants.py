@@ -99,7 +99,8 @@ def threads_per_worker(users: int, workers: int) -> int:
     return max(1, math.ceil(users / max(1, workers)))
 
 
-FRAMEWORK_LABELS = {"flask": "Flask", "fastapi": "FastAPI"}
+# A framework's name in a key is what comes before its first "-": "flask_openapi", never "flask-openapi".
+FRAMEWORK_LABELS = {"flask": "Flask", "fastapi": "FastAPI", "flask_openapi": "Flask-OpenAPI3"}
 
 
 def variant_label(variant: str) -> str:
@@ -152,6 +153,19 @@ FLASK_SYNC = ServerVariant(
     ONE,
     "the default: a sync worker serves one request at a time, waiting included, and closes the connection "
     "after each response",
+    keeps_alive=False,
+    workers_rule=GUNICORN_SYNC,
+)
+# Flask with flask-openapi3 (pydantic validation, OpenAPI 3.1): served exactly as FLASK_SYNC is, so that what
+# differs from it is the stack, and from FASTAPI_UVICORN the framework and its server.
+FLASK_OPENAPI_SYNC = ServerVariant(
+    "flask_openapi",
+    "gunicorn-sync",
+    "flask_openapi_service.server",
+    {"GUNICORN_WORKER_CLASS": "sync"},
+    ONE,
+    "Flask with flask-openapi3 (pydantic), under the same sync worker as Flask's default: one request at a "
+    "time, the connection closed after each response",
     keeps_alive=False,
     workers_rule=GUNICORN_SYNC,
 )
@@ -291,8 +305,12 @@ SWEEP_VARIANTS: tuple[ServerVariant, ...] = (
 GC_TUNED_VARIANTS: tuple[ServerVariant, ...] = tuple(
     gc_tuned(v) for v in (FLASK_SYNC, FASTAPI_UVICORN, FASTAPI_ASYNC_DEF)
 )
+# Every variant a run may name (VARIANTS=); a profile (plan/config.py) picks among them.
 CATALOGUE: tuple[ServerVariant, ...] = tuple(
-    {v.key: v for v in (*CPU_VARIANTS, *GC_TUNED_VARIANTS, *SWEEP_VARIANTS, *IO_VARIANTS)}.values()
+    {
+        v.key: v
+        for v in (*CPU_VARIANTS, FLASK_OPENAPI_SYNC, *GC_TUNED_VARIANTS, *SWEEP_VARIANTS, *IO_VARIANTS)
+    }.values()
 )
 
 

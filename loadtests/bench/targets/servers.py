@@ -113,16 +113,15 @@ def fresh_directory(parent: Path, name: str) -> Path:
 def put_nginx_in_front(server: RunningServer, cpus: Sequence[int], log_dir: Path) -> None:
     """deploy/nginx.py's configuration in front of the server, pinned to the servers' CPUs with one worker per
     CPU (written out: `auto` would count the machine's CPUs, not the ones it is given); the server's
-    framework's site takes the load, the other site points at the same server and gets nothing."""
+    framework's site takes the load, the other sites point at the same server and get nothing."""
     upstream = server.url.removeprefix("http://")
-    own, other = (nginx.Site(f"127.0.0.1:{processes.free_port()}", upstream) for _ in range(2))
-    flask, fastapi = (own, other) if server.variant.framework == "flask" else (other, own)
+    sites = {name: nginx.Site(f"127.0.0.1:{processes.free_port()}", upstream) for name in nginx.SITE_NAMES}
+    own = sites[server.variant.framework]
     scratch = log_dir / f"{server.variant.key}.nginx"
     try:
         proxy = nginx.start(
             scratch,
-            flask,
-            fastapi,
+            sites,
             Settings.from_env().max_body_bytes,
             workers=max(1, len(cpus)),
             command_prefix=processes.pinned((), cpus),
