@@ -89,8 +89,8 @@ def test_glue_figures_pair_every_service_with_its_reference() -> None:
             assert figure["pairs"] == 2
             assert figure["ratio_min"] <= figure["ratio"] <= figure["ratio_max"]
             assert figure["service_cpu_us"] > 0 and figure["reference_cpu_us"] > 0
-    assert any(line.startswith("| flask | health |") for line in glue_table({"glue": figures}))
-    assert any(line.startswith("| flask_openapi | predict |") for line in glue_table({"glue": figures}))
+    assert any(line.startswith("| Flask | health |") for line in glue_table({"glue": figures}))
+    assert any(line.startswith("| Flask-OpenAPI3 | predict |") for line in glue_table({"glue": figures}))
 
 
 def test_the_third_stack_s_reference_answers_as_its_docs_show() -> None:

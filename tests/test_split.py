@@ -161,3 +161,36 @@ def test_a_split_timed_on_a_busy_machine_or_gone_negative_says_not_to_trust_it()
     assert "A server's share came out negative" in paragraph
     calm = summary_of(PAIRS, SPLIT)
     assert "not to be trusted" not in (waterfall_paragraph(calm) or "")
+
+
+THIRD = {"framework": "flask_openapi", "scenario": "predict", "model_us": 272.0, "app_us": 420.0,
+         "validation_us": 1.8, "serialization_us": 6.0}  # fmt: skip
+THIRD_SLICES = [capacity("flask_openapi-gunicorn-sync", 1000.0, 900.0, index) for index in (1, 2, 3, 4)]
+
+
+def test_flask_at_its_best_today_is_the_waterfalls_middle_stop(tmp_path: Path) -> None:
+    """Flask (1,100 µs) to Flask-OpenAPI3 (900 µs, the same server: the stack) to FastAPI (700 µs: the
+    framework and its server): each leg's steps add up to the difference between its stops."""
+    summary = summary_of(PAIRS + THIRD_SLICES, [*SPLIT, THIRD])
+    [fall] = summary["waterfall"]
+    via = fall["via"]
+    assert (via["framework"], via["variant"]) == ("flask_openapi", "gunicorn-sync")
+    assert via["cpu_us"] == pytest.approx(900.0)
+    assert sum(s["delta_us"] for s in via["stack_steps"]) == pytest.approx(900 - 1100)
+    assert sum(s["delta_us"] for s in via["framework_steps"]) == pytest.approx(700 - 900)
+    stack = {s["layer"]: s["delta_us"] for s in via["stack_steps"]}
+    assert stack["validation_us"] == pytest.approx(1.8 - 16.1)  # pydantic's, as FastAPI's
+    paragraph = waterfall_paragraph(summary) or ""
+    assert (
+        "Flask at its best today (Flask-OpenAPI3 (gunicorn-sync)) stands at 900 µs between them" in paragraph
+    )
+    report = render_report(summary, ["waterfall.png"])
+    heads = (
+        "| Flask (gunicorn-sync) | Flask-OpenAPI3 (gunicorn-sync) | FastAPI (uvicorn) | FastAPI less Flask |"
+    )
+    assert heads in report
+    assert "| the app, in-process | 505 | 420 | 486 | -19.0 |" in report
+    from loadtests.bench.render.split_report import waterfall_chart
+
+    assert waterfall_chart(summary, tmp_path / "w.png") and (tmp_path / "w.png").stat().st_size > 1000
+    assert summary_of(PAIRS, SPLIT)["waterfall"][0]["via"] is None  # without the third: two stops

@@ -359,7 +359,7 @@ def same_server_sentence(summary: Mapping[str, Any]) -> str | None:
     parts = []
     for scenario in scenarios(summary):
         entry = ratio_entry(summary, scenario, "same-server", "rps")
-        if entry and entry["median"] is not None:
+        if entry and entry["ratio"] is not None:
             cpu = ratio_entry(summary, scenario, "same-server", "cpu_us_per_request")
             parts.append(
                 f"{scenario} {ratio_text(entry, False)} the requests/s at {ratio_text(cpu, False)} the CPU"
