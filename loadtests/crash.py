@@ -34,6 +34,7 @@ import httpx2
 import psutil
 
 from deploy.run import SERVICES
+from loadtests.bench.render.markers import replace_between
 from shared.examples import EXAMPLE_PENGUIN
 from shared.lifecycle import child_setup, stop_on_signals
 from shared.settings import REPO_ROOT
@@ -293,6 +294,26 @@ def table(rows: Sequence[Row]) -> str:
     return "\n".join(lines)
 
 
+def section(rows: Sequence[Row], repo: Path, rate: float, window_s: float, kill_at_s: float) -> str:
+    """The table with where it comes from, for docs/reliability.md."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True
+    ).stdout.strip()
+    return (
+        f"From `python -m loadtests.crash` on {time.strftime('%Y-%m-%d')}, commit {commit or 'unknown'} "
+        f"({os.cpu_count()} cores, shared): {rate:g} predictions a second to each service through nginx for "
+        f"{window_s:g} s, one worker of each server killed with SIGKILL {kill_at_s:g} s in.\n\n{table(rows)}"
+    )
+
+
+def write_docs(text: str, name: str) -> None:
+    markers = (f"<!-- crash:{name} -->", f"<!-- /crash:{name} -->")
+    updated = replace_between(DOCS.read_text(), markers, text)
+    if updated is None:
+        raise SystemExit(f"{DOCS}: no {markers[0]} ... {markers[1]} markers")
+    DOCS.write_text(updated)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
@@ -317,7 +338,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 flush=True,
             )
             rows += measure(workers, args.repo.resolve(), Path(scratch), args.rate, args.window, args.kill_at)
-    print(table(rows))
+    text = section(rows, args.repo.resolve(), args.rate, args.window, args.kill_at)
+    print(text)
+    if args.docs:
+        write_docs(text, args.docs_section)
+        print(f"written in {DOCS}")
     return 0
 
 
