@@ -24,12 +24,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from contextlib import ExitStack, suppress
+from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import psutil
 
+from deploy.run import SERVICES
 from loadtests.bench.render.markers import replace_between
 from shared.lifecycle import child_setup, stop_on_signals
 from shared.settings import REPO_ROOT
@@ -40,11 +41,13 @@ MARKERS = ("<!-- lifecycle:table -->", "<!-- /lifecycle:table -->")
 BEFORE = "left before (2ab73b5)"
 START_TIMEOUT_S = 90  # a command's start: the venv is built, the model trained already
 POLL_S = 0.1
+STARTING_POLL_S = 0.25  # while it starts: finding its ports costs this process CPU the command needs
 
 
 @dataclass(frozen=True)
 class Command:
-    """A make target, its knobs ({port0}, {port1}, ...: free ports; {scratch}: a temporary folder), how many
+    """A make target, its knobs ({port}: a free port, 0 where the knob takes it for one; {scratch}: a
+    temporary folder), how many
     ports its processes listen on when it is stopped (0: as soon as it has started a process in a session of
     its own, one nobody would stop if it did not), and the grace docs/running.md promises for its stop."""
 
@@ -53,9 +56,8 @@ class Command:
     listens: int
     grace_s: float
 
-    def arguments(self, ports: Sequence[int], scratch: Path) -> list[str]:
-        values = {f"port{i}": str(port) for i, port in enumerate(ports)}
-        return [self.target, *(knob.format(scratch=scratch, **values) for knob in self.knobs)]
+    def arguments(self, port: int, scratch: Path) -> list[str]:
+        return [self.target, *(knob.format(port=port, scratch=scratch) for knob in self.knobs)]
 
     @property
     def shown(self) -> str:
@@ -69,18 +71,13 @@ class Command:
 COMMANDS: dict[str, Command] = {
     command.target: command
     for command in (
-        Command("run-flask", ("PORT={port0}",), listens=1, grace_s=12),
-        Command("run-fastapi", ("PORT={port0}",), listens=1, grace_s=12),
-        Command("run-upstream", ("PORT={port0}",), listens=1, grace_s=12),
+        Command("run-flask", ("PORT={port}",), listens=1, grace_s=12),
+        Command("run-fastapi", ("PORT={port}",), listens=1, grace_s=12),
+        Command("run-upstream", ("PORT={port}",), listens=1, grace_s=12),
         Command(
             "run-nginx",
-            (
-                "FLASK_PORT={port0}",
-                "FASTAPI_PORT={port1}",
-                "FLASK_NGINX_PORT={port2}",
-                "FASTAPI_NGINX_PORT={port3}",
-            ),
-            listens=4,
+            tuple(f"{name.upper()}_{kind}=0" for name in SERVICES for kind in ("PORT", "NGINX_PORT")),
+            listens=2 * len(SERVICES),
             grace_s=15,
         ),
         Command(
@@ -100,7 +97,7 @@ COMMANDS: dict[str, Command] = {
         ),
         Command("bench-tail", ("RESULTS_DIR={scratch}",), listens=1, grace_s=30),
         Command("soak", ("SOAK_DURATION=120", "SOAK_RATE=5", "RESULTS_DIR={scratch}"), listens=1, grace_s=15),
-        Command("locust", ("LOCUST_WEB_PORT={port0}",), listens=1, grace_s=10),
+        Command("locust", ("LOCUST_WEB_PORT={port}",), listens=1, grace_s=10),
         Command("fuzz", ("MAX_EXAMPLES=5", "RESULTS_DIR={scratch}"), listens=1, grace_s=15),
         Command("lab", ("N=4",), listens=1, grace_s=12),
         Command("crash", ("CRASH_RATE=5",), listens=0, grace_s=20),
@@ -153,13 +150,11 @@ def become_subreaper() -> None:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
 
 
-def free_ports(count: int) -> list[int]:
-    """`count` different free ports (each bound at once, so none is given twice)."""
-    with ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def descendants() -> list[psutil.Process]:
@@ -214,8 +209,8 @@ def label(process: psutil.Process) -> str:
         words, name = process.cmdline(), process.name()
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return "?"
-    if not words or name == "nginx":  # nginx writes its title over its command line
-        return " ".join(words).split(" /", 1)[0].strip() if words else name
+    if not words or name in {"nginx", "make"}:  # nginx writes its title over its command line
+        return " ".join(words).split(" /", 1)[0].strip() if name == "nginx" and words else name
     if "-m" in words and words.index("-m") + 1 < len(words):
         return f"python -m {words[words.index('-m') + 1]}"
     if "-c" in words:  # multiprocessing's children
@@ -262,7 +257,7 @@ def wait_until_running(command: Command, make: subprocess.Popen[bytes], log: Pat
             and len({port for ports in listening.values() for port in ports}) >= command.listens
         ):
             return listening
-        time.sleep(POLL_S)
+        time.sleep(STARTING_POLL_S)
     raise RuntimeError(f"not running after {START_TIMEOUT_S} s: {log.read_text()[-1500:]}")
 
 
@@ -277,7 +272,7 @@ def trial(command: Command, stop: Stop, repo: Path, scratch: Path) -> Outcome:
     """Start the command, stop it as `stop` says, and see what is left at its grace; then end what is left."""
     outcome = Outcome(command.shown, stop.name)
     log = scratch / f"{command.target}.log"
-    arguments = command.arguments(free_ports(4), scratch)
+    arguments = command.arguments(free_port(), scratch)
     with log.open("wb") as output:
         make = subprocess.Popen(
             ["make", "--no-print-directory", *arguments],
@@ -415,7 +410,8 @@ def table(rows: dict[tuple[str, str], dict[str, str]]) -> str:
         "|---|---|---|---|",
     ]
     for (command, stop), cells in rows.items():
-        lines.append(f"| `{command}` | {stop} | {cells.get('before', '')} | {cells.get('now', '')} |")
+        before, now = cells.get("before") or "(no such command)", cells.get("now") or "-"
+        lines.append(f"| `{command}` | {stop} | {before} | {now} |")
     return "\n".join(lines)
 
 

@@ -4,6 +4,7 @@ group, or a second SIGTERM a second after the first; nothing running or listenin
 underneath (shared/lifecycle.py): a second signal lets the clean-up finish; a child ends with its parent."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -34,6 +35,17 @@ def test_the_command_leaves_nothing_behind(target: str) -> None:
     outcomes = run_side_by_side([target], STOPS, REPO_ROOT, jobs=2)
     problems = [describe(o) for o in outcomes if not clean_in_time(o)]
     assert problems == [], "\n".join(problems)
+
+
+def test_running_md_promises_the_graces_the_trials_hold_each_command_to() -> None:
+    rows = [
+        line
+        for line in (REPO_ROOT / "docs" / "running.md").read_text().splitlines()
+        if line.startswith("| `make")
+    ]
+    for target, command in COMMANDS.items():
+        (row,) = [row for row in rows if re.search(rf"`make {target}[` ]", row.split("|")[1])]
+        assert row.rstrip(" |").rsplit("|", 1)[1].strip() == f"{command.grace_s:g} s", target
 
 
 def clean_in_time(outcome: Outcome) -> bool:
