@@ -65,9 +65,9 @@ class Command:
 
 
 # One line per command. The commands that run others are given small knobs and stopped early (the bench in
-# its in-process phase, the soak and the fuzzing while their servers start, the crash measurement while
-# make run-nginx starts): what is tried is their stop; the bench's stop with servers and Locust running is
-# tests/test_bench_interrupted.py's.
+# its in-process phase, bench-tail as its first server starts, the soak and the fuzzing while their servers
+# start, the crash measurement while make run-nginx starts): what is tried is their stop; the bench's stop
+# with servers and Locust running is tests/test_bench_interrupted.py's.
 COMMANDS: dict[str, Command] = {
     command.target: command
     for command in (
@@ -95,7 +95,7 @@ COMMANDS: dict[str, Command] = {
             listens=0,
             grace_s=30,
         ),
-        Command("bench-tail", ("RESULTS_DIR={scratch}",), listens=1, grace_s=30),
+        Command("bench-tail", ("RESULTS_DIR={scratch}",), listens=0, grace_s=30),
         Command("soak", ("SOAK_DURATION=120", "SOAK_RATE=5", "RESULTS_DIR={scratch}"), listens=1, grace_s=15),
         Command("locust", ("LOCUST_WEB_PORT={port}",), listens=1, grace_s=10),
         Command("fuzz", ("MAX_EXAMPLES=5", "RESULTS_DIR={scratch}"), listens=1, grace_s=15),

@@ -32,7 +32,7 @@ STOPS = ("SIGINT", "SIGTERM", "SIGHUP", "SIGTERM twice")
 def test_the_command_leaves_nothing_behind(target: str) -> None:
     if target == "run-nginx":
         require_nginx()
-    outcomes = run_side_by_side([target], STOPS, REPO_ROOT, jobs=2)
+    outcomes = run_side_by_side([target], STOPS, REPO_ROOT, jobs=len(STOPS))
     problems = [describe(o) for o in outcomes if not clean_in_time(o)]
     assert problems == [], "\n".join(problems)
 
