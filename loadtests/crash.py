@@ -294,14 +294,17 @@ def table(rows: Sequence[Row]) -> str:
     return "\n".join(lines)
 
 
-def section(rows: Sequence[Row], repo: Path, rate: float, window_s: float, kill_at_s: float) -> str:
+def section(
+    rows: Sequence[Row], repo: Path, rate: float, window_s: float, kill_at_s: float, load: float
+) -> str:
     """The table with where it comes from, for docs/reliability.md."""
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True
     ).stdout.strip()
     return (
         f"From `python -m loadtests.crash` on {time.strftime('%Y-%m-%d')}, commit {commit or 'unknown'} "
-        f"({os.cpu_count()} cores, shared): {rate:g} predictions a second to each service through nginx for "
+        f"({os.cpu_count()} cores, load average {load:.1f} before it started): {rate:g} predictions a second "
+        "to each service through nginx for "
         f"{window_s:g} s, one worker of each server killed with SIGKILL {kill_at_s:g} s in.\n\n{table(rows)}"
     )
 
@@ -329,6 +332,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not 0 < args.kill_at < args.window <= 120 or not 0 < args.rate <= 200:
         parser.error("0 < --kill-at < --window <= 120 and 0 < --rate <= 200")
     stop_on_signals()
+    load = os.getloadavg()[0]  # other work on the machine: what the timings also depend on
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="crash-") as scratch:
         for workers in (int(n) for n in args.workers.split(",")):
@@ -338,7 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 flush=True,
             )
             rows += measure(workers, args.repo.resolve(), Path(scratch), args.rate, args.window, args.kill_at)
-    text = section(rows, args.repo.resolve(), args.rate, args.window, args.kill_at)
+    text = section(rows, args.repo.resolve(), args.rate, args.window, args.kill_at, load)
     print(text)
     if args.docs:
         write_docs(text, args.docs_section)
