@@ -42,9 +42,12 @@ TEST_WORKERS ?= auto
 # make soak: how long, and the requests/s each service is sent.
 SOAK_DURATION ?= 180
 SOAK_RATE ?= 50
-# make locust: which service the web UI targets first (its form lets you change it).
+# make locust: which service the web UI targets first (its form lets you change it), and the UI's port.
 TARGET ?= fastapi
 TARGET_PORT = $(if $(filter flask,$(TARGET)),8001,$(if $(filter flask-openapi,$(TARGET)),8004,8002))
+LOCUST_WEB_PORT ?= 8089
+# make crash: the load each service is sent while a worker of each is killed (docs/reliability.md).
+CRASH_RATE ?= 20
 # The workshop (docs/workshop/): make diff TOPIC=<topic>, make lab N=<number>.
 TOPIC ?=
 N ?=
@@ -56,15 +59,19 @@ WHEELHOUSE_PYTHON ?=
 WHEELHOUSE_PLATFORMS ?=
 PIP_SOURCE = $(if $(WHEELHOUSE),--no-index --find-links $(WHEELHOUSE))
 
-.PHONY: help venv model run-flask run-fastapi run-flask-openapi run-nginx run-upstream test test-fast compose-check fuzz soak lint format lock clean \
-	bench bench-quick bench-tail locust
+.PHONY: help venv model run-flask run-fastapi run-flask-openapi run-nginx run-upstream test test-fast compose-check \
+	fuzz soak crash lint format lock clean bench bench-quick bench-tail locust
 
 help: ## List the targets and their knobs
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
-	@echo "Knobs (make VAR=value): WORKERS=$(WORKERS) HOST=$(HOST); services also read MAX_BODY_BYTES,"
-	@echo "MAX_BATCH_SIZE, MODEL_DIR, UPSTREAM_URL, UPSTREAM_TIMEOUT_S, DOCS_ENABLED, ACCESS_LOG, GC_TUNING (1: the"
-	@echo "  collector tuned, docs/deployment.md; default: the interpreter's, as the bench's headline), and MODEL_NAME"
+	@echo "Knobs (make VAR=value): WORKERS=$(WORKERS) HOST=$(HOST) PORT= (run-flask, run-fastapi, run-flask-openapi,"
+	@echo "  run-upstream); make run-nginx: FLASK_PORT, FASTAPI_PORT, FLASK_OPENAPI_PORT (the servers) and"
+	@echo "  FLASK_NGINX_PORT, FASTAPI_NGINX_PORT, FLASK_OPENAPI_NGINX_PORT (nginx); 0: a free port. Every target"
+	@echo "  stops all it started on Ctrl-C, SIGTERM or SIGHUP (docs/running.md)."
+	@echo "  Services also read MAX_BODY_BYTES, MAX_BATCH_SIZE, MODEL_DIR, UPSTREAM_URL, UPSTREAM_TIMEOUT_S,"
+	@echo "  DOCS_ENABLED, ACCESS_LOG, GC_TUNING (1: the collector tuned, docs/deployment.md; default: the"
+	@echo "  interpreter's, as the bench's headline), and MODEL_NAME"
 	@echo "  (penguin-species, the default; hist-gradient-boosting, random-forest-100, random-forest-500) or"
 	@echo "  MODEL_PATH (a pipeline of your own with its card: examples/own_model.py)."
 	@echo "Bench knobs (empty: the profile's): PROFILE=$(PROFILE) (quick: about a minute; default: Flask beside"
@@ -83,7 +90,8 @@ help: ## List the targets and their knobs
 	@echo "  RESULTS_DIR=$(RESULTS_DIR) LOCUST_PROCESSES=$(LOCUST_PROCESSES) (>1: a Locust master and N"
 	@echo "  workers) UPSTREAM_LATENCY_MS=$(UPSTREAM_LATENCY_MS) (io: the upstream's delay)."
 	@echo "  Publishable: make bench PROFILE=full, on a quiet machine."
-	@echo "  make locust TARGET=flask|fastapi|flask-openapi (default $(TARGET))."
+	@echo "  make locust TARGET=flask|fastapi|flask-openapi (default $(TARGET)) LOCUST_WEB_PORT=$(LOCUST_WEB_PORT)."
+	@echo "  make soak, make fuzz and make bench-tail write under RESULTS_DIR=$(RESULTS_DIR) too."
 	@echo "Workshop: make diff TOPIC=<topic> (TOPIC=list names them), make lab N=<number> (none: the list),"
 	@echo "  WHEELHOUSE=<folder> (make venv, and so every target, installs from it offline; make wheelhouse"
 	@echo "  fills it, for another laptop with WHEELHOUSE_PYTHON=3.12 WHEELHOUSE_PLATFORMS=<pip platform tags>)."
@@ -140,12 +148,13 @@ bench-quick: ## A smoke bench in about a minute: predict, three pairs and a thre
 	$(MAKE) bench PROFILE=quick
 
 bench-tail: $(MODEL) ## The tail experiments, one cause of a slow p99 at a time (about 10 min): docs/bench/tail.md
-	$(BIN)/python -m loadtests.bench.tail --docs
+	$(BIN)/python -m loadtests.bench.tail --docs --results-dir "$(RESULTS_DIR)"
 
-locust: $(STAMP) ## Locust's web UI on 127.0.0.1:8089 against a running service (make run-flask, run-fastapi...)
+locust: $(STAMP) ## Locust's web UI on 127.0.0.1:8089 (LOCUST_WEB_PORT) against a running service (make run-flask...)
 	@echo "Target: http://$(HOST):$(TARGET_PORT) ($(TARGET)); start it with 'make run-$(TARGET)' in another terminal."
 	@echo "Pick a scenario (user class) and change Host in the form to try the other service."
-	$(BIN)/locust -f loadtests/locustfile.py --class-picker --web-host 127.0.0.1 --host http://$(HOST):$(TARGET_PORT)
+	$(BIN)/locust -f loadtests/locustfile.py --class-picker --web-host 127.0.0.1 --web-port $(LOCUST_WEB_PORT) \
+		--host http://$(HOST):$(TARGET_PORT)
 
 .PHONY: diff diff-html lab lab-solution doctor wheelhouse
 
@@ -174,10 +183,13 @@ test: $(MODEL) lint ## Lint, then run every test (behaviour, specs, live servers
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 fuzz: $(MODEL) ## Schemathesis against every live service from its spec (MAX_EXAMPLES per operation, SEED)
-	$(BIN)/python -m tests.fuzz --max-examples $(MAX_EXAMPLES) $(if $(SEED),--seed $(SEED))
+	$(BIN)/python -m tests.fuzz --max-examples $(MAX_EXAMPLES) $(if $(SEED),--seed $(SEED)) --results-dir "$(RESULTS_DIR)"
 
 soak: $(MODEL) ## Both services at a fixed rate for SOAK_DURATION s: requests, failures, memory start to end
-	$(BIN)/python -m loadtests.soak --duration $(SOAK_DURATION) --rate $(SOAK_RATE)
+	$(BIN)/python -m loadtests.soak --duration $(SOAK_DURATION) --rate $(SOAK_RATE) --results-dir "$(RESULTS_DIR)"
+
+crash: $(MODEL) ## A worker of each server killed under load behind nginx: failures, recovery (docs/reliability.md)
+	$(BIN)/python -m loadtests.crash --rate $(CRASH_RATE) --docs
 
 test-fast: $(MODEL) ## Run the tests that start no server
 	$(BIN)/python -m pytest -m "not live"

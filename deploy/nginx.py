@@ -7,6 +7,7 @@ template declares (SITE_NAMES), where nginx listens and where the service is, th
 and a command prefix (`taskset -c 0` pins it to a CPU).
 """
 
+import contextlib
 import os
 import re
 import shutil
@@ -17,6 +18,8 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from shared.lifecycle import child_setup
 
 TEMPLATE = Path(__file__).with_name("nginx.conf.template")
 INSTALL = "sudo apt-get install nginx"
@@ -128,7 +131,7 @@ def start(
 ) -> Nginx:
     """nginx in its own process group, its output in scratch/nginx.out; returns once every site's port
     accepts. `sites` names every site of the template (SITE_NAMES). `with start(...) as nginx:` stops it at
-    the end, as `stop` does."""
+    the end, as `stop` does; it also ends if this process does."""
     binary = find_nginx()
     if binary is None:
         raise NginxMissing()
@@ -146,7 +149,13 @@ def start(
         str(scratch / "error.log"),
     ]
     with (scratch / "nginx.out").open("wb") as output:
-        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            command,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=child_setup(),
+        )
     nginx = Nginx(process, scratch, {name: f"http://{site.listen}" for name, site in sites.items()})
     try:
         wait_until_listening(nginx, [site.listen for site in sites.values()], timeout_s)
@@ -179,11 +188,30 @@ def stop(nginx: Nginx, grace_s: float = 10) -> None:
 
 
 def stop_group(process: subprocess.Popen[bytes], sig: int, grace_s: float) -> None:
-    """`sig` to a process group started with start_new_session (the leader and its workers), then SIGKILL."""
-    if process.poll() is None:
-        os.killpg(process.pid, sig)
-        try:
-            process.wait(grace_s)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    """`sig` to a process group started with start_new_session (the leader and its workers), then SIGKILL to
+    what is left of it past the grace; also once the leader has ended (a worker it left holds its port)."""
+    deadline = time.monotonic() + grace_s
+    if process.poll() is None or group_alive(process.pid):
+        signal_group(process.pid, sig)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(grace_s)
+    while group_alive(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if group_alive(process.pid):
+        signal_group(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a process of another user took the id: not ours any more
+        return False
+    return True
+
+
+def signal_group(pgid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)

@@ -213,9 +213,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=16, help="Locust users per service (default 16)")
     # Short, so that one sync worker keeps the rate too: this is about memory and failures, not capacity.
     parser.add_argument("--upstream-latency-ms", type=float, default=10, help="for the io requests (10)")
-    parser.add_argument("--out", type=Path, default=None, help="default: results/soak-<UTC timestamp>/")
+    parser.add_argument("--results-dir", type=Path, default=REPO_ROOT / "results")
+    parser.add_argument("--out", type=Path, default=None, help="default: <results-dir>/soak-<UTC timestamp>/")
     args = parser.parse_args(argv)
-    out_dir = args.out or REPO_ROOT / "results" / time.strftime("soak-%Y%m%dT%H%M%SZ", time.gmtime())
+    out_dir = args.out or args.results_dir / time.strftime("soak-%Y%m%dT%H%M%SZ", time.gmtime())
     results = soak(args.duration, args.rate, args.users, args.upstream_latency_ms, out_dir)
     print(f"\n{'service':8} {'requests':>9} {'failures':>8} {'req/s':>7}  RSS MiB: start -> middle -> end")
     for r in results:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
 from gunicorn.util import import_app
 from gunicorn.workers.sync import SyncWorker
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -93,6 +94,13 @@ def address_in(allowed: str) -> Callable[[str], bool]:
     return check
 
 
+def say_ready(worker: Any) -> None:
+    """gunicorn's post_worker_init hook: each worker says when it has loaded the app, as uvicorn's workers do
+    ("Application startup complete."), so that a replaced worker's return is in the log (loadtests/crash.py
+    reads it)."""
+    worker.log.info("Worker ready (pid: %s)", worker.pid)
+
+
 def server_config(options: ServerOptions) -> dict[str, Any]:
     worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
     if worker_class == "sync":
@@ -119,6 +127,15 @@ def server_config(options: ServerOptions) -> dict[str, Any]:
     }
 
 
+class ForegroundArbiter(Arbiter):  # type: ignore[misc]
+    """gunicorn's master, which stops on SIGHUP as on SIGTERM, gracefully: it runs in the foreground of a
+    command (make run-flask, make run-nginx), where SIGHUP means the terminal closed. gunicorn's own SIGHUP
+    reloads the workers, for a daemon, and would keep it running with nobody to stop it."""
+
+    def handle_hup(self) -> None:
+        self.handle_term()
+
+
 class GunicornServer(BaseApplication):  # type: ignore[misc]
     """gunicorn serving the app at `app` ("package.module:variable") with `config` (server_config's)."""
 
@@ -129,6 +146,14 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
     def load_config(self) -> None:
         for key, value in self.config.items():
             self.cfg.set(key, value)
+        self.cfg.set("post_worker_init", say_ready)  # a hook, not a setting: not in the line printed
 
     def load(self) -> Any:
         return ProxyFixFrom(import_app(self.app), address_in(self.config["forwarded_allow_ips"]))
+
+    def run(self) -> None:
+        """BaseApplication.run, with the master above."""
+        try:
+            ForegroundArbiter(self).run()
+        except RuntimeError as exc:
+            sys.exit(f"\nError: {exc}\n")

@@ -16,6 +16,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from shared.lifecycle import child_setup, stop_on_signals
 from shared.settings import REPO_ROOT
 from tests.servers import LiveServer, live_server
 
@@ -61,7 +62,9 @@ def fuzz(server: LiveServer, max_examples: int, seed: int, out_dir: Path) -> Fuz
     ]
     with output.open("wb") as log:
         # Run in out_dir: Schemathesis keeps a cache folder in its working directory.
-        exit_code = subprocess.run(command, cwd=out_dir, stdout=log, stderr=subprocess.STDOUT).returncode
+        exit_code = subprocess.run(
+            command, cwd=out_dir, stdout=log, stderr=subprocess.STDOUT, preexec_fn=child_setup()
+        ).returncode
     if not report.exists():
         return FuzzResult(server.framework, 0, 0, 1, 0.0, exit_code, output)
     summary = json.loads(report.read_text())
@@ -97,10 +100,12 @@ def main() -> int:
     )
     parser.add_argument("--max-examples", type=int, default=500, help="per API operation (default 500)")
     parser.add_argument("--seed", type=int, default=None, help="default: a new one, printed to rerun with")
-    parser.add_argument("--out", type=Path, default=None, help="default: results/fuzz-<UTC timestamp>/")
+    parser.add_argument("--results-dir", type=Path, default=REPO_ROOT / "results")
+    parser.add_argument("--out", type=Path, default=None, help="default: <results-dir>/fuzz-<UTC timestamp>/")
     args = parser.parse_args()
+    stop_on_signals()  # the first SIGINT, SIGTERM or SIGHUP stops the servers, whatever follows
     seed = args.seed if args.seed is not None else int(time.time()) % 100_000
-    out_dir = args.out or REPO_ROOT / "results" / time.strftime("fuzz-%Y%m%dT%H%M%SZ", time.gmtime())
+    out_dir = args.out or args.results_dir / time.strftime("fuzz-%Y%m%dT%H%M%SZ", time.gmtime())
     print(f"Fuzzing every service, {args.max_examples} examples per operation, seed {seed} -> {out_dir}")
     results = fuzz_all(args.max_examples, seed, out_dir)
     for r in results:

@@ -15,6 +15,7 @@ import httpx
 import psutil
 
 from deploy.nginx import SITE_NAMES, Site, start, stop_group
+from shared.lifecycle import child_setup
 from shared.settings import REPO_ROOT, Settings
 
 SERVER_MODULES = {
@@ -81,6 +82,7 @@ def live_server(
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=child_setup(),  # it ends with this process, even if this one is killed
         )
     server = LiveServer(framework, f"http://127.0.0.1:{port}", process, log)
     try:

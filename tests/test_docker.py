@@ -281,6 +281,14 @@ def test_every_service_runs_on_fastapis_terms(compose: dict[str, Any], name: str
     assert flask["environment"] == services(compose)["flask"]["environment"]  # gunicorn's variables too
 
 
+def test_every_long_running_service_is_restarted_by_docker(compose: dict[str, Any]) -> None:
+    """What dies is started again (the servers also replace a dead worker themselves); the one-shot bench is
+    not (`run --rm` runs it once), and `docker compose stop` must still stop the rest."""
+    for name, service in services(compose).items():
+        expected = None if "bench" in service.get("profiles", []) else "unless-stopped"
+        assert service.get("restart") == expected, name
+
+
 def test_every_dependency_waits_until_healthy(compose: dict[str, Any]) -> None:
     waits = 0
     for name, service in services(compose).items():
@@ -307,7 +315,7 @@ def test_locust_runs_distributed_as_make_locust_runs(compose: dict[str, Any]) ->
         """The command less where it listens and what it targets, which differ in containers."""
         kept, skip = [], False
         for word in command:
-            if skip or word in {"--web-host", "--host"}:
+            if skip or word in {"--web-host", "--web-port", "--host"}:
                 skip = not skip
                 continue
             kept.append(word)
@@ -316,7 +324,8 @@ def test_locust_runs_distributed_as_make_locust_runs(compose: dict[str, Any]) ->
     master = services(compose)["locust-master"]
     make_locust = as_run_in_a_container(makefile_recipe("locust")[-1])
     assert without_addresses(master["command"]) == [*without_addresses(make_locust), "--master"]
-    assert master["ports"] == [f"{makefile_variables()['HOST']}:8089:8089"]  # Locust's web UI port
+    web_port = makefile_variables()["LOCUST_WEB_PORT"]  # Locust's web UI port, its default in the container
+    assert master["ports"] == [f"{makefile_variables()['HOST']}:{web_port}:8089"] and web_port == "8089"
     worker = services(compose)["locust-worker"]
     assert worker["command"][:3] == make_locust[:3] and worker["command"][3:] == [
         "--worker",

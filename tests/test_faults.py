@@ -1,4 +1,5 @@
-"""Faults under the real servers: a worker killed under load, a corrupted model, SIGTERM under load."""
+"""Faults under the real servers: a worker killed under load, the one worker of the default killed, a
+corrupted model, SIGTERM under load."""
 
 import json
 import shutil
@@ -14,7 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shared.examples import batch_of
+from loadtests.bench.load.sampling import ProcessTree
+from loadtests.crash import said_ready
+from shared.examples import EXAMPLE_PENGUIN, batch_of
 from shared.model import artifact_paths
 from shared.settings import Settings
 from tests.clients import FRAMEWORKS
@@ -108,6 +111,28 @@ def test_a_killed_worker_is_replaced(framework: str, tmp_path: Path) -> None:
         assert failed <= load.users
         assert load.results(started_after=killed_at + replaced_after)[200] > 0
         assert httpx.get(f"{server.url}/health").status_code == 200
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_the_one_worker_default_comes_back_after_a_crash(framework: str, tmp_path: Path) -> None:
+    """One worker, the default, killed: its master (gunicorn's, uvicorn's supervisor) starts another, and
+    holds the listening socket meanwhile, so that a request sent at once waits for it rather than being
+    refused. uvicorn run as one process would be gone for good."""
+    with live_server(framework, tmp_path) as server:
+        (worker,) = workers_of(server)
+        assert worker.pid != server.process.pid, "the worker has a master above it"
+        # The bench counts the worker alone, not its master or multiprocessing's resource tracker.
+        assert [p.pid for p in ProcessTree(server.process.pid).workers()] == [worker.pid]
+        worker.send_signal(signal.SIGKILL)
+        killed_at = time.monotonic()
+        reply = httpx.post(f"{server.url}/predict", json=EXAMPLE_PENGUIN, timeout=30)
+        answered_after = time.monotonic() - killed_at
+        assert reply.status_code == 200, server.log.read_text()[-3000:]
+        (replacement,) = workers_of(server)
+        assert replacement.pid != worker.pid
+        # Its log says when it was ready, as the crash measurement reads it (loadtests/crash.py).
+        assert said_ready(server.log.read_text(), replacement.pid)
+        print(f"{framework}: the request sent at the kill answered after {answered_after:.1f} s")
 
 
 @pytest.mark.parametrize("name", SERVERS)

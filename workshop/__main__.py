@@ -4,6 +4,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from shared.lifecycle import Interrupted, stop_on_signals
+
 
 def diff(args: argparse.Namespace) -> int:
     from workshop.diff import diff_text, terminal_columns, topic_list, use_colour
@@ -33,6 +35,8 @@ def lab(args: argparse.Namespace) -> int:
     if not args.numbers:
         print(lab_list())
         return 0
+    # A lab starts servers: the first SIGINT, SIGTERM or SIGHUP stops them, whatever follows.
+    stop_on_signals()
     chosen = list(LABS) if args.numbers == ["all"] else args.numbers
     unknown = [n for n in chosen if not str(n).isdigit() or int(n) not in LABS]
     if unknown:
@@ -42,7 +46,10 @@ def lab(args: argparse.Namespace) -> int:
     for index, number in enumerate(chosen):
         if index:
             print()
-        results.append(run_lab(LABS[int(number)], measure_after=not args.no_measure))
+        try:
+            results.append(run_lab(LABS[int(number)], measure_after=not args.no_measure))
+        except Interrupted as stopped:
+            return stopped.exit_code
     if len(results) > 1:
         print(f"\n{sum(results)} of {len(results)} labs done.")
     return 0 if all(results) else 1

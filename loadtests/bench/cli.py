@@ -4,6 +4,9 @@
     python -m loadtests.bench report results/latest      # rewrite report.md and charts from measurements
     python -m loadtests.bench readme results/latest      # rewrite the README's results and docs/bench/
 
+A run stopped or failed half-way keeps its folder, marked as such (run.json): `report` makes its partial
+report and says how far it got; `readme` takes complete runs only.
+
 The command line only: the run itself is runner.py, its layers loadtests/bench/__init__.py.
 """
 
@@ -27,10 +30,12 @@ from loadtests.bench.plan.config import (
 from loadtests.bench.render.output import rewrite_report
 from loadtests.bench.render.readme import update_readme
 from loadtests.bench.results.records import FormatError
+from loadtests.bench.results.state import COMPLETE, IncompleteRun, how_far, read_state, require_complete
 from loadtests.bench.runner import Bench, say
 from loadtests.bench.targets import processes
 from loadtests.bench.targets.pool import StartedServers
 from loadtests.bench.targets.servers import ServerStartError, start_upstream
+from shared.lifecycle import Interrupted
 from shared.model import ModelArtifactError, is_own, load_named
 from shared.settings import MODEL_NAMES, REPO_ROOT, Settings
 
@@ -209,11 +214,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "report":
             say(f"report: {rewrite_report(args.results)}")
+            state = read_state(args.results.resolve())
+            if state is not None and state["state"] != COMPLETE:
+                say(f"partial: {how_far(state)}")
             return 0
         if args.command == "readme":
+            require_complete(args.results.resolve())
             say(f"updated {update_readme(args.results)}")
             return 0
-    except FormatError as exc:
+    except (FormatError, IncompleteRun) as exc:
         print(f"python -m loadtests.bench {args.command}: {exc}", file=sys.stderr)
         return 2
     try:
@@ -226,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     bench = start_bench(config)
     try:
         results = bench.run()
+    except Interrupted as exc:
+        return exc.exit_code
     except KeyboardInterrupt:
         return 130
     summary = json.loads((results / "summary.json").read_text())

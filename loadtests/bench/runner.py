@@ -48,7 +48,8 @@ from loadtests.bench.render.progress import progress_line, refining_line
 from loadtests.bench.results import precision
 from loadtests.bench.results.crossover import cards_as_timed
 from loadtests.bench.results.pairs import CONFIDENCE, MIN_PAIRS, PRECISION
-from loadtests.bench.results.records import Measurement, save_measurements
+from loadtests.bench.results.records import Measurement, append_measurement, save_measurements
+from loadtests.bench.results.state import COMPLETE, RUNNING, ended, ended_by, how_far, write_state
 from loadtests.bench.results.summary import build_summary
 from loadtests.bench.results.trust import keeps_up, median
 from loadtests.bench.targets import processes
@@ -113,6 +114,7 @@ class Bench:
         # The precision rule's account: the rounds each group ran, the comparisons that reached the budget.
         self.rounds_run: dict[str, int] = {}
         self.reached_budget: list[dict[str, Any]] = []
+        self.end = (COMPLETE, "")  # the run's state once it ends, and why (results/state.py)
 
     def run(self) -> Path:
         processes.pin_self(self.placement.generator_cpus)
@@ -127,7 +129,7 @@ class Bench:
         if not self.wrk and any(self.config.wrk_for(s) for s in self.config.scenarios):
             self.notes.append("wrk is not installed, so there is no cross-check: apt-get install wrk")
             say(f"  {self.notes[-1]}")
-        interrupted = False
+        self.keep_state(RUNNING)
         try:
             self.measure_model()
             if self.crossover:  # per model, cheapest first (plan/crossover.py)
@@ -140,15 +142,14 @@ class Bench:
                 for position, group in enumerate(groups):
                     self.measure_group(group, len(groups) - position)
                 self.measure_sweep()
-        except KeyboardInterrupt:
-            interrupted = True
-            say("interrupted: stopping every process and writing what was measured")
+        except BaseException as exc:  # a signal (shared/lifecycle.py) or an error: what was measured stays
+            self.end = ended_by(exc)
+            say(f"{self.end[0]} ({self.end[1]}): stopping every process and writing what was measured")
+            raise
         finally:
             self.pool.release()
             processes.stop_all()
-        self.write(interrupted)
-        if interrupted:
-            raise KeyboardInterrupt
+            self.write()
         return self.results_dir
 
     def measure_model(self) -> None:
@@ -385,7 +386,21 @@ class Bench:
             drained_s=None if drained is None else round(drained, 2),
         )
         self.measurements.append(m)
+        self.keep(m)
         return m
+
+    def keep(self, m: Measurement) -> None:
+        """The slice on disk as it ends, with the run's state: a run that dies loses the slice it was on."""
+        append_measurement(m, self.results_dir / "measurements.json")
+        self.keep_state(RUNNING)
+
+    def keep_state(self, state: str, reason: str = "") -> None:
+        record = {
+            "environment": self.environment(),
+            "verification": self.pool.verification,
+            "model": self.in_process.model,
+        }
+        write_state(self.results_dir, state, len(self.measurements), len(self.planned), record, reason)
 
     def progress(self, m: Measurement) -> str:
         elapsed = time.time() - self.started
@@ -436,9 +451,14 @@ class Bench:
         model_dir = Settings.from_env().model_dir
         return {model: card_of(model_dir, model) for model in self.config.profile.models}
 
-    def write(self, interrupted: bool) -> None:
+    def write(self) -> None:
+        """The records whole, the run's state, the summary and the report: complete, or partial (a run that
+        was interrupted or failed, which its report says first)."""
+        state, reason = self.end
         save_measurements(self.measurements, self.results_dir / "measurements.json")
-        environment = {**self.environment(), "interrupted": interrupted}
+        self.keep_state(state, reason)
+        ending = ended(state, reason, len(self.measurements), len(self.planned))
+        environment = {**self.environment(), **ending}
         summary = build_summary(
             environment,
             self.pool.verification,
@@ -450,3 +470,5 @@ class Bench:
         )
         report, headline = write_results(self.results_dir, summary)
         say(f"\nreport: {report}\n\n{headline}")
+        if state != COMPLETE:
+            say(f"partial: {how_far(ending['run'])}; results/latest still names the last complete run")

@@ -336,6 +336,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     rates = sorted(float(r) for r in args.rates.split(",") if r.strip())
     experiments = chosen(args.experiments)
+    processes.install_cleanup()
     cpus = processes.current_cpu_plan()
     processes.pin_self(cpus.generator)
     started = time.time()

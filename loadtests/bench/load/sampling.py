@@ -125,13 +125,15 @@ class ProcessTree:
 
     def workers(self) -> list[psutil.Process]:
         """The processes that serve requests: those without children (gunicorn's and Granian's workers under
-        their master; uvicorn's single process, which is its own worker)."""
+        their master, uvicorn's under its supervisor; a server of one process is its own worker), but for
+        multiprocessing's resource tracker, which uvicorn's spawned workers bring and which serves nothing."""
         try:
             tree = [self.root, *self.root.children(recursive=True)]
             parents = {process.ppid() for process in tree}
+            leaves = [process for process in tree if process.pid not in parents]
+            return [process for process in leaves if "resource_tracker" not in " ".join(process.cmdline())]
         except psutil.NoSuchProcess:
             return []
-        return [process for process in tree if process.pid not in parents]
 
     def memory(self) -> MemoryReading | None:
         rss, uss, total = [], [], 0.0

@@ -37,6 +37,7 @@ from loadtests.bench.render.report_io import io_section
 from loadtests.bench.render.split_report import split_section
 from loadtests.bench.render.sweep_report import sweep_section
 from loadtests.bench.render.verdict import slo_sentence, verdict
+from loadtests.bench.results.state import partial_note
 from loadtests.scenarios import SCENARIOS
 
 CHARTS = {
@@ -182,7 +183,7 @@ def render_report(summary: Mapping[str, Any], charts: Sequence[str] = tuple(CHAR
         "",
     ]
     if env.get("interrupted"):
-        out += ["**Interrupted**: this report covers only what was measured before Ctrl-C.", ""]
+        out += [partial_note(env), ""]
     out += [f"## {sections.VERDICT}", "", *[f"{line}\n" for line in verdict(summary)]]
     if "curve.png" in charts:
         out += [f"![{CHARTS['curve.png']}](curve.png)", ""]

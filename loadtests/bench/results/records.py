@@ -6,6 +6,7 @@ boundary between measuring and analysing: a report can be rebuilt from it withou
 """
 
 import json
+import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -149,14 +150,58 @@ def read_versioned(path: Path, version: int) -> dict[str, Any]:
 # measurements.json's shape: raised whenever a field changes meaning or goes, so that a reader of an older
 # run says so rather than failing somewhere inside (a field added with a default does not need it).
 FORMAT_VERSION = 1
+# The file is JSON with one measurement a line, so that a slice is appended as it ends (append_measurement)
+# and a file cut by a killed run still reads, line by line, up to its last whole slice.
+_HEAD = f'{{"format_version": {FORMAT_VERSION}, "measurements": [\n'
+_TAIL = "\n]}\n"
 
 
 def save_measurements(measurements: list[Measurement], path: Path) -> None:
-    record = {"format_version": FORMAT_VERSION, "measurements": [asdict(m) for m in measurements]}
-    path.write_text(json.dumps(record, indent=1) + "\n")
+    lines = ",\n".join(json.dumps(asdict(m)) for m in measurements)
+    path.write_text(_HEAD + lines + _TAIL)
+
+
+def append_measurement(measurement: Measurement, path: Path) -> None:
+    """One more measurement at the end of the file, in place: the file is whole JSON again once it returns,
+    and a run killed meanwhile loses that measurement only."""
+    if not path.exists():
+        save_measurements([measurement], path)
+        return
+    with path.open("r+b") as file:
+        end = file.seek(0, os.SEEK_END) - len(_TAIL)
+        file.seek(end)
+        if end < len(_HEAD) or file.read() != _TAIL.encode():
+            raise FormatError(f"{path}: not a measurements file this bench appends to")
+        file.seek(end)
+        separator = ",\n" if end > len(_HEAD) else ""
+        file.write((separator + json.dumps(asdict(measurement)) + _TAIL).encode())
 
 
 def load_measurements(path: Path) -> list[Measurement]:
+    return read_measurements(path)[0]
+
+
+def read_measurements(path: Path) -> tuple[list[Measurement], bool]:
+    """The measurements, and whether the file was whole: a run killed while appending leaves its last line
+    cut, and every line before it is read."""
     names = {f.name for f in fields(Measurement)}
-    raw: list[dict[str, Any]] = read_versioned(path, FORMAT_VERSION)["measurements"]
-    return [Measurement(**{k: v for k, v in entry.items() if k in names}) for entry in raw]
+    try:
+        raw: list[dict[str, Any]] = read_versioned(path, FORMAT_VERSION)["measurements"]
+        whole = True
+    except FormatError:
+        raw, whole = cut_lines(path), False
+    return [Measurement(**{k: v for k, v in entry.items() if k in names}) for entry in raw], whole
+
+
+def cut_lines(path: Path) -> list[dict[str, Any]]:
+    """The whole lines of a measurements file whose end was cut; FormatError if it is not one."""
+    lines = path.read_text().split("\n")
+    if lines[0] + "\n" != _HEAD:
+        read_versioned(path, FORMAT_VERSION)  # raises, saying what the file is
+    records = []
+    for line in lines[1:]:
+        try:
+            records.append(json.loads(line.removesuffix(",")))
+        except ValueError:  # the closing line, or the cut one
+            break
+    return records

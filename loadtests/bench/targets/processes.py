@@ -1,5 +1,6 @@
 """The bench's child processes (servers, Locust, auxiliaries): pinned to their CPUs, output to a log file,
-each in its own process group, and all stopped at the end, on failure and on Ctrl-C.
+each in its own process group, and all stopped at the end: on failure, on the first SIGINT, SIGTERM or SIGHUP
+(later ones let the clean-up finish), and by the kernel if the bench itself is killed (shared/lifecycle.py).
 
 Stopping is by process group id, which is each child's own PID (`start_new_session`), never by name.
 """
@@ -12,11 +13,12 @@ import signal
 import socket
 import subprocess
 import sys
-import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from deploy.nginx import stop_group
+from shared.lifecycle import child_setup, stop_on_signals
 from shared.settings import REPO_ROOT
 
 _started: dict[int, subprocess.Popen[bytes]] = {}
@@ -104,6 +106,7 @@ def start(
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=child_setup(),
         )
     _started[process.pid] = process
     return process
@@ -119,23 +122,16 @@ def untrack(process: subprocess.Popen[bytes]) -> None:
 
 
 def stop(process: subprocess.Popen[bytes], grace_s: float = 15) -> None:
-    """SIGTERM to the process group (a server's master and workers), SIGKILL if it outlives the grace."""
+    """SIGTERM to the process group (a server's master and workers), SIGKILL to what outlives the grace."""
     try:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(grace_s)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-    except ProcessLookupError:
-        pass
+        stop_group(process, signal.SIGTERM, grace_s)
     finally:
         _started.pop(process.pid, None)
 
 
 def stop_all() -> None:
-    for process in list(_started.values()):
+    """The last started first: the load before the server it drives, the servers before their upstream."""
+    for process in reversed(list(_started.values())):
         stop(process)
 
 
@@ -143,14 +139,8 @@ def log_tail(log: Path, chars: int = 3000) -> str:
     return log.read_text(errors="replace")[-chars:] if log.exists() else "(no log)"
 
 
-def _terminate(signum: int, frame: types.FrameType | None) -> None:
-    raise SystemExit(128 + signum)
-
-
 def install_cleanup() -> None:
-    """Every process started is stopped at exit, also on SIGTERM; Ctrl-C raises KeyboardInterrupt as usual."""
+    """Every process started is stopped at exit; the first SIGINT, SIGTERM or SIGHUP raises
+    shared.lifecycle.Interrupted (a KeyboardInterrupt) to get there, and later ones let it finish."""
     atexit.register(stop_all)
-    # Also when started from a script that ignores SIGINT (as shells do for background jobs).
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGHUP, _terminate)
+    stop_on_signals()
