@@ -29,7 +29,7 @@ from loadtests.bench.plan.config import (
 )
 from loadtests.bench.render.output import rewrite_report
 from loadtests.bench.render.readme import update_readme
-from loadtests.bench.results.records import FormatError
+from loadtests.bench.results.records import FormatError, read_measurements
 from loadtests.bench.results.state import COMPLETE, IncompleteRun, how_far, read_state, require_complete
 from loadtests.bench.runner import Bench, say
 from loadtests.bench.targets import processes
@@ -216,7 +216,9 @@ def main(argv: list[str] | None = None) -> int:
             say(f"report: {rewrite_report(args.results)}")
             state = read_state(args.results.resolve())
             if state is not None and state["state"] != COMPLETE:
-                say(f"partial: {how_far(state)}")
+                # The slices on disk, not run.json's count: a run killed between the two kept one more.
+                measured = len(read_measurements(args.results.resolve() / "measurements.json")[0])
+                say(f"partial: {how_far({**state, 'measured': measured})}")
             return 0
         if args.command == "readme":
             require_complete(args.results.resolve())
