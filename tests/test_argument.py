@@ -232,7 +232,7 @@ def test_readme_writes_every_part_of_the_argument_from_one_run(tmp_path: Path) -
     write_results(run, recorded)
     docs = tmp_path / "docs"
     docs.mkdir()
-    (tmp_path / "README.md").write_text("<!-- bench:results -->\n<!-- /bench:results -->\n")
+    (tmp_path / "README.md").write_text("<!-- bench:answer-faster -->\n<!-- /bench:answer-faster -->\n")
     page = ARGUMENT.read_text()
     (docs / "argument.md").write_text(page)
     update_readme(run, repo=tmp_path)

@@ -14,7 +14,7 @@ from loadtests.bench.plan.crossover import crossover_slices
 from loadtests.bench.plan.slices import SERVER_START_S, estimate_s, in_process_s, server_starts
 from loadtests.bench.render.crossover import CHART, n_sentence
 from loadtests.bench.render.output import write_results
-from loadtests.bench.render.readme import CROSSOVER, RESULTS, update_readme
+from loadtests.bench.render.readme import ANSWER_FASTER, ANSWER_WHEN, CROSSOVER, update_readme
 from loadtests.bench.results.crossover import (
     cards_as_timed,
     crossover_entries,
@@ -263,7 +263,8 @@ def test_the_chart_is_drawn_and_the_readme_gets_the_crossover_only(tmp_path: Pat
     assert "predict" not in loose
     readme = tmp_path / "README.md"
     readme.write_text(
-        f"# T\n\n{RESULTS[0]}\nHEADLINE RUN\n{RESULTS[1]}\n\n{CROSSOVER[0]}\nold\n{CROSSOVER[1]}\n\n## End\n"
+        f"# T\n\n{ANSWER_FASTER[0]}\nHEADLINE RUN\n{ANSWER_FASTER[1]}\n\n"
+        f"{ANSWER_WHEN[0]}\nold\n{ANSWER_WHEN[1]}\n\n## End\n"
     )
     argument = tmp_path / "docs" / "argument.md"
     argument.parent.mkdir()
@@ -271,7 +272,7 @@ def test_the_chart_is_drawn_and_the_readme_gets_the_crossover_only(tmp_path: Pat
     assert update_readme(results, repo=tmp_path) == readme
     written = readme.read_text()
     assert "HEADLINE RUN" in written and "\nold\n" not in written and written.endswith("## End\n")
-    assert "](docs/bench/crossover.png)" in written and "Above 20 ms of model time per request" in written
+    assert "**Does it matter for my model?** Above 20 ms of model CPU per request, no" in written
     assert "](bench/crossover.png)" in argument.read_text() and "old" not in argument.read_text()
     docs = tmp_path / "docs" / "bench"
     assert (docs / CHART).read_bytes() == (results / CHART).read_bytes()
@@ -285,7 +286,9 @@ def test_a_default_run_leaves_the_last_crossover_alone(tmp_path: Path) -> None:
     write_results(results, summary)
     assert not (results / CHART).exists()
     readme = tmp_path / "README.md"
-    readme.write_text(f"{RESULTS[0]}\nold\n{RESULTS[1]}\n{CROSSOVER[0]}\nLAST CROSSOVER\n{CROSSOVER[1]}\n")
+    readme.write_text(
+        f"{ANSWER_FASTER[0]}\nold\n{ANSWER_FASTER[1]}\n{ANSWER_WHEN[0]}\nLAST CROSSOVER\n{ANSWER_WHEN[1]}\n"
+    )
     update_readme(results, repo=tmp_path)
     assert "LAST CROSSOVER" in readme.read_text() and "\nold\n" not in readme.read_text()
     assert json.loads((results / "summary.json").read_text()).get("crossover") is None

@@ -14,7 +14,7 @@ import pytest
 from loadtests.bench import tail
 from loadtests.bench.plan.slices import WRK
 from loadtests.bench.plan.variants import CATALOGUE, FASTAPI_UVICORN, FLASK_SYNC
-from loadtests.bench.render.readme import FORMS, SERVERS, update_readme
+from loadtests.bench.render.readme import ANSWER_FASTER, FORMS, update_readme
 from loadtests.bench.render.verdict import forms_paragraph, generator_sentence, verdict
 from loadtests.bench.results.records import Measurement
 from tests.test_bench_analysis import PAIRS, capacity, point, rounds, summary_of
@@ -120,9 +120,7 @@ def test_a_default_run_writes_the_forms_table_and_a_servers_run_only_its_own_par
     (tmp_path / "docs").mkdir()
     markers = "\n".join([*FORMS, ""])
     (tmp_path / "docs" / "reading-the-diff.md").write_text(f"# Reading\n\n{markers}")
-    (tmp_path / "README.md").write_text(
-        "<!-- bench:results -->\n<!-- /bench:results -->\n" + "\n".join(SERVERS)
-    )
+    (tmp_path / "README.md").write_text("\n".join(ANSWER_FASTER))
     run = tmp_path / "run"
     run.mkdir()
     summary = summary_of(forms([881, 812, 799, 786], [1500, 1550, 1450, 1520]))
@@ -133,14 +131,15 @@ def test_a_default_run_writes_the_forms_table_and_a_servers_run_only_its_own_par
     assert "| predict | 1.54x [1.39-1.70] ⚠ | 1.84x" in diff and "`async def` / `def` |\n" in diff
     assert "at the objective" not in diff  # no curve in this run: the latency profile's
     readme = (tmp_path / "README.md").read_text()
-    assert "**FastAPI (async-def) against Flask" in readme
-    assert readme.split(SERVERS[0])[1].strip() == SERVERS[1]  # the servers' part left as it was
+    assert "With `async def` views, the model on the event loop: about 1.8 times" in readme
+    # A servers run writes its own page, and leaves the answers and the forms as the default run wrote them.
     summary["environment"]["profile"] = "servers"
     (run / "summary.json").write_text(json.dumps(summary))
+    (run / "report.md").write_text("# servers report\n")
     update_readme(run, tmp_path)
-    readme = (tmp_path / "README.md").read_text()
-    assert "From `make bench` on 2026-12-02" in readme.split(SERVERS[0])[1]
-    assert (tmp_path / "docs" / "bench" / "servers.md").read_text() == "# report\n"
+    assert (tmp_path / "README.md").read_text() == readme
+    assert (tmp_path / "docs" / "bench" / "servers.md").read_text() == "# servers report\n"
+    assert (tmp_path / "docs" / "reading-the-diff.md").read_text() == diff
 
 
 def test_gunicorns_sync_worker_runs_as_many_workers_as_its_docs_advise() -> None:

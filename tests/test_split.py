@@ -136,9 +136,11 @@ def test_the_report_and_the_readme_say_where_the_difference_comes_from(tmp_path:
     results.mkdir()
     (results / "summary.json").write_text(json.dumps(summary))
     (results / "report.md").write_text(report)
-    (tmp_path / "README.md").write_text("<!-- bench:results -->\n<!-- /bench:results -->\n")
+    (tmp_path / "README.md").write_text("<!-- bench:answer-why -->\n<!-- /bench:answer-why -->\n")
     update_readme(results, repo=tmp_path)
-    assert paragraph in (tmp_path / "README.md").read_text()
+    readme = (tmp_path / "README.md").read_text()
+    assert "381 µs of it is the server and its connection model" in readme
+    assert paragraph in (tmp_path / "docs" / "bench" / "results.md").read_text()
 
 
 def test_a_split_timed_on_a_busy_machine_or_gone_negative_says_not_to_trust_it() -> None:

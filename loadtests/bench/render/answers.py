@@ -212,3 +212,62 @@ def blocking(summary: Summary, axis: Sequence[Mapping[str, Any]]) -> str:
             text += " (validating a batch costs Flask the same whatever the model)"
         parts.append(text)
     return "; ".join(parts)
+
+
+def choose_section(summary: Summary) -> str:
+    """docs/argument.md's "Which should I choose": for each reader's situation, the choice and the measured
+    figure behind it, from a default run (the dear model's line comes from a crossover run: choose_dear)."""
+
+    def at(comparison: str, scenario: str) -> str:
+        return figure(summary, comparison, scenario) or "not measured in this run"
+
+    lines = [f"From {source(summary)[1:-1]}:", ""]
+    lines.append(
+        f"- **A cheap model, one prediction per request**: FastAPI. It answered {at('default', 'predict')} "
+        f"as many requests per second as Flask with `def` views, {at('async-def-form', 'predict')} with "
+        "`async def`; most of the gap is gunicorn's sync worker opening a connection per request (the "
+        "README's "
+        '"Why?"), so behind nginx, as deployed, it narrows ([bench/servers.md](bench/servers.md)).'
+    )
+    lines.append(
+        f"- **Batches, validation-heavy**: FastAPI, or Flask with pydantic. FastAPI answered "
+        f"{at('default', 'batch')} Flask's batches per second; Flask with flask-openapi3 "
+        f"{at('flask-openapi-over-flask', 'batch')}: marshmallow and its glue are most of Flask's cost there."
+    )
+    lines.append(
+        "- **A team on Flask already**: Flask with flask-openapi3. Pydantic validation and an OpenAPI 3.1 "
+        f"spec without leaving Flask; it answered {at('flask-openapi-over-flask', 'predict')} Flask's "
+        f"requests per second on one penguin, FastAPI {at('fastapi-over-flask-openapi', 'predict')} its. Its "
+        "glue to this project's shared contract is 236 lines against Flask's 332 and FastAPI's 126 (the "
+        "table above); without a contract to share, it needs none."
+    )
+    lines.append(
+        "- **A typed client generated from the spec**: FastAPI or Flask with flask-openapi3 (4.x). Both "
+        "write OpenAPI 3.1, from which openapi-python-client makes one client that drives every service "
+        "alike; flask-restx writes Swagger 2.0, which it refuses (the table's second row)."
+    )
+    lines.append(
+        "- **An I/O-bound route** (waiting on another service): either, with the right worker, not the right "
+        "framework: gunicorn's gthread or gevent workers overlap Flask's waits with no code change, "
+        "FastAPI's `async def` views with an async client; a sync worker holds one request while it waits "
+        "(`make bench SCENARIOS=io`, the Async row above)."
+    )
+    return "\n".join(lines)
+
+
+def choose_dear(summary: Summary) -> str:
+    """The dear model's line of "Which should I choose", from a crossover run."""
+    axis = model_axis(summary.get("crossover") or [])
+    if not axis:
+        return "- **A dear model**: `make bench PROFILE=crossover` measures it; no run is published yet."
+    n = summary.get("crossover_n_us")
+    if n is not None:
+        told = f"above {ms(n)} of model CPU per request every comparison was within ±{WITHIN:.0%}"
+    else:
+        told = blocking(summary, axis)
+    return (
+        f"- **A dear model** (from {source(summary)[1:-1]}): whichever your team knows; {told}. What decides "
+        "then is how the server runs the model: its worker count and `def` or `async def` views "
+        '([bench/servers.md](bench/servers.md), "Worker counts"). Try your own pipeline: '
+        "`make bench PROFILE=crossover MODEL_PATH=...`."
+    )

@@ -53,3 +53,24 @@ def others(registry: Mapping[str, Any], profile: str, comparison: str, scenario:
             continue
         found.append(f"{figure['ratio']:.2f} times (`{entry['command']}`, {str(entry['started_at'])[:10]})")
     return found
+
+
+def others_sentence(registry: Mapping[str, Any]) -> str:
+    """The README's line under its answers: the same pair as the other published runs measured it, and what
+    an interval does not hold; "" when only one run is published."""
+    quoted = registry.get("default")
+    parts = []
+    for comparison, scenario in SHARED:
+        figure = ((quoted or {}).get("figures") or {}).get(f"{comparison}/{scenario}")
+        found = others(registry, "default", comparison, scenario)
+        if figure and found:
+            words = "one penguin" if scenario == "predict" else "a batch of 100"
+            parts.append(f"on {words}, {figure['ratio']:.2f} times above, " + " and ".join(found))
+    if not parts:
+        return ""
+    return (
+        "The same two defaults in the other published runs: "
+        + "; ".join(parts)
+        + ". An interval describes its own run's pairs; how far runs lie apart is the host's drift between "
+        'them (docs/bench/results.md, "How to read the figures").'
+    )

@@ -1,25 +1,20 @@
-"""The README's results section and docs/bench/, written from a real run:
+"""The README's first screen and docs/, written from real runs, each part by the run that measured it:
 
-- README.md, between its results markers: the verdict, the curve chart, the pair ratios with their
-  intervals (and the waterfall, when the run has the split);
-- docs/bench/method.md: the method (the same text as every report's), the knobs and the run's hardware;
-- docs/bench/results.md: the run's whole report, its charts beside it;
-- docs/argument.md, between its markers: the speed point, the glue's price, the io figures and the
-  sentences that read them (render/argument.py).
+- a default run (make bench): the README's answers to "which is faster, and by how much" and "why", with the
+  waterfall chart; docs/bench/results.md (its whole report, the notation explained at its top, every table),
+  docs/bench/method.md; docs/argument.md's speed point, the glue's price and the io figures
+  (render/argument.py); both FastAPI forms in docs/reading-the-diff.md (`bench:forms`); the collector's
+  tuning in docs/deployment.md (`bench:collector`);
+- a crossover run (PROFILE=crossover): the README's answer to "does it matter for my model", docs/bench/
+  crossover.md and its chart, docs/argument.md's crossover part and /health under load in
+  docs/reading-the-diff.md (`bench:forms-health`);
+- a servers run (PROFILE=servers): docs/bench/servers.md (Granian, nginx, the worker sweep);
+- a latency run (PROFILE=latency): docs/bench/latency.md and the curve chart.
 
-A servers run (make bench PROFILE=servers) writes only its own part: the Granian and nginx pairs, their
-ratios and the waterfall between the `bench:servers` markers of README.md, its report as
-docs/bench/servers.md. A default run also writes both FastAPI forms' figures between the `bench:forms`
-markers of docs/reading-the-diff.md.
-
-A crossover run (make bench PROFILE=crossover) writes only its own part: the crossover chart and sentence
-between the `bench:crossover` markers of README.md (under the headline) and of docs/argument.md (the speed
-point), docs/bench/crossover.png and its whole report as docs/bench/crossover.md; the headline run's
-sections stay as they were. Any other run leaves the last crossover's sections as they are: each part comes
-from the run that measured it, and says which.
-
-Only the text between the markers changes. When README.md has no markers, the section goes to
-loadtests/README-sections.md instead.
+Every run also records its figures for the comparisons several profiles share in docs/bench/runs.json
+(render/published.py), and the README says how far the other published runs lay from the one it quotes.
+Only the text between markers changes; each part says which run it comes from. When README.md has no
+markers, the sections go to loadtests/README-sections.md instead.
 """
 
 import re
@@ -27,56 +22,36 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from loadtests.bench.render import published
+from loadtests.bench.render.answers import choose_dear, choose_section, faster_answer, when_answer, why_answer
 from loadtests.bench.render.argument import argument_text
 from loadtests.bench.render.crossover import CHART as CROSSOVER_CHART
-from loadtests.bench.render.crossover import crossover_section, has_crossover, health_table, n_sentence
+from loadtests.bench.render.crossover import has_crossover, health_table, n_sentence
 from loadtests.bench.render.markers import replace_between
 from loadtests.bench.render.method import method_page
-from loadtests.bench.render.nginx_report import nginx_sentence
 from loadtests.bench.render.reading import origin
-from loadtests.bench.render.report import CHARTS, ratios_table
-from loadtests.bench.render.split_report import waterfall_paragraph
-from loadtests.bench.render.sweep_report import sweep_sentence
-from loadtests.bench.render.verdict import (
-    collector_sentence,
-    collector_table,
-    forms_paragraph,
-    same_server_sentence,
-    slo_sentence,
-    verdict,
-)
+from loadtests.bench.render.report import CHARTS
+from loadtests.bench.render.verdict import collector_sentence, collector_table, forms_paragraph
 from loadtests.bench.results.crossover import PREDICT_P99
 from loadtests.bench.results.summary import read_summary
 from shared.settings import REPO_ROOT
 
-RESULTS = ("<!-- bench:results -->", "<!-- /bench:results -->")
-SERVERS = ("<!-- bench:servers -->", "<!-- /bench:servers -->")
-FORMS = ("<!-- bench:forms -->", "<!-- /bench:forms -->")
-FORMS_HEALTH = ("<!-- bench:forms-health -->", "<!-- /bench:forms-health -->")
-COLLECTOR = ("<!-- bench:collector -->", "<!-- /bench:collector -->")
-LATENCY = ("<!-- bench:latency -->", "<!-- /bench:latency -->")
-CROSSOVER = ("<!-- bench:crossover -->", "<!-- /bench:crossover -->")
+
+def markers(name: str) -> tuple[str, str]:
+    return (f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->")
+
+
+ANSWER_FASTER, ANSWER_WHY, ANSWER_WHEN, ANSWER_OTHERS = (
+    markers(name) for name in ("answer-faster", "answer-why", "answer-when", "answer-others")
+)
+FORMS = markers("forms")
+FORMS_HEALTH = markers("forms-health")
+COLLECTOR = markers("collector")
+CROSSOVER = markers("crossover")
+CHOOSE, CHOOSE_DEAR = markers("choose"), markers("choose-dear")
 DOCS_DIR = Path("docs") / "bench"
-
-
-def results_section(summary: dict[str, Any], charts: list[str]) -> str:
-    env = summary["environment"]
-    parts = [
-        f"From {origin(summary)} ({env['cpu_model']}, {env['cores']} cores); the whole report, with every "
-        "table and the reasons for each ⚠, is "
-        f"[docs/bench/results.md]({DOCS_DIR.as_posix()}/results.md), the method "
-        f"[docs/bench/method.md]({DOCS_DIR.as_posix()}/method.md).",
-        "",
-        *[f"{line}\n" for line in verdict(summary)],
-    ]
-    if "curve.png" in charts:
-        parts += [f"![{CHARTS['curve.png']}]({DOCS_DIR.as_posix()}/curve.png)", ""]
-    parts += [ratios_table(summary), ""]
-    if paragraph := waterfall_paragraph(summary):
-        parts += [paragraph, ""]
-    if "waterfall.png" in charts:
-        parts += [f"![{CHARTS['waterfall.png']}]({DOCS_DIR.as_posix()}/waterfall.png)", ""]
-    return "\n".join(parts)
+# Where each profile's report is published (the default's and the others the README's first screen quotes).
+PAGES = {"servers": "servers.md", "latency": "latency.md", "crossover": "crossover.md"}
 
 
 def published_report(results_dir: Path) -> str:
@@ -85,52 +60,72 @@ def published_report(results_dir: Path) -> str:
     return re.sub(r"\[([^\]]+)\]\(runs/[^)]*\)", r"\1", (results_dir / "report.md").read_text())
 
 
-def write_readme_section(repo: Path, markers: tuple[str, str], section: str) -> Path:
-    """The section between README.md's markers; without them, in loadtests/README-sections.md. Returns the
-    file written."""
+def write_readme_section(repo: Path, markers: tuple[str, str], section: str, fallback: bool = True) -> Path:
+    """The section between README.md's markers; without them, in loadtests/README-sections.md (unless not
+    `fallback`: a part derived from others, left out). Returns the file written."""
     readme = repo / "README.md"
     updated = replace_between(readme.read_text() if readme.exists() else "", markers, section)
-    if updated is None:
-        fallback = repo / "loadtests" / "README-sections.md"
-        fallback.write_text(f"{markers[0]}\n{section.strip()}\n{markers[1]}\n")
-        return fallback
-    readme.write_text(updated)
-    return readme
+    if updated is not None:
+        readme.write_text(updated)
+        return readme
+    if not fallback:
+        return readme
+    spare = repo / "loadtests" / "README-sections.md"
+    spare.parent.mkdir(parents=True, exist_ok=True)
+    kept = spare.read_text() if spare.exists() else ""
+    added = f"{kept}{markers[0]}\n{section.strip()}\n{markers[1]}\n"
+    spare.write_text(replace_between(kept, markers, section) or added)
+    return spare
+
+
+def write_between(path: Path, where: tuple[str, str], text: str) -> None:
+    """Between a doc page's markers, when the page and its markers exist."""
+    if path.exists() and (updated := replace_between(path.read_text(), where, text)):
+        path.write_text(updated)
 
 
 def update_readme(results_dir: Path, repo: Path = REPO_ROOT) -> Path:
+    """Every part the run measured, and the other published runs' sentence; returns the README written."""
     results_dir = results_dir.resolve()
     summary = read_summary(results_dir)
-    if has_crossover(summary):
-        return update_crossover(results_dir, summary, repo)
-    if summary["environment"].get("profile") == "servers":
-        return update_servers(results_dir, summary, repo)
-    if summary["environment"].get("profile") == "latency":
-        return update_latency(results_dir, summary, repo)
     docs = repo / DOCS_DIR
     docs.mkdir(parents=True, exist_ok=True)
+    registry = published.update(repo, summary)
+    profile = summary["environment"].get("profile", "default")
+    if has_crossover(summary):
+        readme = update_crossover(results_dir, summary, repo)
+    elif profile in PAGES:
+        (docs / PAGES[profile]).write_text(published_report(results_dir))
+        if profile == "latency" and (results_dir / "curve.png").exists():
+            shutil.copyfile(results_dir / "curve.png", docs / "curve.png")
+        readme = repo / "README.md"
+    else:
+        readme = update_headline(results_dir, summary, repo)
+    write_readme_section(repo, ANSWER_OTHERS, published.others_sentence(registry), fallback=False)
+    return readme
+
+
+def update_headline(results_dir: Path, summary: dict[str, Any], repo: Path) -> Path:
+    """A default run's part: the first two answers and the chart, its report and method, and the docs'
+    figures it measured."""
+    docs = repo / DOCS_DIR
     charts = [name for name in CHARTS if (results_dir / name).exists()]
     for name in charts:
         shutil.copyfile(results_dir / name, docs / name)
     (docs / "method.md").write_text(method_page(summary))
     (docs / "results.md").write_text(published_report(results_dir))
-    readme = write_readme_section(repo, RESULTS, results_section(summary, charts))
-    if readme.name != "README.md":
-        return readme
+    readme = write_readme_section(repo, ANSWER_FASTER, faster_answer(summary))
+    why = why_answer(summary)
+    if "waterfall.png" in charts:
+        why += f"\n\n![{CHARTS['waterfall.png']}]({DOCS_DIR.as_posix()}/waterfall.png)"
+    write_readme_section(repo, ANSWER_WHY, why)
     argument = repo / "docs" / "argument.md"
     if argument.exists():
         argument.write_text(argument_text(argument.read_text(), summary))
-    diff = repo / "docs" / "reading-the-diff.md"
-    if diff.exists() and (text := replace_between(diff.read_text(), FORMS, forms_paragraph(summary))):
-        diff.write_text(text)
-    deployment = repo / "docs" / "deployment.md"
-    tuning = collector_section(summary)
-    if (
-        tuning
-        and deployment.exists()
-        and (text := replace_between(deployment.read_text(), COLLECTOR, tuning))
-    ):
-        deployment.write_text(text)
+    write_between(repo / "docs" / "reading-the-diff.md", FORMS, forms_paragraph(summary))
+    write_between(repo / "docs" / "argument.md", CHOOSE, choose_section(summary))
+    if tuning := collector_section(summary):
+        write_between(repo / "docs" / "deployment.md", COLLECTOR, tuning)
     return readme
 
 
@@ -153,58 +148,6 @@ def collector_section(summary: dict[str, Any]) -> str | None:
     )
 
 
-def servers_section(summary: dict[str, Any]) -> str:
-    """make bench PROFILE=servers: where the difference comes from (the same server for both) and the pair
-    as deployed (behind nginx), its ratios and the waterfall."""
-    env = summary["environment"]
-    parts = [
-        "### Where the difference comes from, and as deployed",
-        "",
-        f"From {origin(summary)} ({env['cpu_model']}, {env['cores']} cores): the default pair beside the "
-        "same server for both "
-        "(Granian) and both behind the same nginx; the whole run: "
-        f"[{DOCS_DIR.as_posix()}/servers.md]({DOCS_DIR.as_posix()}/servers.md).",
-        "",
-    ]
-    sentences = (nginx_sentence(summary), same_server_sentence(summary), sweep_sentence(summary))
-    parts += [f"{line}\n" for line in sentences if line]
-    parts += [ratios_table(summary), ""]
-    if paragraph := waterfall_paragraph(summary):
-        parts += [paragraph, ""]
-    return "\n".join(parts)
-
-
-def update_servers(results_dir: Path, summary: dict[str, Any], repo: Path) -> Path:
-    """A servers run's part only: its report as docs/bench/servers.md and its section between the servers
-    markers; the verdict's sections stay as the default run wrote them."""
-    docs = repo / DOCS_DIR
-    docs.mkdir(parents=True, exist_ok=True)
-    (docs / "servers.md").write_text(published_report(results_dir))
-    return write_readme_section(repo, SERVERS, servers_section(summary))
-
-
-def update_latency(results_dir: Path, summary: dict[str, Any], repo: Path) -> Path:
-    """A latency run's part only (make bench PROFILE=latency): its report as docs/bench/latency.md, its curve
-    chart, and the capacity at the objective between the latency markers of README.md."""
-    docs = repo / DOCS_DIR
-    docs.mkdir(parents=True, exist_ok=True)
-    chart = results_dir / "curve.png"
-    if chart.exists():
-        shutil.copyfile(chart, docs / "curve.png")
-    (docs / "latency.md").write_text(published_report(results_dir))
-    env = summary["environment"]
-    lines = [
-        f"From {origin(summary)} ({env['cpu_model']}, {env['cores']} cores); the whole run: "
-        f"[{DOCS_DIR.as_posix()}/latency.md]({DOCS_DIR.as_posix()}/latency.md).",
-        "",
-        slo_sentence(summary) or "No latency curve in this run.",
-        "",
-    ]
-    if chart.exists():
-        lines += [f"![{CHARTS['curve.png']}]({DOCS_DIR.as_posix()}/curve.png)", ""]
-    return write_readme_section(repo, LATENCY, "\n".join(lines))
-
-
 def argument_crossover(summary: dict[str, Any]) -> str:
     """docs/argument.md's part of the speed point: the sentence and the chart, the tables one link away."""
     return "\n".join(
@@ -220,29 +163,16 @@ def argument_crossover(summary: dict[str, Any]) -> str:
 
 
 def update_crossover(results_dir: Path, summary: dict[str, Any], repo: Path) -> Path:
-    """A crossover run's part only: its chart, its report, and its sections between the crossover markers."""
+    """A crossover run's part: the README's third answer, its chart and report, docs/argument.md's part and
+    /health under load in docs/reading-the-diff.md."""
     docs = repo / DOCS_DIR
-    docs.mkdir(parents=True, exist_ok=True)
     chart = results_dir / CROSSOVER_CHART
     if chart.exists():
         shutil.copyfile(chart, docs / CROSSOVER_CHART)
     (docs / "crossover.md").write_text(published_report(results_dir))
-    shown = f"{DOCS_DIR.as_posix()}/{CROSSOVER_CHART}" if chart.exists() else None
-    section = "\n".join(
-        [
-            *crossover_section(summary, shown, heading="### Does the framework matter for my model?"),
-            f"The whole run: [{DOCS_DIR.as_posix()}/crossover.md]({DOCS_DIR.as_posix()}/crossover.md).",
-        ]
-    )
-    readme = write_readme_section(repo, CROSSOVER, section)
-    if readme.name != "README.md":
-        return readme
-    argument = repo / "docs" / "argument.md"
-    if argument.exists() and (
-        text := replace_between(argument.read_text(), CROSSOVER, argument_crossover(summary))
-    ):
-        argument.write_text(text)
-    diff = repo / "docs" / "reading-the-diff.md"
+    readme = write_readme_section(repo, ANSWER_WHEN, when_answer(summary))
+    write_between(repo / "docs" / "argument.md", CROSSOVER, argument_crossover(summary))
+    write_between(repo / "docs" / "argument.md", CHOOSE_DEAR, choose_dear(summary))
     health = "\n".join(
         [
             f"From {origin(summary)}, under the mixed load (batches beside single predictions and health "
@@ -255,6 +185,5 @@ def update_crossover(results_dir: Path, summary: dict[str, Any], repo: Path) -> 
             health_table(summary, PREDICT_P99),
         ]
     )
-    if diff.exists() and (text := replace_between(diff.read_text(), FORMS_HEALTH, health)):
-        diff.write_text(text)
+    write_between(repo / "docs" / "reading-the-diff.md", FORMS_HEALTH, health)
     return readme

@@ -172,6 +172,21 @@ def busy(entry: Entry) -> float:
     return float((entry["server_cpu_percent"] or 0) + (entry.get("proxy_cpu_percent") or 0))
 
 
+# The notation, once, where a reader of the tables starts: in plain words, with one example.
+NOTATION = (
+    "**How to read the figures.** `1.62x [1.55-1.69], 6 pairs` says that FastAPI answered 1.62 times as many "
+    "requests per second as Flask: a pair is one slice of each server, run seconds apart, so that what the "
+    "machine does falls on both; 1.62x is the geometric mean of the 6 pairs' ratios, and [1.55-1.69] its 95% "
+    "interval, where this run's true ratio lies with 95% confidence. `within ±4.3%` says how far that "
+    "interval reaches from the figure. ⚠ marks a figure known less well than ±5% (or from fewer than 4 "
+    "pairs): the run added pairs until its budget was spent (the precision rule, docs/bench/method.md). "
+    "`≥` or `≤`: a bound, the load generator was the limit. An interval describes its run's pairs: another "
+    "run, on another day, also sees the host's drift between runs. A percentile such as `12.4 (n=2,400)` "
+    "rests on 2,400 answers; `≈ max`: it is among the slowest few. The host stole: CPU time the machine's "
+    "host (a virtual machine's hypervisor) took from it; other processes: what else ran on those CPUs."
+)
+
+
 def render_report(summary: Mapping[str, Any], charts: Sequence[str] = tuple(CHARTS)) -> str:
     env = summary["environment"]
     out = [
@@ -184,6 +199,7 @@ def render_report(summary: Mapping[str, Any], charts: Sequence[str] = tuple(CHAR
     ]
     if env.get("interrupted"):
         out += [partial_note(env), ""]
+    out += [NOTATION, ""]
     out += [f"## {sections.VERDICT}", "", *[f"{line}\n" for line in verdict(summary)]]
     if "curve.png" in charts:
         out += [f"![{CHARTS['curve.png']}](curve.png)", ""]

@@ -1,0 +1,108 @@
+"""The README's first screen: the three questions answered in sentences from named runs, no marks or
+brackets, a figure not made precise said so in words; the other published runs beside the one quoted; the
+front page's shape. Made-up slices and runs; no server starts here."""
+
+import json
+import re
+from pathlib import Path
+
+from loadtests.bench.render.answers import choose_dear, choose_section, faster_answer, when_answer, why_answer
+from loadtests.bench.render.published import others_sentence, update
+from loadtests.bench.render.readme import ANSWER_FASTER, ANSWER_OTHERS, ANSWER_WHEN, ANSWER_WHY, update_readme
+from shared.settings import REPO_ROOT
+from tests.test_bench_analysis import PAIRS, TIGHT, summary_of
+from tests.test_bench_crossover import crossover_summary
+from tests.test_bench_gc_tuning import MEASURED, batch_rounds
+from tests.test_split import SPLIT
+
+MARKS = re.compile(r"⚠|\[\d|coverage|±\d+(\.\d+)?% interval")
+THIRD = "flask_openapi-gunicorn-sync"
+
+
+def test_which_is_faster_in_words_each_figure_precise_or_said_not_to_be() -> None:
+    summary = summary_of(TIGHT + batch_rounds({**MEASURED, THIRD: 300.0}))
+    said = faster_answer(summary)
+    assert said.startswith("**Which is faster, and by how much?** FastAPI. Served as each framework's docs")
+    assert (
+        "answered 1.50 times as many requests per second as Flask (gunicorn, flask-restx, marshmallow) on "
+        "one penguin, and 1.64 times on a batch of 100" in said
+    )
+    assert "it answered 1.39 times as many requests per second as Flask on a batch of 100" in said
+    assert "FastAPI's lead on batches was then 2.59 times" in said
+    assert "(`make bench`, 2026-12-02, commit 97b2d32; Intel(R) Xeon(R) Processor, 2 cores)" in said
+    assert not MARKS.search(said)
+    loose = faster_answer(summary_of(PAIRS))  # four pairs spread by ±7%: about ±11%
+    assert "about 1.5 times (known to within ±11% only) as many requests per second" in loose
+    assert not MARKS.search(loose)
+
+
+def test_why_in_words_from_the_waterfalls_biggest_step() -> None:
+    said = why_answer(summary_of(PAIRS, SPLIT))
+    assert said.startswith(
+        "**Why?** On one penguin, Flask spent 400 µs of CPU per request more than FastAPI's 700"
+    )
+    assert "381 µs of it is the server and its connection model: gunicorn's sync worker" in said
+    assert not MARKS.search(said)
+    assert "no in-process split" in why_answer(summary_of(PAIRS))
+
+
+def test_when_it_stops_mattering_gives_n_or_what_keeps_each_comparison_apart() -> None:
+    summary = crossover_summary()
+    said = when_answer(summary)
+    assert said.startswith("**Does it matter for my model?** Above 20 ms of model CPU per request, no:")
+    assert "MODEL_PATH=..." in said and not MARKS.search(said)
+    blocked = {**summary, "crossover_n_us": None}
+    blocked["crossover_n_by"] = [
+        {"comparison": "default", "scenario": "batch", "n_us": None, "ratios": [["cheap", 299.0, 1.25]]},
+        {"comparison": "default", "scenario": "predict", "n_us": 20000.0, "ratios": [["dear", 20000.0, 1.0]]},
+    ]
+    said = when_answer(blocked)
+    assert "It depends on what you send" in said
+    assert "FastAPI's `def` views over Flask on a batch of 100 1.25x at the 0.3 ms cheap" in said
+    assert "(validating a batch costs Flask the same whatever the model)" in said
+    assert "on one penguin within ±5% from 20 ms up" in said
+    assert "dear model" in choose_dear(summary) and "MODEL_PATH" in choose_dear(summary)
+    assert "- **A team on Flask already**: Flask with flask-openapi3" in choose_section(summary_of(TIGHT))
+
+
+def test_each_run_writes_its_own_answers_and_the_others_are_said_beside_them(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    text = "\n\n".join(
+        f"{start}\n{end}" for start, end in (ANSWER_FASTER, ANSWER_WHY, ANSWER_WHEN, ANSWER_OTHERS)
+    )
+    (tmp_path / "README.md").write_text(f"# T\n\n{text}\n")
+    for name, summary in (("default", summary_of(TIGHT, SPLIT)), ("crossover", crossover_summary())):
+        run = tmp_path / name
+        run.mkdir()
+        (run / "summary.json").write_text(json.dumps(summary))
+        (run / "report.md").write_text(f"# {name}\n")
+        update_readme(run, tmp_path)
+    readme = (tmp_path / "README.md").read_text()
+    assert (
+        "**Which is faster" in readme
+        and "**Why?**" in readme
+        and "**Does it matter for my model?**" in readme
+    )
+    registry = json.loads((tmp_path / "docs" / "bench" / "runs.json").read_text())
+    assert (
+        set(registry) == {"default", "crossover"}
+        and registry["default"]["figures"]["default/predict"]["pairs"] == 4
+    )
+    assert (
+        "The same two defaults in the other published runs: on one penguin, 1.50 times above, 1.40 times "
+        "(`make bench`" in readme
+    )
+    assert others_sentence({"default": registry["default"]}) == ""  # no other run: nothing to say
+    assert (tmp_path / "docs" / "bench" / "results.md").read_text() == "# default\n"
+    assert (tmp_path / "docs" / "bench" / "crossover.md").read_text() == "# crossover\n"
+    assert update(tmp_path, crossover_summary())["crossover"]["git"] == "97b2d32"
+
+
+def test_the_front_page_answers_first_and_stays_short() -> None:
+    lines = (REPO_ROOT / "README.md").read_text().splitlines()
+    assert len(lines) <= 150
+    first = "\n".join(lines[:40])
+    for start, _ in (ANSWER_FASTER, ANSWER_WHY, ANSWER_WHEN):
+        assert start in first
+    assert not MARKS.search(first)
+    assert "make bench" in "\n".join(lines) and "make test" in "\n".join(lines)
