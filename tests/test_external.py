@@ -84,24 +84,23 @@ def test_the_report_says_how_the_servers_were_deployed() -> None:
 
 
 @pytest.mark.live
-def test_the_bench_attaches_to_running_services_on_its_one_code_path(tmp_path: Path) -> None:
-    """What the compose bench runs, against two services started here: the same plan, summary and report,
+def test_the_bench_attaches_to_running_services_on_its_one_code_path(
+    tmp_path: Path, services: dict[str, LiveServer]
+) -> None:
+    """What the compose bench runs, against the suite's running services: the same plan, summary and report,
     the servers never started or stopped by the bench."""
-    with (
-        live_server("flask", tmp_path) as flask,
-        live_server("fastapi", tmp_path) as fastapi,
-    ):
-        code = main(
-            [
-                f"--flask-url={flask.url}",
-                f"--fastapi-url={fastapi.url}",
-                f"--flask-pid={flask.process.pid}",
-                f"--fastapi-pid={fastapi.process.pid}",
-                *("--profile=quick", "--rounds=1", "--duration=1", "--warmup=0", "--users=8", "--rates=200"),
-                f"--results-dir={tmp_path / 'results'}",
-            ]
-        )
-        assert flask.process.poll() is None and fastapi.process.poll() is None  # still theirs, still up
+    flask, fastapi = services["flask"], services["fastapi"]
+    code = main(
+        [
+            f"--flask-url={flask.url}",
+            f"--fastapi-url={fastapi.url}",
+            f"--flask-pid={flask.process.pid}",
+            f"--fastapi-pid={fastapi.process.pid}",
+            *("--profile=quick", "--rounds=1", "--duration=1", "--warmup=0", "--users=8", "--rates=200"),
+            f"--results-dir={tmp_path / 'results'}",
+        ]
+    )
+    assert flask.process.poll() is None and fastapi.process.poll() is None  # still theirs, still up
     assert code == 0
     summary = json.loads((tmp_path / "results" / "latest" / "summary.json").read_text())
     environment = summary["environment"]
