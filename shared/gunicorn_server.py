@@ -39,12 +39,16 @@ class DrainingSyncWorker(SyncWorker):  # type: ignore[misc]
     def run(self) -> None:
         super().run()
         for listener in self.sockets:
-            for _ in range(queued_connections(listener)):
-                listener.setblocking(False)
-                try:
-                    self.accept(listener)
-                except OSError:  # BlockingIOError: another worker took it
-                    break
+            listener.setblocking(False)
+            # Twice: what was queued when it stopped, then what joined the queue while that was answered (a
+            # connection sent before the stop whose handshake ended meanwhile; one count left it to the
+            # master's close, a reset). What comes later still is refused, or the drain would never end.
+            for _ in range(2):
+                for _ in range(queued_connections(listener)):
+                    try:
+                        self.accept(listener)
+                    except OSError:  # BlockingIOError: another worker took it
+                        break
             listener.close()
 
 

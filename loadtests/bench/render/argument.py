@@ -68,9 +68,9 @@ def speed_section(summary: Summary) -> str:
             )
     lines += [
         "",
-        "Where the difference comes from: the README's headline and [bench/results.md](bench/results.md); "
-        "both under one server (Granian) and both behind nginx: `make bench PROFILE=servers`, the README's "
-        "section after the headline.",
+        "Where the difference comes from: the README's answers and [bench/results.md](bench/results.md); "
+        "both under one server (Granian), both behind nginx and each server's worker count: `make bench "
+        "PROFILE=servers`, [bench/servers.md](bench/servers.md).",
     ]
     return "\n".join(lines)
 
