@@ -15,7 +15,15 @@ from loadtests.bench.plan import slices as plan
 from loadtests.bench.plan.slices import LOCUST, WRK, refinement_round
 from loadtests.bench.plan.variants import ServerVariant
 from loadtests.bench.results.pairs import CONFIDENCE, MIN_PAIRS, PRECISION
-from loadtests.bench.results.precision import coverage_table, imprecise, simulate, slices_wanted
+from loadtests.bench.results.precision import (
+    Imprecise,
+    coverage_table,
+    imprecise,
+    next_round,
+    pairs_needed,
+    simulate,
+    slices_wanted,
+)
 from loadtests.bench.results.records import Measurement
 from loadtests.bench.runner import REPORT_S, Bench
 from loadtests.bench.targets.servers import RunningServer
@@ -41,6 +49,20 @@ def test_the_rules_interval_holds_the_true_ratio_about_as_often_as_it_says() -> 
     assert 0.2 < middling.stopped_precise < 0.9 and middling.coverage >= 0.92
 
 
+def test_the_next_round_refines_the_comparison_nearest_to_precise() -> None:
+    near = Imprecise("batch", "gc-flask", LOCUST, "flask-gunicorn-sync-gc-tuned", FLASK, 4, 0.06)
+    far = Imprecise("predict", "default", LOCUST, DEF, FLASK, 4, 0.30)
+    short = Imprecise("predict", "async-def-form", LOCUST, ASYNC, FLASK, 1, None)
+    assert pairs_needed(near) == pytest.approx(4 * 1.2**2 - 4) and pairs_needed(far) == pytest.approx(
+        4 * 36 - 4
+    )
+    assert pairs_needed(short) == 3  # to reach the rule's four pairs
+    assert next_round([far, near, short]) == [near]  # about 1.8 more pairs, against 3 and 140
+    # The same slices refine every comparison they cover: predict's Flask and FastAPI `def` serve both.
+    tied = Imprecise("predict", "async-def", LOCUST, DEF, FLASK, 4, 0.29)
+    assert next_round([far, tied]) == [far, tied]
+
+
 def test_only_imprecise_lead_comparisons_on_their_lead_generator_are_refined() -> None:
     [found] = imprecise(PAIRS, ["default"])
     assert (found.comparison, found.generator, found.pairs) == ("default", LOCUST, 4)
@@ -62,12 +84,12 @@ def test_a_refinement_round_runs_just_the_variants_needed_in_the_alternating_ord
     }
     odd = refinement_round(config, wanted, 5)
     assert [(s.scenario, s.variant, s.generator, s.round) for s in odd] == [
-        ("predict", FLASK, WRK, 5),
-        ("batch", FLASK, LOCUST, 5),
+        ("predict", FLASK, WRK, 5),  # scenario by scenario, each pair's slices next to each other
         ("predict", DEF, WRK, 5),
+        ("batch", FLASK, LOCUST, 5),
         ("batch", ASYNC, LOCUST, 5),
     ]
-    assert [s.variant for s in refinement_round(config, wanted, 6)] == [ASYNC, DEF, FLASK, FLASK]
+    assert [s.variant for s in refinement_round(config, wanted, 6)] == [DEF, FLASK, ASYNC, FLASK]
     assert {s.model for s in refinement_round(config, wanted, 6, "random-forest-500")} == {
         "random-forest-500"
     }

@@ -201,14 +201,15 @@ class Bench:
                 where = f" ({model_label(model)})" if model else ""
                 say(f"  precise: every lead comparison within ±{PRECISION:.0%}{where}, round {index}")
                 break
-            extra = plan.refinement_round(self.config, precision.slices_wanted(found), index + 1, model)
+            chosen = precision.next_round(found)
+            extra = plan.refinement_round(self.config, precision.slices_wanted(chosen), index + 1, model)
             cost = sum(plan.slice_seconds(self.config, s.generator, s.duration_s) for s in extra)
             if cost * self.pace() > self.spare_s(groups_left):
                 self.reached_budget += [{**vars(entry), "model": model} for entry in found]
                 say(f"  budget reached, still wider than ±{PRECISION:.0%}: {refining_line(found, model)}")
                 break
             index += 1
-            say(f"  precision rule, round {index}: {refining_line(found, model)}")
+            say(f"  precision rule, round {index}: {refining_line(chosen, model)}")
             self.estimate_left += cost
             self.execute(extra)
         self.rounds_run[model] = index

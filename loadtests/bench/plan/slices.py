@@ -173,15 +173,15 @@ def refinement_round(
     config: BenchConfig, pending: Iterable[tuple[str, str, str]], index: int, model: str = ""
 ) -> list[Slice]:
     """One more capacity round (`index`, 1-based, its order alternating as the profile's rounds do) of the
-    (scenario, variant, generator) slices whose comparisons are not yet precise: each variant's scenarios
-    one after the other, in the profile's order of variants and scenarios."""
+    (scenario, variant, generator) slices whose comparisons are not yet precise: scenario by scenario, the
+    variants next to each other, in the profile's order."""
     wanted = set(pending)
     names = [s.name for s in config.scenarios]
     keys = list(dict.fromkeys(v.key for s in config.scenarios for v in config.variants_for(s)))
     keys += sorted({key for _, key, _ in wanted} - set(keys))
     slices = []
-    for key in ordered(keys, index):
-        for scenario in names:
+    for scenario in names:
+        for key in ordered(keys, index):
             for generator in (LOCUST, WRK):
                 if (scenario, key, generator) in wanted:
                     slices.append(

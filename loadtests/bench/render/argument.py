@@ -81,7 +81,7 @@ def glue_cell(summary: Summary) -> str:
     if not glue:
         return (
             f"in-process CPU per request, service / reference: not in the run quoted here; `{GLUE_COMMAND}` "
-            "measures it (and `make bench`'s default profile)"
+            "measures it (and `make bench PROFILE=servers`)"
         )
     parts = []
     for framework, by_endpoint in glue.items():
@@ -259,11 +259,20 @@ def findings(summary: Summary) -> str:
 
 def argument_text(text: str, summary: Summary) -> str:
     """docs/argument.md with every generated part rewritten from `summary`; markers it lacks are skipped."""
-    for markers, body, replace in (
-        (SPEED, speed_section(summary), replace_between),
-        (FINDINGS, findings(summary), replace_between),
-        (GLUE, glue_cell(summary), replace_inline),
-        (ASYNC, async_cell(summary), replace_inline),
-    ):
+    parts = [(SPEED, speed_section(summary), replace_between), (FINDINGS, findings(summary), replace_between)]
+    # The glue's price and the io figures come from the runs that measure them (PROFILE=servers, and
+    # SCENARIOS=io): a run without them leaves the last one's in place.
+    if summary.get("glue"):
+        parts.append((GLUE, glue_cell(summary), replace_inline))
+    if io_runs(summary):
+        parts.append((ASYNC, async_cell(summary), replace_inline))
+    for markers, body, replace in parts:
         text = replace(text, markers, body) or text
     return text
+
+
+def glue_text(text: str, summary: Summary) -> str:
+    """docs/argument.md with the glue's price rewritten, from a run that measured it (PROFILE=servers)."""
+    if not summary.get("glue"):
+        return text
+    return replace_inline(text, GLUE, glue_cell(summary)) or text

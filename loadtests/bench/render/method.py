@@ -83,7 +83,8 @@ def rules(summary: Mapping[str, Any]) -> list[str]:
         f"{turns}",
         "- **Pairs, not single runs.** The headline is a ratio, so it is measured as one: per scenario, at "
         f"least {s['rounds']} rounds in which every variant runs one closed-loop slice, the order reversed "
-        "every other round (A B, B A, A B, ...). Each round gives one FastAPI/Flask ratio of requests/s and "
+        "every other round (A B, B A, A B, ...), each scenario's slices next to each other. Each round gives "
+        "one FastAPI/Flask ratio of requests/s and "
         "one of the server's CPU time per request (its own accounting: psutil, user + system, master and "
         "workers), from two slices run seconds apart, so a slow drift of the host cancels inside the pair. "
         "The figure is the geometric mean of the pair ratios (ratios multiply: 1.25x one way is 0.80x the "
@@ -182,11 +183,13 @@ def precision_rule(env: Mapping[str, Any]) -> str:
     quiet = next(r for r in table if not r.heavy and r.sigma == 0.04)
     noisy = next(r for r in table if not r.heavy and r.sigma == 0.1)
     return (
-        f"- **The precision rule.** After those rounds, each comparison the verdict leads with keeps adding "
-        "pairs, one interleaved round at a time of just the variants it needs, until its requests/s "
-        f"interval lies within ±{PRECISION:.0%} of its figure, from at least {MIN_PAIRS} pairs, or until "
-        f"the budget is spent; {budgeted}. The progress output names the comparison each round refines, and "
-        "the verdict names any figure that reached the budget, with its interval. The repetitions come from "
+        "- **The precision rule.** After those rounds, each comparison the verdict leads with keeps adding "
+        "pairs, one round at a time of just the two variants it needs (the order reversed every other "
+        "round), the comparison nearest to precise first, so that a budget makes as many figures precise as "
+        f"it can, until its requests/s interval lies within ±{PRECISION:.0%} of its figure, from at least "
+        f"{MIN_PAIRS} pairs, or until the budget is spent; {budgeted}. The progress output names the "
+        "comparison each round refines, and the verdict names any figure that reached the budget, with its "
+        "interval. The repetitions come from "
         'the variance measured (Kalibera and Jones, "Rigorous Benchmarking in Reasonable Time", 2013): a '
         "quiet comparison stops at four pairs, a noisy one gets more. The rounds added come after the first "
         "ones, each a round of its own, so the pairs span the run and the interval sees the host's drift "

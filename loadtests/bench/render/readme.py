@@ -24,7 +24,7 @@ from typing import Any
 
 from loadtests.bench.render import published
 from loadtests.bench.render.answers import choose_dear, choose_section, faster_answer, when_answer, why_answer
-from loadtests.bench.render.argument import argument_text
+from loadtests.bench.render.argument import argument_text, glue_text
 from loadtests.bench.render.crossover import CHART as CROSSOVER_CHART
 from loadtests.bench.render.crossover import has_crossover, health_table, n_sentence
 from loadtests.bench.render.markers import replace_between
@@ -96,6 +96,9 @@ def update_readme(results_dir: Path, repo: Path = REPO_ROOT) -> Path:
         readme = update_crossover(results_dir, summary, repo)
     elif profile in PAGES:
         (docs / PAGES[profile]).write_text(published_report(results_dir))
+        argument = repo / "docs" / "argument.md"
+        if argument.exists():  # the glue's price, where the run measured it (PROFILE=servers)
+            argument.write_text(glue_text(argument.read_text(), summary))
         if profile == "latency" and (results_dir / "curve.png").exists():
             shutil.copyfile(results_dir / "curve.png", docs / "curve.png")
         readme = repo / "README.md"

@@ -105,3 +105,19 @@ SIMULATED_SIGMAS = (0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.2)
 
 def coverage_table(max_pairs: int = 12) -> list[Simulated]:
     return [simulate(sigma, heavy, max_pairs) for heavy in (False, True) for sigma in SIMULATED_SIGMAS]
+
+
+def pairs_needed(entry: Imprecise) -> float:
+    """About how many more pairs the comparison needs to be precise, from its spread so far (the interval
+    narrows as the square root of the pairs); with no interval yet, what it takes to have one."""
+    if entry.precision is None:
+        return float(max(1, MIN_PAIRS - entry.pairs))
+    return max(1.0, entry.pairs * (entry.precision / PRECISION) ** 2 - entry.pairs, MIN_PAIRS - entry.pairs)
+
+
+def next_round(found: Sequence[Imprecise]) -> list[Imprecise]:
+    """What the next round refines: the comparison nearest to precise (the fewest pairs still needed, so that
+    a budget makes as many figures precise as it can), and any other that the same slices refine too."""
+    first = min(found, key=pairs_needed)
+    slices = slices_wanted([first])
+    return [entry for entry in found if slices_wanted([entry]) <= slices]
