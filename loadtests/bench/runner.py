@@ -135,7 +135,9 @@ class Bench:
             if self.crossover:  # per model, cheapest first (plan/crossover.py)
                 models = self.config.profile.models
                 for position, model in enumerate(models):
-                    self.execute([s for s in self.planned if s.model == model])
+                    rounds = [s for s in self.planned if s.model == model]
+                    self.prestart(rounds)
+                    self.execute(rounds)
                     self.refine(self.config.scenarios, len(models) - position, model)
             else:
                 groups = plan.scenario_groups(self.config)
@@ -183,7 +185,9 @@ class Bench:
             runnable.append(scenario)
         if not runnable:
             return
-        self.execute(plan.capacity_rounds(self.config, runnable))
+        rounds = plan.capacity_rounds(self.config, runnable)
+        self.prestart(rounds)
+        self.execute(rounds)
         self.refine(runnable, groups_left)
         self.measure_curves(runnable)
 
@@ -249,7 +253,9 @@ class Bench:
             if not self.sweep:
                 return
             say(f"worker sweep on {scenario}, {model or 'the default model'}:")
-            self.execute(sweep_rounds(self.config, model))
+            rounds = sweep_rounds(self.config, model)
+            self.prestart(rounds)
+            self.execute(rounds)
             capacities = {
                 v.key: capacity
                 for v in self.config.sweep_variants()
@@ -304,6 +310,22 @@ class Bench:
         """Take the slices of a scenario (or of one of its phases) that will not run out of the time left."""
         dropped = [s for s in self.planned if s.scenario == scenario and phase in {None, s.phase}]
         self.estimate_left -= plan.estimate_s(self.config, dropped)
+
+    def prestart(self, slices: Sequence[plan.Slice]) -> None:
+        """The servers these slices need, started together before the first of them is measured (on every
+        CPU, then each moved onto the servers'), rather than one at a time as their turns come."""
+        known = {variant.key: variant for variant in (*CATALOGUE, *self.config.deployed.values())}
+        for model in dict.fromkeys(s.model for s in slices):
+            keys = [key for key in dict.fromkeys(s.variant for s in slices if s.model == model)]
+            fresh = [key for key in keys if (key, model) not in self.started_servers]
+            if not fresh:
+                continue
+            say(f"  starting {len(fresh)} server(s) together: {', '.join(fresh)}")
+            everywhere = (*self.placement.server_cpus, *self.placement.generator_cpus)
+            self.pool.prestart([known[key] for key in fresh], model, everywhere)
+            self.started_servers |= {(key, model) for key in fresh}
+            self.estimate_done += plan.SERVER_START_S * len(fresh)
+            self.estimate_left -= plan.SERVER_START_S * len(fresh)
 
     def execute(self, slices: Sequence[plan.Slice], curve: bool = False) -> None:
         behind: set[tuple[str, str]] = set()  # (variant, scenario): a curve stops where it fell behind

@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 from deploy.nginx import stop_group
 from shared.lifecycle import child_setup, stop_on_signals
 from shared.settings import REPO_ROOT
@@ -64,6 +66,25 @@ def current_cpu_plan() -> CpuPlan:
 def pin_self(cpus: Sequence[int]) -> None:
     if cpus and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, cpus)
+
+
+def pin_tree(pid: int, cpus: Sequence[int]) -> None:
+    """A running process, its children and every thread of each, onto `cpus` (sched_setaffinity acts on one
+    thread; a server's workers and thread pools are already running). What it forks or spawns later inherits
+    the affinity of its parent."""
+    if not cpus or not hasattr(os, "sched_setaffinity"):
+        return
+    try:
+        root = psutil.Process(pid)
+        tree = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return
+    for process in tree:
+        try:
+            for thread in process.threads():
+                os.sched_setaffinity(thread.id, cpus)
+        except (psutil.NoSuchProcess, ProcessLookupError):  # it ended meanwhile
+            continue
 
 
 def pinned(command: Sequence[str], cpus: Sequence[int]) -> list[str]:

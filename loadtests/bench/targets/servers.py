@@ -58,6 +58,7 @@ def start_server(
     users: int = 1,
     extra_env: Mapping[str, str] | None = None,
     log_name: str = "",
+    start_cpus: Sequence[int] = (),
 ) -> RunningServer:
     """Start the variant on a free loopback port and wait for GET /health, or raise quoting its log.
     `users` sizes what depends on the load (gthread's threads); `extra_env` adds e.g. UPSTREAM_URL or
@@ -71,7 +72,11 @@ def start_server(
         **(extra_env or {}),
     }
     arguments = variant.arguments("127.0.0.1", port, workers)
-    command = processes.pinned([*processes.python_module(variant.module), *arguments], cpus)
+    bare = [*processes.python_module(variant.module), *arguments]
+    command = processes.pinned(bare, cpus)
+    # Started on `start_cpus` when given (servers started together, before any is measured, on every CPU),
+    # then moved onto the servers' CPUs, workers and threads alike; the command shown is the pinned one.
+    started_as = processes.pinned(bare, start_cpus) if start_cpus and cpus else command
     log = log_dir / f"{log_name or variant.key}.log"
     gc_dir = fresh_directory(log_dir / "gc", log_name or variant.key)
     started = time.perf_counter()
@@ -81,7 +86,7 @@ def start_server(
     # the caller's: a GC_TUNING=1 left in a shell would otherwise tune the interpreter's variants too. So is
     # the model, when the bench names one (the crossover): MODEL_NAME or MODEL_PATH, never both.
     unset = collector.SETTINGS + (MODEL_VARIABLES if set(MODEL_VARIABLES) & set(env) else ())
-    process = processes.start(command, {**env, "GC_PAUSES_DIR": str(gc_dir)}, log, unset=unset)
+    process = processes.start(started_as, {**env, "GC_PAUSES_DIR": str(gc_dir)}, log, unset=unset)
     server = RunningServer(
         variant, f"http://127.0.0.1:{port}", process, log, processes.shown(command, env), gc_dir=gc_dir
     )
@@ -91,6 +96,8 @@ def start_server(
         processes.stop(process)
         raise
     server.startup_s = time.perf_counter() - started
+    if started_as is not command:
+        processes.pin_tree(process.pid, cpus)
     if variant.proxy:
         try:
             put_nginx_in_front(server, cpus, log_dir)
