@@ -3,7 +3,7 @@ within ±5% of its figure, or until the run's budget is spent; its coverage unde
 synthetic pairs whose true ratio is known. No server starts here: the runner measures made-up slices."""
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -108,6 +108,9 @@ class FakePool:
         self.verification: dict[str, dict[str, Any]] = {}
         self.starts: list[dict[str, Any]] = []
         self.start_count = 1
+
+    def prestart(self, variants: Sequence[ServerVariant], model: str, start_cpus: Sequence[int]) -> None:
+        pass
 
     def acquire(self, variant: ServerVariant, model: str = "") -> RunningServer | None:
         return RunningServer(variant, "http://127.0.0.1:1", None, Path("log"), "")  # type: ignore[arg-type]

@@ -200,6 +200,8 @@ class Bench:
         cpus = len(self.placement.server_cpus) or 1
         while self.config.budget_s and lead:
             own = [m for m in self.measurements if m.model == model and m.scenario in names]
+            if not own:  # nothing measured (no server started): nothing to refine, nor to call precise
+                break
             found = precision.imprecise(own, lead, cpus)
             if not found:
                 where = f" ({model_label(model)})" if model else ""

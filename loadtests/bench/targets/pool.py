@@ -10,12 +10,17 @@ verified once and every slice of its variant goes to it.
 """
 
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
 from loadtests.bench.plan.variants import ServerVariant
-from loadtests.bench.targets.servers import RunningServer, ServerStartError, start_server, stop_server
+from loadtests.bench.targets.servers import (
+    RunningServer,
+    ServerStartError,
+    ready_server,
+    start_server,
+    stop_server,
+)
 from loadtests.bench.targets.verify import verify
 from shared.model import model_setting
 
@@ -81,11 +86,16 @@ class StartedServers:
         Seven starts one after the other on one CPU took about 50 s of a 6-minute run."""
         self.switch_model(model)
         wanted = [v for v in variants if v.key not in self.running and self.usable(v.key)]
-        with ThreadPoolExecutor(max_workers=max(1, len(wanted))) as pool:
-            started = list(pool.map(lambda v: self.launch(v, model, start_cpus), wanted))
-        for variant, server in zip(wanted, started, strict=True):
-            if server is not None:
-                self.keep(variant, server, model)
+        launched = [(v, self.launch(v, model, start_cpus, ready=False)) for v in wanted]
+        for variant, server in launched:
+            if server is None:
+                continue
+            try:
+                ready = ready_server(server)
+            except ServerStartError as exc:
+                self.verification[variant.key] = {"passed": False, "error": str(exc), "checks": []}
+                continue
+            self.keep(variant, ready, model)
 
     def acquire(self, variant: ServerVariant, model: str = "") -> RunningServer | None:
         self.switch_model(model)
@@ -107,9 +117,10 @@ class StartedServers:
         return known is None or bool(known["passed"])
 
     def launch(
-        self, variant: ServerVariant, model: str, start_cpus: Sequence[int] = ()
+        self, variant: ServerVariant, model: str, start_cpus: Sequence[int] = (), ready: bool = True
     ) -> RunningServer | None:
-        """The variant's server started and healthy; None (the reason recorded) if it would not start."""
+        """The variant's server started (and, `ready`, healthy); None (the reason recorded) if it would not
+        start."""
         served = model_setting(model) if model else {}
         try:
             return start_server(
@@ -121,6 +132,7 @@ class StartedServers:
                 extra_env={**self.extra_env, **served},
                 log_name=f"{variant.key}-{Path(model).stem}" if model else variant.key,
                 start_cpus=start_cpus,
+                ready=ready,
             )
         except ServerStartError as exc:
             self.verification[variant.key] = {"passed": False, "error": str(exc), "checks": []}

@@ -29,6 +29,10 @@ class RunningServer:
     # Where its workers record the collector's pauses (GC_PAUSES_DIR, shared/collector.py); None: attached.
     gc_dir: Path | None = None
     start_index: int = 0  # which of the run's server starts it is (1-based; 0: attached, never started)
+    # How it was started (start_server): when, on which CPUs it is to run, whether it started on others.
+    started_at: float = 0.0
+    cpus: tuple[int, ...] = ()
+    moved: bool = False
 
     @property
     def pids(self) -> list[int]:
@@ -59,10 +63,12 @@ def start_server(
     extra_env: Mapping[str, str] | None = None,
     log_name: str = "",
     start_cpus: Sequence[int] = (),
+    ready: bool = True,
 ) -> RunningServer:
     """Start the variant on a free loopback port and wait for GET /health, or raise quoting its log.
     `users` sizes what depends on the load (gthread's threads); `extra_env` adds e.g. UPSTREAM_URL or
-    MODEL_NAME; `log_name` names its log (default: the variant's key) and its folder of pauses."""
+    MODEL_NAME; `log_name` names its log (default: the variant's key) and its folder of pauses. With `ready`
+    False it returns as soon as the process is started: ready_server then waits for it."""
     port = processes.free_port()
     env = {
         "HOST": "127.0.0.1",
@@ -90,19 +96,28 @@ def start_server(
     server = RunningServer(
         variant, f"http://127.0.0.1:{port}", process, log, processes.shown(command, env), gc_dir=gc_dir
     )
+    server.started_at, server.cpus, server.moved = started, tuple(cpus), started_as is not command
+    return server if not ready else ready_server(server, timeout_s)
+
+
+def ready_server(server: RunningServer, timeout_s: float = 30) -> RunningServer:
+    """A started server once healthy: its start-up time, moved onto its CPUs if it started elsewhere, nginx
+    in front if its variant has it; stopped, and ServerStartError, if it does not get there. Separate from
+    start_server so that several can start at once from this thread (a child's parent-death signal is its
+    parent thread's: one started from a worker thread would die with that thread)."""
     try:
         wait_until_healthy(server, timeout_s)
     except BaseException:
-        processes.stop(process)
+        processes.stop(server.process)
         raise
-    server.startup_s = time.perf_counter() - started
-    if started_as is not command:
-        processes.pin_tree(process.pid, cpus)
-    if variant.proxy:
+    server.startup_s = time.perf_counter() - server.started_at
+    if server.moved:
+        processes.pin_tree(server.process.pid, server.cpus)
+    if server.variant.proxy:
         try:
-            put_nginx_in_front(server, cpus, log_dir)
+            put_nginx_in_front(server, server.cpus, server.log.parent)
         except BaseException:
-            processes.stop(process)
+            processes.stop(server.process)
             raise
     return server
 
