@@ -49,7 +49,7 @@ from loadtests.bench.results import precision
 from loadtests.bench.results.crossover import cards_as_timed
 from loadtests.bench.results.pairs import CONFIDENCE, MIN_PAIRS, PRECISION
 from loadtests.bench.results.records import Measurement, append_measurement, save_measurements
-from loadtests.bench.results.state import COMPLETE, RUNNING, ended, ended_by, how_far, write_state
+from loadtests.bench.results.state import COMPLETE, FAILED, RUNNING, ended, ended_by, how_far, write_state
 from loadtests.bench.results.summary import build_summary
 from loadtests.bench.results.trust import keeps_up, median
 from loadtests.bench.targets import processes
@@ -480,6 +480,9 @@ class Bench:
         """The records whole, the run's state, the summary and the report: complete, or partial (a run that
         was interrupted or failed, which its report says first)."""
         state, reason = self.end
+        if state == COMPLETE and self.planned and not self.measurements:
+            # Every server failed to start, say: nothing to report, and results/latest must not move to it.
+            state, reason = FAILED, "no slice was measured (the servers' logs are in logs/)"
         save_measurements(self.measurements, self.results_dir / "measurements.json")
         self.keep_state(state, reason)
         ending = ended(state, reason, len(self.measurements), len(self.planned))
