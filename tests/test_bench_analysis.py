@@ -23,7 +23,7 @@ from loadtests.bench.render.reading import percentile_text, ratio_text
 from loadtests.bench.render.report import render_report
 from loadtests.bench.render.verdict import verdict
 from loadtests.bench.results.figures import capacity_at_slo, curve_points
-from loadtests.bench.results.pairs import all_ratios, comparisons_for, median_interval
+from loadtests.bench.results.pairs import all_ratios, comparisons_for, median_interval, pair_ratios
 from loadtests.bench.results.records import Measurement, save_measurements
 from loadtests.bench.results.summary import build_summary
 from loadtests.bench.results.trust import (
@@ -235,6 +235,21 @@ def test_a_pair_the_host_disturbed_is_dropped_and_said_so() -> None:
     assert "other processes took 40% of the generator's CPU" in disturbances(crowded)[0]
     assert disturbances(replace(PAIRS[0], others_pct=OTHERS_LIMIT + 1))
     assert default_rps(all_ratios([crowded, *PAIRS[1:]]))["dropped"] == 1
+
+
+def test_a_round_that_measured_one_side_by_design_is_no_pair_and_no_loss() -> None:
+    """The precision rule's rounds run just the two variants of one comparison: for another comparison that
+    shares one of them, the round is no pair, and nothing was lost. A variant never measured did fail."""
+    refine = capacity("fastapi-uvicorn", 1250, 700.0, 5)  # round 5 refined FastAPI's forms: no Flask slice
+    entry = default_rps(all_ratios([*PAIRS, refine]))
+    assert (entry["pairs"], entry["dropped"], entry["dropped_reasons"]) == (4, 0, [])
+    (default,) = [
+        c for c in comparisons_for(["flask-gunicorn-sync", "fastapi-uvicorn"]) if c.name == "default"
+    ]
+    alone = [m for m in PAIRS if m.key == "fastapi-uvicorn"]  # Flask never started
+    entry = pair_ratios(alone, "predict", default, LOCUST)[0]
+    assert (entry["pairs"], entry["dropped"]) == (0, 4)
+    assert "flask-gunicorn-sync was not measured" in entry["dropped_reasons"][0]
 
 
 def test_the_speed_probe_is_recorded_and_read_but_drops_nothing() -> None:

@@ -226,10 +226,7 @@ def pair_ratios(
     capacity = [
         m
         for m in measurements
-        if m.scenario == scenario
-        and m.phase == phase
-        and m.kind == CAPACITY
-        and m.generator == generator
+        if m.scenario == scenario and m.phase == phase and m.kind == CAPACITY and m.generator == generator
     ]
     by_round: dict[int, dict[str, Measurement]] = {}
     for m in capacity:
@@ -245,6 +242,8 @@ def pair_ratios(
             top, bottom = pair.get(comparison.numerator), pair.get(comparison.denominator)
             if top is None or bottom is None:
                 missing = comparison.numerator if top is None else comparison.denominator
+                if any(missing in other for other in by_round.values()):
+                    continue  # a round the precision rule ran for another comparison: not a pair, no loss
                 dropped.append(f"round {index}: {missing} was not measured (it did not start, or failed)")
                 left_out += 1
                 continue
