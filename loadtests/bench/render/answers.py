@@ -26,18 +26,61 @@ LAYER_WORDS = {
 
 
 def times_words(entry: Mapping[str, Any] | None) -> str | None:
-    """'1.60 times' when the figure is precise (within ±5%), else 'about 1.6 times (known to within ±8%
-    only)'; None without a figure."""
+    """'1.60 times' when the figure is precise (within ±5%), else 'about 1.6 times' (how far it is known is
+    said once, after the figures: precision_sentence); None without a figure."""
     if not entry or entry.get("ratio") is None:
         return None
     if entry.get("precise"):
         return f"{entry['ratio']:.2f} times"
-    reach = f"±{entry['precision']:.0%}" if entry.get("precision") is not None else "no interval"
-    return f"about {entry['ratio']:.1f} times (known to within {reach} only)"
+    return f"about {entry['ratio']:.1f} times"
+
+
+def lead_entry(summary: Summary, comparison: str, scenario: str) -> Mapping[str, Any] | None:
+    return ratio_entry(summary, scenario, comparison, "rps", lead_generator(summary, scenario))
 
 
 def figure(summary: Summary, comparison: str, scenario: str) -> str | None:
-    return times_words(ratio_entry(summary, scenario, comparison, "rps", lead_generator(summary, scenario)))
+    return times_words(lead_entry(summary, comparison, scenario))
+
+
+# The comparisons the first screen quotes, and on which scenarios (faster_answer, tuning_sentence).
+QUOTED = (
+    ("default", None),
+    ("async-def-form", None),
+    ("flask-openapi-over-flask", None),
+    ("fastapi-over-flask-openapi", None),
+    ("gc-fastapi", "batch"),
+    ("gc-flask", "batch"),
+    ("default-gc-tuned", "batch"),
+)
+
+
+def precision_sentence(summary: Summary) -> str | None:
+    """One sentence for the figures quoted as 'about': how wide their intervals were when the run's budget was
+    spent, in words; None when every figure quoted is precise."""
+    loose = [
+        entry
+        for comparison, only in QUOTED
+        for scenario in ((only,) if only else headline_scenarios(summary))
+        if (entry := lead_entry(summary, comparison, scenario))
+        and entry.get("ratio") is not None
+        and not entry.get("precise")
+    ]
+    if not loose:
+        return None
+    widths = sorted(e["precision"] for e in loose if e.get("precision") is not None)
+    budget = summary["environment"].get("precision", {}).get("budget_s")
+    spent = f"within the run's {budget / 60:g} minutes" if budget else "within the run's budget"
+    if not widths:
+        reach = "too few clean pairs for any interval"
+    elif len(widths) == 1 or widths[0] == widths[-1]:
+        reach = f"the true ratio lies within ±{widths[0]:.0%} of the figure, 95 times in 100"
+    else:
+        reach = f"the true ratio lies within ±{widths[0]:.0%} to ±{widths[-1]:.0%} of each, 95 times in 100"
+    return (
+        f'The figures given as "about" could not be made precise to ±5% on this machine {spent}: {reach} '
+        "(every interval: docs/bench/results.md)."
+    )
 
 
 def per_scenario(summary: Summary, comparison: str) -> list[tuple[str, str]]:
@@ -86,6 +129,8 @@ def faster_answer(summary: Summary) -> str:
         )
     if tuned := tuning_sentence(summary):
         sentences.append(tuned)
+    if sentences and (loose := precision_sentence(summary)):
+        sentences.append(loose)
     return (
         f"**Which is faster, and by how much?** {' '.join(sentences) or 'Not measured in this run.'} "
         f"{source(summary)}"
@@ -131,14 +176,21 @@ def why_answer(summary: Summary) -> str:
     sentences = []
     for fall in summary.get("waterfall", []):
         extra = fall["flask_us"] - fall["fastapi_us"]
-        top = fall["steps"][0]
+        top = min(fall["steps"], key=lambda step: step["delta_us"])  # where Flask spends the most more
+        back = max(fall["steps"], key=lambda step: step["delta_us"])  # where FastAPI does
         if extra <= 0 or top["delta_us"] >= 0:
             continue
-        sentences.append(
+        sentence = (
             f"On {SCENARIO_WORDS.get(fall['scenario'], fall['scenario'])}, Flask spent {num(extra)} µs of "
-            f"CPU per request more than FastAPI's {num(fall['fastapi_us'])}, and {num(-top['delta_us'])} µs "
-            f"of it is {LAYER_WORDS.get(top['layer'], top['name'])}."
+            f"CPU per request more than FastAPI's {num(fall['fastapi_us'])}; the biggest step, "
+            f"{num(-top['delta_us'])} µs, is {LAYER_WORDS.get(top['layer'], top['name'])}"
         )
+        if back["delta_us"] > 0.1 * extra:  # a step the other way, large enough to change the sum
+            sentence += (
+                f", while {LAYER_WORDS.get(back['layer'], back['name'])} cost FastAPI "
+                f"{num(back['delta_us'])} µs more than Flask"
+            )
+        sentences.append(sentence + ".")
     if not sentences:
         return "**Why?** This run has no in-process split to say (make bench measures it)."
     return (
