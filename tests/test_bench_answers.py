@@ -109,8 +109,9 @@ def test_each_run_writes_its_own_answers_and_the_others_are_said_beside_them(tmp
         and registry["default"]["figures"]["default/predict"]["pairs"] == 4
     )
     assert (
-        "The same two defaults in the other published runs: on one penguin, 1.50 times above, 1.40 times "
-        "(`make bench`" in readme
+        "The same two defaults in the other published runs: on one penguin, 1.50 times above (under locust), "
+        "1.40 times "
+        "(under locust, `make bench`" in readme
     )
     assert others_sentence({"default": registry["default"]}) == ""  # no other run: nothing to say
     assert (tmp_path / "docs" / "bench" / "results.md").read_text() == "# default\n"

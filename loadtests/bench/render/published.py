@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from loadtests.bench.render.reading import ratio_entry
+from loadtests.bench.render.verdict import lead_generator
 
 # The comparisons more than one profile measures: the defaults on one penguin and on a batch.
 SHARED = (("default", "predict"), ("default", "batch"))
@@ -15,16 +16,19 @@ REGISTRY = Path("docs") / "bench" / "runs.json"
 
 
 def record(summary: Mapping[str, Any]) -> dict[str, Any]:
-    """A run's entry: where it came from, and each shared comparison's requests/s ratio (Locust's)."""
+    """A run's entry: where it came from, and each shared comparison's requests/s ratio, the figure its
+    verdict leads with (wrk's where wrk kept the servers busier, else Locust's), and its generator."""
     env = summary["environment"]
     figures = {}
     for comparison, scenario in SHARED:
-        entry = ratio_entry(summary, scenario, comparison, "rps")
+        generator = lead_generator(summary, scenario) if summary.get("crosscheck") else "locust"
+        entry = ratio_entry(summary, scenario, comparison, "rps", generator)
         if entry and entry.get("ratio") is not None:
             figures[f"{comparison}/{scenario}"] = {
                 "ratio": entry["ratio"],
                 "precision": entry.get("precision"),
                 "pairs": entry["pairs"],
+                "generator": generator,
             }
     return {
         "command": env.get("invocation") or env["command"],
@@ -51,7 +55,10 @@ def others(registry: Mapping[str, Any], profile: str, comparison: str, scenario:
         figure = (entry.get("figures") or {}).get(f"{comparison}/{scenario}")
         if other == profile or not figure:
             continue
-        found.append(f"{figure['ratio']:.2f} times (`{entry['command']}`, {str(entry['started_at'])[:10]})")
+        under = f"under {figure['generator']}, " if figure.get("generator") else ""
+        found.append(
+            f"{figure['ratio']:.2f} times ({under}`{entry['command']}`, {str(entry['started_at'])[:10]})"
+        )
     return found
 
 
@@ -65,7 +72,8 @@ def others_sentence(registry: Mapping[str, Any]) -> str:
         found = others(registry, "default", comparison, scenario)
         if figure and found:
             words = "one penguin" if scenario == "predict" else "a batch of 100"
-            parts.append(f"on {words}, {figure['ratio']:.2f} times above, " + " and ".join(found))
+            under = f" (under {figure['generator']})" if figure.get("generator") else ""
+            parts.append(f"on {words}, {figure['ratio']:.2f} times above{under}, " + " and ".join(found))
     if not parts:
         return ""
     return (
