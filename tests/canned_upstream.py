@@ -7,9 +7,11 @@ bad observation starts this one instead, on a free loopback port, in a thread of
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import NamedTuple
 
 from shared.observations import observations
 from shared.upstream import observation_path
@@ -41,17 +43,27 @@ BAD_OBSERVATIONS: dict[str, bytes] = {
 }
 
 
+class Fault(NamedTuple):
+    """An upstream's failure: its status, after a delay (a 200 after a long one is a slow upstream)."""
+
+    status: int
+    delay_s: float = 0.0
+
+
 @contextmanager
-def canned_upstream(bodies: Mapping[int, bytes]) -> Iterator[str]:
-    """An upstream at the URL yielded: 200 with `bodies[id]` for each id given, 404 for any other."""
+def canned_upstream(bodies: Mapping[int, bytes | Fault]) -> Iterator[str]:
+    """An upstream at the URL yielded: 200 with `bodies[id]` for each id given, the fault's answer for a
+    Fault (the upstream's own body: the injected fault's detail, or a good observation after its delay),
+    404 for any other."""
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as the services' pooled clients expect
 
         def do_GET(self) -> None:
             found = {observation_path(penguin_id): body for penguin_id, body in bodies.items()}
-            body = found.get(self.path)
-            self.send_response(404 if body is None else 200)
+            answer = found.get(self.path)
+            status, body = (200, answer) if isinstance(answer, bytes | None) else fault_answer(answer)
+            self.send_response(404 if body is None else status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body or b"")))
             self.end_headers()
@@ -71,6 +83,11 @@ def canned_upstream(bodies: Mapping[int, bytes]) -> Iterator[str]:
         thread.join()
 
 
+def fault_answer(fault: Fault) -> tuple[int, bytes]:
+    time.sleep(fault.delay_s)  # in this request's own thread (ThreadingHTTPServer): the others go on
+    return fault.status, GOOD if fault.status == 200 else b'{"detail": "Injected fault"}'
+
+
 @contextmanager
 def silent_upstream() -> Iterator[str]:
     """An upstream at the URL yielded that takes connections (the kernel's backlog does) and never answers."""
@@ -80,4 +97,12 @@ def silent_upstream() -> Iterator[str]:
 
 # Where `canned_upstream(BAD_UPSTREAM)` serves each bad observation; the good one is at 1.
 BAD_OBSERVATION_IDS = {name: penguin_id for penguin_id, name in enumerate(BAD_OBSERVATIONS, start=2)}
-BAD_UPSTREAM = {1: GOOD, **{BAD_OBSERVATION_IDS[name]: body for name, body in BAD_OBSERVATIONS.items()}}
+# And the upstream's faults, where the live tests ask for them (no observation has these ids): an error,
+# and an answer slower than any timeout a test gives a service. Any other id: 404, as the real upstream's.
+ERRORING_ID, SLOW_ID, UNKNOWN_ID = 90, 91, 99
+FAULTS = {ERRORING_ID: Fault(500), SLOW_ID: Fault(200, delay_s=3.0)}
+BAD_UPSTREAM: dict[int, bytes | Fault] = {
+    1: GOOD,
+    **{BAD_OBSERVATION_IDS[name]: body for name, body in BAD_OBSERVATIONS.items()},
+    **FAULTS,
+}

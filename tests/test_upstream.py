@@ -15,7 +15,7 @@ from shared.limits import PENGUIN_FIELDS
 from shared.observations import observations
 from shared.settings import Settings
 from shared.upstream import BAD_OBSERVATION
-from tests.canned_upstream import BAD_OBSERVATION_IDS
+from tests.canned_upstream import BAD_OBSERVATION_IDS, ERRORING_ID, SLOW_ID, UNKNOWN_ID
 from tests.clients import FRAMEWORKS, ApiClient, make_client
 from tests.servers import LiveServer, free_port, live_server
 
@@ -128,33 +128,44 @@ def test_slow_upstream_is_504_within_the_timeout(
     assert 0.3 <= elapsed < 1.5
 
 
+@pytest.fixture(scope="module", params=FRAMEWORKS)
+def served_from_canned(
+    request: pytest.FixtureRequest, bad_upstream: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """Each service under its server, its upstream the canned one: every fault and bad observation by id,
+    one start each (a start per upstream was most of this file's time)."""
+    env = {"UPSTREAM_URL": bad_upstream, "UPSTREAM_TIMEOUT_S": "0.5", "WORKERS": "1"}
+    with live_server(request.param, tmp_path_factory.mktemp("canned"), env=env) as server:
+        yield server
+
+
 @pytest.mark.live
-@pytest.mark.parametrize("framework", FRAMEWORKS)
-def test_live_faults(
-    framework: str, faulty_upstreams: dict[str, LiveServer], upstream: LiveServer, tmp_path: Path
-) -> None:
-    """Under gunicorn and uvicorn: 404 from the real upstream, then 503 and 504 from faulty ones."""
-    cases = [
-        (upstream.url, "/penguins/4/prediction", 404),
-        (faulty_upstreams["erroring"].url, "/penguins/1/prediction", 503),
-        (f"http://127.0.0.1:{free_port()}", "/penguins/1/prediction", 503),
-        (faulty_upstreams["slow"].url, "/penguins/1/prediction", 504),
-    ]
-    for upstream_url, path, status in cases:
-        env = {"UPSTREAM_URL": upstream_url, "UPSTREAM_TIMEOUT_S": "0.5", "WORKERS": "1"}
-        with live_server(framework, tmp_path, env=env) as server:
+def test_live_faults(served_from_canned: LiveServer) -> None:
+    """Under gunicorn and uvicorn: 404 for an unknown penguin, 503 for the upstream's error, 504 within the
+    timeout for a slow upstream, the service healthy after each."""
+    with httpx.Client(base_url=served_from_canned.url, timeout=5) as http:
+        for penguin_id, status in ((UNKNOWN_ID, 404), (ERRORING_ID, 503), (SLOW_ID, 504)):
             started = time.monotonic()
-            reply = httpx.get(f"{server.url}{path}", timeout=5)
-            assert (reply.status_code, time.monotonic() - started < 1.5) == (status, True), upstream_url
-            assert httpx.get(f"{server.url}/health", timeout=5).status_code == 200
+            reply = http.get(f"/penguins/{penguin_id}/prediction")
+            assert (reply.status_code, time.monotonic() - started < 1.5) == (status, True), penguin_id
+            assert http.get("/health").status_code == 200
 
 
 @pytest.mark.live
 @pytest.mark.parametrize("framework", FRAMEWORKS)
-def test_live_bad_observations_are_502(framework: str, bad_upstream: str, tmp_path: Path) -> None:
-    """Under gunicorn, uvicorn: each bad observation is a 502 with the contract's body, a good one 200."""
-    env = {"UPSTREAM_URL": bad_upstream, "WORKERS": "1"}
+def test_live_unreachable_upstream_is_503(framework: str, tmp_path: Path) -> None:
+    env = {"UPSTREAM_URL": f"http://127.0.0.1:{free_port()}", "UPSTREAM_TIMEOUT_S": "0.5", "WORKERS": "1"}
     with live_server(framework, tmp_path, env=env) as server, httpx.Client(base_url=server.url) as http:
+        started = time.monotonic()
+        assert http.get("/penguins/1/prediction").status_code == 503
+        assert time.monotonic() - started < 1.5
+        assert http.get("/health").status_code == 200
+
+
+@pytest.mark.live
+def test_live_bad_observations_are_502(served_from_canned: LiveServer) -> None:
+    """Under gunicorn, uvicorn: each bad observation is a 502 with the contract's body, a good one 200."""
+    with httpx.Client(base_url=served_from_canned.url) as http:
         answers = {name: http.get(f"/penguins/{i}/prediction") for name, i in BAD_OBSERVATION_IDS.items()}
         assert {name: (r.status_code, r.json()) for name, r in answers.items()} == {
             name: (502, {"detail": BAD_OBSERVATION}) for name in BAD_OBSERVATION_IDS
