@@ -287,23 +287,28 @@ def test_rounds_alternate_so_each_pair_runs_side_by_side() -> None:
     assert server_starts(s.server for s in slices) == 2  # each server started once and kept
 
 
-def test_scenarios_run_together_share_each_start_of_a_server() -> None:
+def test_scenarios_run_together_share_each_start_of_a_server_each_pair_side_by_side() -> None:
     config = config_of(rounds=2)
     slices = capacity_rounds(config, [SCENARIOS["predict"], SCENARIOS["batch"]])
-    assert [(s.variant.split("-")[1][:5], s.scenario[:2], s.generator[:1]) for s in slices[:8]] == [
-        ("gunic", "pr", "l"),
-        ("gunic", "pr", "w"),  # the default pair under wrk too, on predict only
-        ("gunic", "ba", "l"),
-        ("uvico", "pr", "l"),
-        ("uvico", "pr", "w"),
-        ("uvico", "ba", "l"),
-        ("async", "pr", "l"),
-        ("async", "ba", "l"),
+    assert [(s.variant.split("-", 1)[1][:9], s.scenario[:2], s.generator[:1]) for s in slices[:13]] == [
+        ("gunicorn-", "pr", "l"),  # scenario by scenario, every variant under Locust, then wrk's pair
+        ("uvicorn", "pr", "l"),
+        ("async-def", "pr", "l"),
+        ("gunicorn-", "pr", "l"),  # flask_openapi's
+        ("gunicorn-", "pr", "w"),  # the default pair under wrk too, on predict only
+        ("uvicorn", "pr", "w"),
+        ("gunicorn-", "ba", "l"),
+        ("uvicorn", "ba", "l"),
+        ("async-def", "ba", "l"),
+        ("gunicorn-", "ba", "l"),
+        ("gunicorn-", "ba", "l"),  # the three with the collector tuned, on batch only
+        ("uvicorn-g", "ba", "l"),
+        ("async-def", "ba", "l"),
     ]
     # Round 1: four variants on both scenarios, three tuned ones on batch, the default pair under wrk.
     assert [s.round for s in slices] == [1] * 13 + [2] * 13
     assert server_starts(s.server for s in slices) == 7  # each server started once and kept
-    assert [s.variant for s in slices[13:14]] == ["fastapi-async-def-gc-tuned"]  # round 2 reversed
+    assert [s.variant for s in slices[13:14]] == ["flask_openapi-gunicorn-sync"]  # round 2 reversed
 
 
 def test_each_curve_variant_runs_at_its_own_rates_with_windows_for_its_p99() -> None:
