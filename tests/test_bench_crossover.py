@@ -72,6 +72,9 @@ def test_the_crossover_plan_pairs_every_comparison_for_every_model_within_its_bu
     assert len(slices) == len(MODEL_NAMES) * config.rounds * (5 + 3 + 3) + len(sized)
     # A change of model is a restart; a server, once started, is kept for all its slices of that model.
     assert server_starts(s.server for s in slices) == len(MODEL_NAMES) * 5
+    # Within a round, scenario by scenario: a pair's two slices are next to each other or a few apart.
+    first = [(s.scenario, s.batch_size) for s in slices if (s.model, s.round) == (MODEL_NAMES[0], 1)]
+    assert first == sorted(first, key=lambda step: [step[0] for step in first].index(step[0]))
     total = estimate_s(config, slices) + in_process_s(config, 0)
     assert total < config.budget_s  # the profile's rounds leave the precision rule some of its budget
     assert total >= len(slices) * (config.warmup_s + config.duration_s) + SERVER_START_S * 20

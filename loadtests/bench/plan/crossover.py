@@ -36,14 +36,19 @@ def crossover_slices(config: BenchConfig) -> list[Slice]:
     slices: list[Slice] = []
     for position, model in enumerate(config.profile.models):
         for index in range(1, config.rounds + 1):
-            for key in ordered(keys, index):
-                for scenario, listed in by_scenario.items():
-                    if key in listed:
-                        slices.append(Slice(CAPACITY_PHASE, scenario, key, index, model=model))
-                if position == 0 and sized_pair and key in sized_pair:
+            # Scenario by scenario, the variants next to each other (plan/slices.py's capacity_rounds):
+            # a pair's slices are then a slice or a few apart; the servers are kept, the order costs no start.
+            turn = ordered(keys, index)
+            for scenario, listed in by_scenario.items():
+                slices += [
+                    Slice(CAPACITY_PHASE, scenario, key, index, model=model) for key in turn if key in listed
+                ]
+                if scenario == BATCH and position == 0 and sized_pair:
                     slices += [
                         Slice(CAPACITY_PHASE, BATCH, key, index, model=model, batch_size=size)
                         for size in sizes
+                        for key in turn
+                        if key in sized_pair
                     ]
     return slices
 
