@@ -92,6 +92,16 @@ def test_each_count_is_paired_with_its_servers_rule_and_the_best_is_named() -> N
         "ratio"
     ] == pytest.approx(1 / 1.2)
     assert by[("", DEF)]["best"] and not by[("", DEF_TWO)]["best"]  # uvicorn's rule is its best here
+    # The best by the pairs, not the medians: two workers' median above the rule's, their pairs' figure below
+    # it (one round the rule's slice ran fast, the two workers' slow), as a servers run gave here.
+    drifted = [
+        swept(key, rps, 1_300.0, i)
+        for i, (rule_rps, two_rps) in enumerate(((600, 590), (720, 780), (750, 790), (1200, 700)), start=1)
+        for key, rps in ((DEF, rule_rps), (DEF_TWO, two_rps))
+    ]
+    by_key = {e["key"]: e for e in sweep_entries(drifted)}
+    assert by_key[DEF_TWO]["rps"] > by_key[DEF]["rps"] and by_key[DEF_TWO]["rps_vs_rule"]["ratio"] < 1
+    assert by_key[DEF]["best"] and not by_key[DEF_TWO]["best"]
     # Disturbed rounds are left out of a count's figures.
     noisy = [replace(m, steal_pct=40.0) if (m.key, m.round, m.model) == (ONE, 1, "") else m for m in SWEEP]
     assert {e["key"]: e["rounds"] for e in sweep_entries(noisy) if e["model"] == ""}[ONE] == 3
@@ -106,7 +116,7 @@ def test_the_servers_report_gives_each_servers_best_beside_its_rule() -> None:
     report = render_report(summary, charts=())
     assert (
         "## Worker counts" in report
-        and "| Flask (gunicorn-sync, one worker per CPU)  | 1 | 1,063 **best** |" in report
+        and "| Flask (gunicorn-sync, one worker per CPU) | 1 | 1,063 **best** |" in report
     )
     assert "12.0 (n=" in report  # the p99 at half capacity, with its answers
     assert summary["ratios"] == [] and summary.get("crossover") is None  # the sweep mixes with nothing else

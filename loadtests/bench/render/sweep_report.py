@@ -20,7 +20,7 @@ def sweep_table(entries: Sequence[Mapping[str, Any]], model: str) -> str:
     for e in entries:
         if e["model"] != model:
             continue
-        rule = "(the docs' rule)" if e["rule_point"] else ""
+        rule = " (the docs' rule)" if e["rule_point"] else ""
         best = " **best**" if e["best"] else ""
         half = (
             f"{percentile_text(e['half_p99_ms'], 99, e['half_answers'] or 0)} at {num(e['half_rate'])}/s"
@@ -30,7 +30,7 @@ def sweep_table(entries: Sequence[Mapping[str, Any]], model: str) -> str:
         rps = ratio_text(e["rps_vs_rule"]) if e["rps_vs_rule"] else "1x"
         cpu = ratio_text(e["cpu_vs_rule"], False) if e["cpu_vs_rule"] else "1x"
         lines.append(
-            f"| {key_label(e['key'])} {rule} | {e['workers']} | {num(e['rps'])}{best} | "
+            f"| {key_label(e['key'])}{rule} | {e['workers']} | {num(e['rps'])}{best} | "
             f"{num(e['cpu_us_per_request'])} | {rps} | {cpu} | {half} |"
         )
     return "\n".join(lines)

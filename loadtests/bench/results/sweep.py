@@ -71,8 +71,21 @@ def sweep_entries(measurements: Sequence[Measurement], server_cpus: int = 1) -> 
             )
     for entry in entries:
         same = [e for e in entries if (e["model"], e["server"]) == (entry["model"], entry["server"]) and e["rps"]]
-        entry["best"] = bool(same) and entry["key"] == max(same, key=lambda e: e["rps"])["key"]
+        entry["best"] = bool(same) and entry["key"] == max(same, key=lambda e: over_rule(e, same))["key"]
     return entries
+
+
+def over_rule(entry: dict[str, Any], same: Sequence[dict[str, Any]]) -> float:
+    """A count's requests/s over its server's rule point: the paired ratio where there is one (the rule's own
+    is 1), else the medians' ratio. The best is the highest: two medians can rank two counts one way while
+    their rounds, paired, rank them the other (the host drifts between a count's slices and the next's)."""
+    paired = entry["rps_vs_rule"]
+    if entry["rule_point"]:
+        return 1.0
+    if paired and paired.get("ratio") is not None:
+        return float(paired["ratio"])
+    rule = next((e for e in same if e["rule_point"]), None)
+    return float(entry["rps"] / rule["rps"]) if rule else float(entry["rps"])
 
 
 def slim(ratio: dict[str, Any] | None) -> dict[str, Any] | None:
