@@ -5,6 +5,7 @@ front page's shape. Made-up slices and runs; no server starts here."""
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 from loadtests.bench.render.answers import choose_dear, choose_section, faster_answer, when_answer, why_answer
 from loadtests.bench.render.published import others_sentence, update
@@ -137,3 +138,39 @@ def test_the_front_page_answers_first_and_stays_short() -> None:
         assert start in first
     assert not MARKS.search(first)
     assert "make bench" in "\n".join(lines) and "make test" in "\n".join(lines)
+
+
+def test_the_runs_published_before_the_quoted_one_are_kept_and_said(tmp_path: Path) -> None:
+    """One figure per comparison, and the spread across runs beside it: each publication of a profile keeps
+    the run it replaces among its `earlier` (at most four, a run published twice kept once)."""
+    runs = []
+    for day, pairs in (("01", PAIRS), ("02", TIGHT), ("03", PAIRS)):
+        summary = summary_of(pairs)
+        summary["environment"] = {**summary["environment"], "started_at": f"2026-12-{day}T00:00:00+00:00"}
+        runs.append(summary)
+    for summary in [*runs, runs[-1]]:  # the last published twice
+        registry = update(tmp_path, summary)
+    quoted = registry["default"]
+    assert quoted["started_at"].startswith("2026-12-03")
+    assert [run["started_at"][:10] for run in quoted["earlier"]] == ["2026-12-02", "2026-12-01"]
+    assert all("earlier" not in run for run in quoted["earlier"])
+    tight, loose = (default_rps_of(s) for s in (runs[1], runs[0]))
+    said = others_sentence(registry)
+    assert (
+        f"The default 2 runs published before it, oldest first, gave {loose:.2f} and {tight:.2f} times on "
+        "one penguin (`make bench`, commit 97b2d32)." in said
+    )
+    for _ in range(5):
+        runs[0]["environment"]["started_at"] += "x"  # five more, each its own
+        registry = update(tmp_path, runs[0])
+    assert len(registry["default"]["earlier"]) == 4
+
+
+def default_rps_of(summary: dict[str, Any]) -> float:
+    (entry,) = [
+        e
+        for e in summary["ratios"]
+        if (e["scenario"], e["comparison"], e["metric"], e["generator"])
+        == ("predict", "default", "rps", "locust")
+    ]
+    return float(entry["ratio"])

@@ -38,11 +38,24 @@ def record(summary: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+EARLIER = 4  # the runs of a profile published before the one quoted, kept beside it (newest first)
+
+
 def update(repo: Path, summary: Mapping[str, Any]) -> dict[str, Any]:
-    """The registry with this run's entry in its profile's place; written back, and returned."""
+    """The registry with this run's entry in its profile's place, the one it replaces kept among the
+    profile's `earlier` runs (a run published twice is kept once); written back, and returned."""
     path = repo / REGISTRY
     registry: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
-    registry[summary["environment"].get("profile", "default")] = record(summary)
+    profile = summary["environment"].get("profile", "default")
+    entry = record(summary)
+    previous = registry.get(profile)
+    runs = (
+        [{k: v for k, v in previous.items() if k != "earlier"}, *previous.get("earlier", [])]
+        if previous
+        else []
+    )
+    entry["earlier"] = [run for run in runs if run["started_at"] != entry["started_at"]][:EARLIER]
+    registry[profile] = entry
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(registry, indent=1, sort_keys=True) + "\n")
     return registry
@@ -74,11 +87,40 @@ def others_sentence(registry: Mapping[str, Any]) -> str:
             words = "one penguin" if scenario == "predict" else "a batch of 100"
             under = f" (under {figure['generator']})" if figure.get("generator") else ""
             parts.append(f"on {words}, {figure['ratio']:.2f} times above{under}, " + " and ".join(found))
-    if not parts:
+    sentences = []
+    if parts:
+        sentences.append("The same two defaults in the other published runs: " + "; ".join(parts) + ".")
+    if earlier := earlier_sentence(quoted or {}):
+        sentences.append(earlier)
+    if not sentences:
         return ""
-    return (
-        "The same two defaults in the other published runs: "
-        + "; ".join(parts)
-        + ". An interval describes its own run's pairs; how far runs lie apart is the host's drift between "
+    return " ".join(sentences) + (
+        " An interval describes its own run's pairs; how far runs lie apart is the host's drift between "
         'them (docs/bench/results.md, "How to read the figures").'
     )
+
+
+def earlier_sentence(quoted: Mapping[str, Any]) -> str:
+    """'The 2 default runs published before it gave 1.24 and 1.46 times on one penguin, ... (`make bench`,
+    commits 851627b and 98e9418)': the spread across runs, which no one run's interval holds; "" without
+    earlier runs."""
+    earlier = quoted.get("earlier") or []
+    parts = []
+    for comparison, scenario in SHARED:
+        figures = [run["figures"].get(f"{comparison}/{scenario}") for run in reversed(earlier)]
+        found = [f"{figure['ratio']:.2f}" for figure in figures if figure]
+        if found:
+            words = "one penguin" if scenario == "predict" else "a batch of 100"
+            parts.append(f"{joined_words(found)} times on {words}")
+    if not parts:
+        return ""
+    commits = joined_words(list(dict.fromkeys(str(run.get("git")) for run in reversed(earlier))))
+    count = "run" if len(earlier) == 1 else f"{len(earlier)} runs"
+    return (
+        f"The default {count} published before it, oldest first, gave {'; '.join(parts)} "
+        f"(`{earlier[0]['command']}`, commit{'s' if ' and ' in commits else ''} {commits})."
+    )
+
+
+def joined_words(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
