@@ -5,6 +5,7 @@ The figures below come from real `make bench` runs on the project's 2-core machi
 """
 
 import json
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from loadtests.bench.load.sampling import (
     value_at,
 )
 from loadtests.bench.load.wrk import parse_output, scenario_requests, unexpected_non_2xx, wrk_script
+from loadtests.bench.machine.environment import git_revision
 from loadtests.bench.machine.host import Ticks, parse_stat, summed
 from loadtests.bench.plan.config import (
     PROFILES,
@@ -518,3 +520,24 @@ def test_readme_results_are_replaced_between_their_markers(tmp_path: Path) -> No
     assert replace_between("no markers", ANSWER_FASTER, "x") is None
     (tmp_path / "README.md").write_text("# No markers yet\n")
     assert update_readme(results, repo=tmp_path) == tmp_path / "loadtests" / "README-sections.md"
+
+
+def test_the_commit_measured_is_marked_changed_by_code_not_by_the_pages_the_bench_writes(
+    tmp_path: Path,
+) -> None:
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "docs").mkdir()
+    for name in ("code.py", "README.md", "docs/results.md"):
+        (tmp_path / name).write_text("first\n")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "first")
+    commit = git_revision(tmp_path)
+    assert len(commit) >= 7 and "+" not in commit
+    (tmp_path / "README.md").write_text("published\n")
+    (tmp_path / "docs" / "results.md").write_text("published\n")
+    assert git_revision(tmp_path) == commit  # a run published, not yet committed: the same code
+    (tmp_path / "code.py").write_text("changed\n")
+    assert git_revision(tmp_path) == f"{commit}+changes"

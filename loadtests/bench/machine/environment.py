@@ -53,15 +53,17 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def git_revision() -> str:
-    """The commit measured, with "+changes" when the work tree differs from it."""
+def git_revision(root: Path = REPO_ROOT) -> str:
+    """The commit measured, with "+changes" when the work tree differs from it in anything but the pages the
+    bench itself writes (README.md, docs/: a run published by `readme` and not yet committed changes no
+    code that measures)."""
     try:
         commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=REPO_ROOT,
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!docs", ":!README.md"],
+            cwd=root,
             capture_output=True,
             text=True,
             check=True,
