@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from loadtests.bench.render import argument
-from loadtests.bench.render.readme import update_readme
+from loadtests.bench.render.readme import CHOOSE, CHOOSE_DEAR, update_readme
 from loadtests.bench.results.records import save_measurements
 from tests import hostile, test_parity
 from tests.test_bench_analysis import CROSSCHECKED, summary_of
@@ -70,7 +70,7 @@ def test_the_line_counts_are_the_repositorys() -> None:
 def test_every_measured_figure_sits_between_markers() -> None:
     """Outside the markers, no figure of a run: no ratio (1.23x), no µs, no requests/s."""
     text = ARGUMENT.read_text()
-    for start, end in (argument.SPEED, argument.FINDINGS, argument.GLUE, argument.ASYNC):
+    for start, end in (argument.SPEED, argument.FINDINGS, argument.GLUE, argument.ASYNC, CHOOSE, CHOOSE_DEAR):
         assert text.count(start) == text.count(end) == 1
         head, rest = text.split(start)
         text = head + rest.split(end)[1]
