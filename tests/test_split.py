@@ -139,7 +139,7 @@ def test_the_report_and_the_readme_say_where_the_difference_comes_from(tmp_path:
     (tmp_path / "README.md").write_text("<!-- bench:answer-why -->\n<!-- /bench:answer-why -->\n")
     update_readme(results, repo=tmp_path)
     readme = (tmp_path / "README.md").read_text()
-    assert "381 µs of it is the server and its connection model" in readme
+    assert "the biggest step, 381 µs, is the server and its connection model" in readme
     assert paragraph in (tmp_path / "docs" / "bench" / "results.md").read_text()
 
 
