@@ -26,7 +26,7 @@ pytestmark = pytest.mark.skipif(
 # and by a second SIGTERM a second later (the clean-up must not abort); the commands that run others the
 # way every other does (make run-nginx: three servers and nginx; make run-flask: gunicorn's master) by
 # SIGINT and SIGHUP too, which take the same path (shared/lifecycle.py) in every command. A trial costs the
-# command's whole start, so make test holds to these (under 5 minutes on 2 cores); `python -m
+# command's whole start, so make test holds to these (the whole suite: about 7 minutes on 2 cores); `python -m
 # tests.lifecycle` tries every command with every stop, SIGKILL to its Python included, and its table is
 # docs/reliability.md's.
 STOPS = ("SIGINT", "SIGTERM", "SIGHUP", "SIGTERM twice")
