@@ -129,11 +129,13 @@ def test_the_interpreters_collector_unless_tuned(env: dict[str, str], frozen: bo
 
 
 @pytest.mark.parametrize("tuning", ["0", "1"])
-def test_flask_settles_when_its_app_is_built(tuning: str) -> None:
+@pytest.mark.parametrize("package", ["flask_service", "flask_openapi_service"])
+def test_flask_settles_when_its_app_is_built(tuning: str, package: str) -> None:
+    """Both Flask services settle the collector where their factory ends, the model and client made."""
     out = python(
-        """
+        f"""
         import gc
-        import flask_service.app
+        import {package}.app
         print(gc.get_freeze_count() > 0, gc.get_threshold()[0])
         """,
         GC_TUNING=tuning,
