@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from loadtests.bench.render.reading import ratio_entry
+from loadtests.bench.render.reading import joined, ratio_entry
 from loadtests.bench.render.verdict import lead_generator
 
 # The comparisons more than one profile measures: the defaults on one penguin and on a batch.
@@ -111,16 +111,12 @@ def earlier_sentence(quoted: Mapping[str, Any]) -> str:
         found = [f"{figure['ratio']:.2f}" for figure in figures if figure]
         if found:
             words = "one penguin" if scenario == "predict" else "a batch of 100"
-            parts.append(f"{joined_words(found)} times on {words}")
+            parts.append(f"{joined(found)} times on {words}")
     if not parts:
         return ""
-    commits = joined_words(list(dict.fromkeys(str(run.get("git")) for run in reversed(earlier))))
+    commits = joined(list(dict.fromkeys(str(run.get("git")) for run in reversed(earlier))))
     count = "run" if len(earlier) == 1 else f"{len(earlier)} runs"
     return (
         f"The default {count} published before it, oldest first, gave {'; '.join(parts)} "
         f"(`{earlier[0]['command']}`, commit{'s' if ' and ' in commits else ''} {commits})."
     )
-
-
-def joined_words(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
