@@ -6,6 +6,7 @@ Pure functions of summary.json."""
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from loadtests.bench.plan.config import STACK_COMPARISONS
 from loadtests.bench.render.reading import joined, num, ratio_entry
 from loadtests.bench.render.verdict import headline_scenarios, lead_generator
 from loadtests.bench.results.crossover import WITHIN, model_axis
@@ -40,12 +41,9 @@ def lead_entry(summary: Summary, comparison: str, scenario: str) -> Mapping[str,
     """The figure the verdict leads with: the lead generator's; for the third service's two comparisons, which
     wrk does not drive, Locust's, as the verdict's stack sentence quotes them."""
     lead = ratio_entry(summary, scenario, comparison, "rps", lead_generator(summary, scenario))
-    if lead is None and comparison in STACK:
+    if lead is None and comparison in STACK_COMPARISONS:
         return ratio_entry(summary, scenario, comparison, "rps", "locust")
     return lead
-
-
-STACK = ("flask-openapi-over-flask", "fastapi-over-flask-openapi")
 
 
 def figure(summary: Summary, comparison: str, scenario: str) -> str | None:
