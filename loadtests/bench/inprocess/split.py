@@ -26,7 +26,6 @@ import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from types import ModuleType
 from typing import Any, TypeVar
 
 import uvloop
@@ -152,14 +151,21 @@ def flask_layers(scenario: str, settings: Settings) -> Layers:
 def flask_openapi_layers(scenario: str, settings: Settings, stack: ExitStack) -> Layers:
     from pydantic import ValidationError
 
-    from flask_openapi_service import schemas
     from flask_openapi_service.app import create_app
     from flask_openapi_service.contract import validation_error
+    from flask_openapi_service.schemas import (
+        Batch,
+        BatchPrediction,
+        Penguin,
+        Prediction,
+        Probabilities,
+        Species,
+    )
 
     app = create_app(settings)
     model = app.extensions["penguin_model"]
     data = payload(scenario)
-    schema = schemas.Batch if scenario == "batch" else schemas.Penguin
+    schema = Batch if scenario == "batch" else Penguin
     # The callback reads the request (a path's error or a body's): one request context, pushed for the run.
     stack.enter_context(app.test_request_context(PATHS[scenario], method="POST"))
 
@@ -176,8 +182,26 @@ def flask_openapi_layers(scenario: str, settings: Settings, stack: ExitStack) ->
 
     layers: Layers = {"app": wsgi_call(app, "POST", PATHS[scenario], json.dumps(data).encode(), HEADERS)}
     layers["validation"] = validation
-    if answer := pydantic_answer(scenario, model, data, schemas):
-        layers["serialization"] = dumped(answer)
+    if scenario == "predict":
+        result = model.predict_one(data)
+        layers["serialization"] = dumped(
+            lambda: Prediction(
+                species=result.species,
+                probabilities=Probabilities(**result.probabilities),
+                model_version=model.version,
+            )
+        )
+    elif scenario == "batch":
+        results = model.predict_many(data["items"])
+        layers["serialization"] = dumped(
+            lambda: BatchPrediction(
+                model_version=model.version,
+                predictions=[
+                    Species(species=r.species, probabilities=Probabilities(**r.probabilities))
+                    for r in results
+                ],
+            )
+        )
     return layers
 
 
@@ -186,16 +210,16 @@ def fastapi_layers(scenario: str, settings: Settings, stack: ExitStack, concurre
     from fastapi.routing import APIRoute
     from pydantic import ValidationError
 
-    from fastapi_service import schemas
     from fastapi_service.app import create_app
     from fastapi_service.contract import validation_error
     from fastapi_service.routes import router
+    from fastapi_service.schemas import Batch, BatchPrediction, Penguin, Prediction, Probabilities, Species
 
     app = create_app(settings)
     lifespan = stack.enter_context(asgi_lifespan(app, uvloop.new_event_loop))
     model = app.state.penguin_model
     data = payload(scenario)
-    schema = schemas.Batch if scenario == "batch" else schemas.Penguin
+    schema = Batch if scenario == "batch" else Penguin
     route = next(r for r in router.routes if isinstance(r, APIRoute) and r.path == PATHS[scenario])
     field = route.response_field
     if field is None:
@@ -227,32 +251,27 @@ def fastapi_layers(scenario: str, settings: Settings, stack: ExitStack, concurre
         app, "POST", PATHS[scenario], body, HEADERS, lifespan=lifespan, concurrency=concurrency
     )
     layers: Layers = {"app": app_call, "validation": validation}
-    if answer := pydantic_answer(scenario, model, data, schemas):
-        layers["serialization"] = dumped(answer)
-    return layers
-
-
-def pydantic_answer(scenario: str, model: Any, data: Any, schemas: ModuleType) -> Callable[[], Any] | None:
-    """What a pydantic service's view returns, built from its own schemas module (FastAPI's and
-    flask-openapi3's views build it alike); the model called once, outside what is timed. None for a
-    scenario with no answer to serialize here."""
     if scenario == "predict":
         result = model.predict_one(data)
-        return lambda: schemas.Prediction(
-            species=result.species,
-            probabilities=schemas.Probabilities(**result.probabilities),
-            model_version=model.version,
+        layers["serialization"] = dumped(
+            lambda: Prediction(
+                species=result.species,
+                probabilities=Probabilities(**result.probabilities),
+                model_version=model.version,
+            )
         )
-    if scenario == "batch":
+    elif scenario == "batch":
         results = model.predict_many(data["items"])
-        return lambda: schemas.BatchPrediction(
-            model_version=model.version,
-            predictions=[
-                schemas.Species(species=r.species, probabilities=schemas.Probabilities(**r.probabilities))
-                for r in results
-            ],
+        layers["serialization"] = dumped(
+            lambda: BatchPrediction(
+                model_version=model.version,
+                predictions=[
+                    Species(species=r.species, probabilities=Probabilities(**r.probabilities))
+                    for r in results
+                ],
+            )
         )
-    return None
+    return layers
 
 
 def measure_split(
